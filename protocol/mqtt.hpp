@@ -233,7 +233,9 @@ std::optional<packet> decode_one(std::string_view bytes, std::error_code& ec,
 ///
 /// After an error the decoder stays failed: every later next() returns the same
 /// error. The caller should send DISCONNECT with error().value() as reason code
-/// (0x81 malformed, 0x82 protocol error, 0x95 packet too large) and close.
+/// (0x81 malformed, 0x82 protocol error, 0x84 unsupported protocol version,
+/// 0x95 packet too large) and close. A failed decoder drops its buffer and
+/// ignores later feed() calls, so buffered() is then 0.
 class decoder {
  public:
   explicit decoder(std::size_t max_packet_size = k_max_possible_packet_size) noexcept

@@ -1,8 +1,10 @@
-// The imock token: who a client is, signed by the app secret (docs/protocol.md §Token).
+// The imock token: who a client is, signed by the app secret (docs/protocol.md §7).
 //
-//   token   = base64url(payload) "." base64url(HMAC-SHA256(app_secret, "imock-token-v1" || payload))
-//   payload = version(1 byte = 1) | issued_at_ms (8, big endian) | expires_at_ms (8, 0 = never)
-//           | nonce (8 random bytes) | app_key_len (1) app_key | user_id_len (1) user_id
+//   token   = base64url(payload) "." base64url(mac)   (no padding)
+//   mac     = HMAC-SHA256(app_secret, "imock-token-v1" || payload)
+//   payload = version (1 byte = 1) | issued_at_ms (8, big endian)
+//           | expires_at_ms (8, big endian, 0 = never) | nonce (8 random bytes)
+//           | app_key_len (1) app_key | user_id_len (1) user_id
 //
 // The payload is not encrypted: the client reads the user id without the secret
 // (it opens its local database before it connects). At most 256 bytes.
@@ -68,7 +70,7 @@ struct verify_result {
 ///  - expires_at_ms != 0 and now_ms >= expires_at_ms: 31020;
 ///  - issued_at_ms < revoked_before_ms: options.revoked_code;
 ///  - otherwise ok.
-verify_result verify(std::string_view token, std::string_view app_key,
-                     std::string_view app_secret, const verify_options& options);
+verify_result verify(std::string_view token, std::string_view app_key, std::string_view app_secret,
+                     const verify_options& options);
 
 }  // namespace imock::token

@@ -1,0 +1,43 @@
+// The admin and fault API (docs/admin-api.md): JSON over HTTP under /admin/.
+// Sans-IO like the server API: the HTTP layer hands over requests; what must
+// happen on sockets goes through server_control.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "server/hub.hpp"
+#include "server/server_api.hpp"
+
+namespace imock::server {
+
+/// What the admin API asks of the I/O layer.
+class server_control {
+ public:
+  virtual ~server_control() = default;
+  /// Carry out hub actions (send, close, delayed ones).
+  virtual void apply(actions&& todo) = 0;
+  /// Stop accepting (connection refused: listeners closed) or accept again.
+  virtual void set_accepting(bool on) = 0;
+  [[nodiscard]] virtual bool accepting() const = 0;
+  /// Accept again after `after_ms` of server time.
+  virtual void resume_accepting_after(std::int64_t after_ms) = 0;
+  /// Graceful shutdown: DISCONNECT 0x8B to all, bounded wait, the process exits 0.
+  virtual void request_shutdown() = 0;
+};
+
+class admin_api {
+ public:
+  admin_api(hub& h, server_control& control) : hub_(h), control_(control) {}
+
+  [[nodiscard]] static bool handles(std::string_view path) noexcept;
+
+  /// `path` may carry a query string (GET /admin/events?since=12&limit=100).
+  api_response handle(const api_request& request, std::int64_t now_ms);
+
+ private:
+  hub& hub_;
+  server_control& control_;
+};
+
+}  // namespace imock::server

@@ -1,0 +1,128 @@
+// imock-server configuration: apps, pre-registered users, limits, listeners.
+// The same schema is the `server:` section of scenario files (docs/server.md).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/codes.hpp"
+
+namespace YAML {
+class Node;
+}
+
+namespace imock::server {
+
+enum class app_state { active, blocked, deleted };
+enum class login_policy { single_mobile_device, multi_device };
+
+std::string_view to_string(app_state s) noexcept;
+std::string_view to_string(login_policy p) noexcept;
+
+struct app_config {
+  std::string key;
+  std::string secret;
+  app_state state = app_state::active;
+  std::int64_t token_lifetime_ms = 0;  // 0: tokens never expire (the documented default)
+  login_policy policy = login_policy::single_mobile_device;
+  rc::code revoked_token_code = rc::code::conn_token_expire;  // SPEC.md §6: 31020 or 31004
+  std::uint32_t max_users = 0;  // 0: unlimited; getToken beyond it gives 2007
+  friend bool operator==(const app_config&, const app_config&) = default;
+};
+
+struct user_config {
+  std::string app_key;
+  std::string user_id;
+  std::string name;
+  std::string portrait_uri;
+  // 0: not blocked. Relative to server start when loaded from a file (`blocked_for`);
+  // the server adds its start time.
+  std::int64_t blocked_until_ms = 0;
+  friend bool operator==(const user_config&, const user_config&) = default;
+};
+
+struct limits_config {
+  std::uint32_t max_connections = 19'000;  // below the 20,000 open-file limit here
+  std::uint32_t max_packet_size = 65'536;
+  std::int64_t connect_timeout_ms = 10'000;  // no CONNECT by then: close
+  std::uint16_t keep_alive_min_s = 5;
+  std::uint16_t keep_alive_max_s = 600;
+  std::size_t outbound_queue_bytes = 256 * 1024;  // slow reader beyond this: disconnect
+  std::uint32_t api_rate_limit_per_s = 0;         // server API requests per app per second, 0: off
+  std::uint32_t connect_rate_limit_per_s = 0;     // CONNECTs per second, 0: off (30015 beyond)
+  std::int64_t signature_window_ms = 5 * 60 * 1000;  // timestamps further off are refused
+  bool replay_protection = true;                     // refuse a nonce seen again inside the window
+  friend bool operator==(const limits_config&, const limits_config&) = default;
+};
+
+struct listen_config {
+  std::string mqtt = "127.0.0.1:18830";
+  std::string http = "127.0.0.1:18080";
+  std::optional<std::string> mqtts;  // "127.0.0.1:18831" when TLS is configured
+  std::optional<std::string> https;  // "127.0.0.1:18443" when TLS is configured
+  std::optional<std::filesystem::path> tls_cert;
+  std::optional<std::filesystem::path> tls_key;
+  bool tls_self_signed = false;
+  friend bool operator==(const listen_config&, const listen_config&) = default;
+};
+
+struct server_config {
+  std::vector<app_config> apps;
+  std::vector<user_config> users;
+  limits_config limits;
+  listen_config listen;
+
+  [[nodiscard]] const app_config* find_app(std::string_view key) const noexcept;
+  friend bool operator==(const server_config&, const server_config&) = default;
+};
+
+/// A configuration error: `where` is "file:line:column" (1-based) or the flag name.
+struct config_error {
+  std::string where;
+  std::string message;
+  [[nodiscard]] std::string to_string() const { return where + ": " + message; }
+};
+
+/// The embedded default: one demo app (key "imock-demo-key", secret
+/// "imock-demo-secret", permanent tokens, single mobile device), no users,
+/// default limits, loopback listeners on the documented ports.
+server_config default_config();
+
+/// The embedded default config as YAML text (what `imock-server --print-config` shows).
+std::string_view default_config_yaml() noexcept;
+
+/// Parses YAML text. `source_name` names the file in errors. On error returns
+/// nullopt and fills `error` ("file:3:7: unknown key 'secrte' in app (expected one of
+/// key, secret, state, ...)"). Unknown keys, wrong types, bad durations and
+/// duplicate app keys are errors. An absent key keeps its default_config() value (an
+/// absent `apps` keeps the demo app; `apps: []` has none). Relative TLS paths resolve
+/// against the current directory.
+std::optional<server_config> parse_config(std::string_view yaml_text, std::string_view source_name,
+                                          config_error& error);
+
+/// Reads and parses a file; relative TLS paths resolve against the file's folder. A file
+/// that cannot be read gives `where` = the path and the system's reason.
+std::optional<server_config> load_config(const std::filesystem::path& file, config_error& error);
+
+/// Parses an already-loaded YAML node (the `server:` section of a scenario file).
+/// Relative TLS paths resolve against the current directory.
+std::optional<server_config> parse_config_node(const YAML::Node& node, std::string_view source_name,
+                                               config_error& error);
+
+/// As above, with relative TLS paths resolved against `base_dir` (a scenario file's
+/// folder, so a scenario finds its certificates wherever it is run from).
+std::optional<server_config> parse_config_node(const YAML::Node& node, std::string_view source_name,
+                                               const std::filesystem::path& base_dir,
+                                               config_error& error);
+
+/// Durations in config files: "250ms", "1.5s", "2m", "1h", "7d", or a bare number of
+/// seconds. nullopt when malformed or negative, when not a whole number of milliseconds
+/// ("0.5ms": refused rather than rounded to 0, which would mean "permanent"), or when
+/// it overflows int64 milliseconds.
+std::optional<std::int64_t> parse_duration_ms(std::string_view text);
+
+}  // namespace imock::server

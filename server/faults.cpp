@@ -1,0 +1,104 @@
+#include "server/faults.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace imock::server {
+namespace {
+
+constexpr std::array<std::pair<fault_trigger, std::string_view>, 3> k_triggers{{
+    {fault_trigger::connect, "connect"},
+    {fault_trigger::connack, "connack"},
+    {fault_trigger::packet, "packet"},
+}};
+constexpr std::array<std::pair<fault_action, std::string_view>, 5> k_actions{{
+    {fault_action::refuse, "refuse"},
+    {fault_action::delay, "delay"},
+    {fault_action::drop, "drop"},
+    {fault_action::blackhole, "blackhole"},
+    {fault_action::kick, "kick"},
+}};
+
+template <typename Table, typename E>
+std::string_view name_of(const Table& table, E value) {
+  for (const auto& [v, n] : table) {
+    if (v == value) return n;
+  }
+  return "?";
+}
+
+template <typename E, typename Table>
+std::optional<E> parse_of(const Table& table, std::string_view s) {
+  for (const auto& [v, n] : table) {
+    if (n == s) return v;
+  }
+  return std::nullopt;
+}
+
+bool filter_ok(const std::string& want, std::string_view got) { return want.empty() || want == got; }
+
+}  // namespace
+
+std::string_view to_string(fault_trigger t) noexcept { return name_of(k_triggers, t); }
+std::string_view to_string(fault_action a) noexcept { return name_of(k_actions, a); }
+std::optional<fault_trigger> parse_fault_trigger(std::string_view s) noexcept {
+  return parse_of<fault_trigger>(k_triggers, s);
+}
+std::optional<fault_action> parse_fault_action(std::string_view s) noexcept {
+  return parse_of<fault_action>(k_actions, s);
+}
+
+std::uint64_t fault_set::add(fault_rule rule) {
+  rule.id = next_id_++;
+  rule.matched = 0;
+  rule.fired = 0;
+  rules_.push_back(std::move(rule));
+  return rules_.back().id;
+}
+
+bool fault_set::remove(std::uint64_t id) {
+  const auto it = std::find_if(rules_.begin(), rules_.end(),
+                               [&](const fault_rule& r) { return r.id == id; });
+  if (it == rules_.end()) return false;
+  rules_.erase(it);
+  return true;
+}
+
+bool fault_set::any_for(fault_trigger t) const noexcept {
+  return std::any_of(rules_.begin(), rules_.end(), [&](const fault_rule& r) { return r.on == t; });
+}
+
+std::optional<fault_rule> fault_set::match(const fault_event& e) {
+  for (auto it = rules_.begin(); it != rules_.end(); ++it) {
+    auto& r = *it;
+    if (r.on != e.on || !filter_ok(r.app, e.app) || !filter_ok(r.user, e.user) ||
+        !filter_ok(r.device, e.device)) {
+      continue;
+    }
+    if (e.on == fault_trigger::packet) {
+      // For packets, nth counts packets of the session, not matches across sessions.
+      if (r.nth != 0 && e.packet_count != r.nth) continue;
+      ++r.matched;
+    } else {
+      ++r.matched;
+      if (r.nth != 0 && r.matched != r.nth) continue;
+    }
+    if (r.every > 1 && r.matched % r.every != 0) continue;
+    if (r.probability < 1.0) {
+      std::uniform_real_distribution<double> coin(0.0, 1.0);
+      if (!(coin(rng_) < r.probability)) continue;
+    }
+    ++r.fired;
+    fault_rule fired = r;
+    const bool used_up = (r.times != 0 && r.fired >= r.times) ||
+                         (e.on != fault_trigger::packet && r.nth != 0);
+    if (used_up) {
+      rules_.erase(it);
+    }
+    return fired;
+  }
+  return std::nullopt;
+}
+
+}  // namespace imock::server

@@ -1,0 +1,92 @@
+// Fault rules: what the server does wrong on purpose, and when (docs/admin-api.md).
+// Sans-IO: the hub asks match() at each protocol event; the rule decides whether it
+// fires (nth / every / probability with a seeded generator / times left).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/codes.hpp"
+
+namespace imock::server {
+
+/// The protocol event a rule waits for.
+enum class fault_trigger {
+  connect,  // a CONNECT arrived (before any check)
+  connack,  // right after a successful CONNACK was sent
+  packet,   // a packet arrived on a connected session (nth = its count on that session)
+};
+
+/// What the rule does when it fires.
+enum class fault_action {
+  refuse,     // CONNACK with `code` (connect only)
+  delay,      // hold the CONNACK for delay_ms (connect only), then go on normally
+  drop,       // close the connection, with a DISCONNECT (send_disconnect) or without
+  blackhole,  // keep the TCP connection, answer nothing from now on
+  kick,       // DISCONNECT 0x8E with rc-code `code` (default 31010)
+};
+
+std::string_view to_string(fault_trigger t) noexcept;
+std::string_view to_string(fault_action a) noexcept;
+std::optional<fault_trigger> parse_fault_trigger(std::string_view s) noexcept;
+std::optional<fault_action> parse_fault_action(std::string_view s) noexcept;
+
+struct fault_rule {
+  std::uint64_t id = 0;  // assigned by fault_set::add
+  fault_trigger on = fault_trigger::connect;
+  fault_action action = fault_action::refuse;
+  // Filters: empty = any.
+  std::string app;
+  std::string user;
+  std::string device;
+  // When among the matching events it fires:
+  std::uint32_t nth = 0;       // only the nth matching event (1-based); for `packet`, the nth
+                               // packet of each session; 0 = any
+  std::uint32_t every = 0;     // every Nth matching event; 0 = each
+  double probability = 1.0;    // fire with this probability (seeded generator)
+  std::uint32_t times = 1;     // how many times it may fire; 0 = unlimited
+  // Parameters:
+  rc::code code = rc::code::conn_server_unavailable;  // refuse / kick
+  std::int64_t delay_ms = 0;                           // delay
+  bool send_disconnect = true;                         // drop
+  // Book-keeping:
+  std::uint64_t matched = 0;
+  std::uint64_t fired = 0;
+};
+
+/// What a protocol event looks like to the rules.
+struct fault_event {
+  fault_trigger on;
+  std::string_view app;
+  std::string_view user;
+  std::string_view device;
+  std::uint64_t packet_count = 0;  // for `packet`: packets received on the session so far
+};
+
+class fault_set {
+ public:
+  explicit fault_set(std::uint64_t seed = 1) : rng_(seed) {}
+
+  std::uint64_t add(fault_rule rule);
+  bool remove(std::uint64_t id);
+  void clear() noexcept { rules_.clear(); }
+  void reseed(std::uint64_t seed) { rng_.seed(seed); }
+
+  /// The first rule that fires for `e` (its counters updated), or nullopt.
+  /// Rules that have used up their `times` are removed.
+  std::optional<fault_rule> match(const fault_event& e);
+
+  [[nodiscard]] const std::vector<fault_rule>& rules() const noexcept { return rules_; }
+  [[nodiscard]] bool any_for(fault_trigger t) const noexcept;
+
+ private:
+  std::vector<fault_rule> rules_;
+  std::mt19937_64 rng_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace imock::server

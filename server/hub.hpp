@@ -1,0 +1,194 @@
+// The server's decisions, without I/O: who may connect (SPEC.md §2, §4), who gets
+// kicked, keep alive, faults, the event log and the counters behind /metrics.
+// The Asio layer (server.cpp) owns sockets and feeds the hub packets, closes and
+// ticks; the hub answers with actions. Single-threaded: the server's event loop.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/codes.hpp"
+#include "protocol/mqtt.hpp"
+#include "server/config.hpp"
+#include "server/directory.hpp"
+#include "server/event_log.hpp"
+#include "server/faults.hpp"
+
+namespace imock::server {
+
+using session_id = std::uint64_t;
+
+enum class transport : std::uint8_t { tcp, tls, ws, wss };
+std::string_view to_string(transport t) noexcept;
+inline constexpr std::size_t k_transport_count = 4;
+
+/// One thing the I/O layer must do for a session.
+struct action {
+  session_id session = 0;
+  std::optional<mqtt::packet> send;  // encode and queue this packet
+  bool close = false;                // then close the connection (after the send drains)
+  std::int64_t delay_ms = 0;         // do it this long from now (server time), not at once
+};
+using actions = std::vector<action>;
+
+/// Which sessions an admin action is for. Empty fields match anything.
+struct session_filter {
+  std::string app;
+  std::string user;
+  std::string device;
+  std::optional<session_id> session;
+};
+
+struct session_view {
+  session_id id = 0;
+  transport via = transport::tcp;
+  std::string remote;
+  bool connected = false;  // CONNACK 0 sent
+  bool blackholed = false;
+  std::string app;
+  std::string user;
+  std::string device;
+  std::string platform;
+  std::int64_t opened_ms = 0;
+  std::int64_t connected_ms = 0;
+  std::uint16_t keep_alive_s = 0;
+};
+
+struct hub_counters {
+  std::uint64_t accepted[k_transport_count] = {};
+  std::map<int, std::uint64_t> connects_by_code;  // 0 = success
+  std::uint64_t kicks = 0;
+  std::uint64_t faults_fired = 0;
+  std::uint64_t keep_alive_timeouts = 0;
+  std::uint64_t connect_timeouts = 0;
+  std::uint64_t protocol_errors = 0;
+  std::uint64_t slow_reader_drops = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t packets_in = 0;
+  std::uint64_t packets_out = 0;
+};
+
+class hub {
+ public:
+  hub(const server_config& config, std::uint64_t fault_seed = 1);
+
+  // --- session lifecycle (called by the I/O layer) ---------------------------
+
+  /// A connection was accepted. It must send CONNECT within limits.connect_timeout.
+  session_id open(transport via, std::string remote, std::int64_t now_ms);
+  /// A whole packet arrived.
+  actions on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms);
+  /// The decoder failed (malformed 0x81, protocol error 0x82, too large 0x95,
+  /// unsupported version 0x84): DISCONNECT (or CONNACK before CONNECT) and close.
+  actions on_decode_error(session_id id, std::error_code ec, std::string_view detail,
+                          std::int64_t now_ms);
+  /// The connection is gone (peer closed, reset, or after a close action).
+  void on_closed(session_id id, std::string_view why, std::int64_t now_ms);
+  /// The outbound queue of a slow reader overflowed: the I/O layer closes it.
+  void on_slow_reader(session_id id, std::int64_t now_ms);
+  /// Keep-alive and CONNECT timeouts due by now_ms.
+  actions tick(std::int64_t now_ms);
+  /// Traffic counters for /metrics.
+  void count_bytes(std::uint64_t in, std::uint64_t out) noexcept {
+    counters_.bytes_in += in;
+    counters_.bytes_out += out;
+  }
+
+  // --- admin and server API -------------------------------------------------
+
+  /// DISCONNECT 0x8E + rc-code `why` (31010 by default) to matching connected sessions.
+  actions kick(const session_filter& f, rc::code why, std::string_view cause, std::int64_t now_ms);
+  /// Disconnect every device of a user with `why` (block: 0x8A + 31009).
+  actions disconnect_user(std::string_view app, std::string_view user, rc::code why,
+                          std::int64_t now_ms);
+  /// Close matching sessions, with a DISCONNECT (`reason`) or silently.
+  actions drop(const session_filter& f, bool send_disconnect, std::uint8_t reason,
+               std::int64_t now_ms);
+  /// Stop (or resume) answering matching sessions: their packets are read and
+  /// ignored, the TCP connection stays, the server's keep-alive check is off for them.
+  /// With `include_new`, connections accepted from now on are blackholed too
+  /// (until a blackhole release with include_new).
+  void blackhole(const session_filter& f, bool on, bool include_new, std::int64_t now_ms);
+  /// DISCONNECT 0x8B (rc-code 31003) to everyone and close.
+  actions shutdown(std::int64_t now_ms);
+
+  [[nodiscard]] bool is_online(std::string_view app, std::string_view user) const;
+  [[nodiscard]] std::vector<session_view> sessions(const session_filter& f) const;
+  [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
+  [[nodiscard]] std::size_t connected_count() const noexcept { return connected_; }
+  [[nodiscard]] std::size_t count_by_transport(transport t) const noexcept {
+    return open_by_transport_[static_cast<std::size_t>(t)];
+  }
+  void log(std::string kind, std::string detail, std::int64_t now_ms, int code = 0);
+
+  directory& dir() noexcept { return dir_; }
+  fault_set& faults() noexcept { return faults_; }
+  event_log& events() noexcept { return events_; }
+  const event_log& events() const noexcept { return events_; }
+  const hub_counters& counters() const noexcept { return counters_; }
+  const server_config& config() const noexcept { return config_; }
+
+ private:
+  struct session {
+    session_id id = 0;
+    transport via = transport::tcp;
+    bool connected = false;
+    bool blackholed = false;
+    bool mobile = true;
+    bool closing = false;
+    std::uint16_t keep_alive_s = 0;
+    std::int64_t opened_ms = 0;
+    std::int64_t connected_ms = 0;
+    std::int64_t deadline_ms = 0;  // CONNECT timeout before login, keep-alive expiry after
+    std::uint64_t packets = 0;
+    std::string remote;
+    std::string app;
+    std::string user;
+    std::string device;
+    std::string platform;
+    std::vector<std::string> subscriptions;
+  };
+
+  actions handle_connect(session& s, mqtt::connect&& c, std::int64_t now_ms);
+  actions handle_connect_checked(session& s, const mqtt::connect& c, std::int64_t now_ms);
+  actions refuse(session& s, rc::code why, std::string_view detail, std::int64_t now_ms);
+  actions accept(session& s, const mqtt::connect& c, std::int64_t now_ms);
+  action disconnect_action(const session& s, std::uint8_t reason, rc::code why,
+                           std::string_view text);
+  void mark_closing(session& s);
+  void add_to_user_index(const session& s);
+  void remove_from_user_index(const session& s);
+  bool matches(const session& s, const session_filter& f) const;
+  void emit(std::string kind, const session& s, int code, std::string detail, std::int64_t now_ms);
+  actions apply_fault(session& s, const fault_rule& r, std::int64_t now_ms);
+  actions route_publish(const session& from, const mqtt::publish& p);
+
+  static std::string user_key(std::string_view app, std::string_view user);
+
+  const server_config config_;
+  directory dir_;
+  fault_set faults_;
+  event_log events_;
+  hub_counters counters_;
+  std::unordered_map<session_id, session> sessions_;
+  // app \x1f user -> its logged-in sessions
+  std::unordered_map<std::string, std::vector<session_id>> by_user_;
+  // app \x1f client id -> the logged-in session using it
+  std::unordered_map<std::string, session_id> by_device_;
+  std::size_t open_by_transport_[k_transport_count] = {};
+  std::size_t connected_ = 0;
+  session_id next_id_ = 1;
+  std::uint64_t assigned_ids_ = 0;
+  bool blackhole_new_ = false;
+  // Connect rate limit: the current one-second window and its count.
+  std::int64_t rate_window_ms_ = 0;
+  std::uint32_t rate_count_ = 0;
+};
+
+}  // namespace imock::server

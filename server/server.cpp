@@ -1,0 +1,892 @@
+// The Asio/Beast edge of imock-server: listeners, one MQTT session template over
+// the four stream types, the HTTP port (server API, admin API, metrics, WebSocket
+// upgrade). One event-loop thread runs everything, so the hub needs no locks.
+#include "server/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <type_traits>
+#include <unordered_map>
+
+#include "net/address.hpp"
+#include "net/clock.hpp"
+#include "net/tls.hpp"
+#include "server/admin_api.hpp"
+#include "server/hub.hpp"
+#include "server/metrics.hpp"
+
+namespace imock::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+constexpr std::size_t k_tcp_read_chunk = 64 * 1024;  // shared by all TCP sessions
+constexpr std::size_t k_stream_read_chunk = 2048;    // per TLS / WebSocket session
+constexpr auto k_linger = std::chrono::seconds(1);   // wait for the peer's FIN after ours
+constexpr auto k_http_timeout = std::chrono::seconds(30);
+constexpr auto k_handshake_timeout = std::chrono::seconds(10);
+constexpr std::size_t k_http_body_limit = 1024 * 1024;
+constexpr auto k_emfile_backoff = std::chrono::milliseconds(50);
+constexpr auto k_emfile_log_interval = std::chrono::seconds(5);
+
+template <typename T>
+struct is_websocket : std::false_type {};
+template <typename T>
+struct is_websocket<websocket::stream<T>> : std::true_type {};
+
+using tls_socket = ssl::stream<tcp::socket>;
+using ws_stream = websocket::stream<beast::tcp_stream>;
+using wss_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+bool routine(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == websocket::error::closed ||
+         ec == ssl::error::stream_truncated || ec == beast::error::timeout ||
+         ec == asio::error::broken_pipe;
+}
+
+std::string describe(const boost::system::error_code& ec) {
+  if (ec == asio::error::eof || ec == websocket::error::closed) return "peer closed";
+  if (ec == asio::error::connection_reset) return "connection reset by peer";
+  return ec.message();
+}
+
+std::string remote_of(const tcp::socket& s) {
+  boost::system::error_code ec;
+  const auto ep = s.remote_endpoint(ec);
+  return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+// What the server loop sees of a session, whatever its stream type.
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  virtual void send(const mqtt::packet& p) = 0;
+  virtual void close_when_sent() = 0;
+};
+
+class server::impl final : public server_control {
+ public:
+  explicit impl(server_options options)
+      : opts_(std::move(options)),
+        clock_(opts_.speed),
+        hub_(opts_.config, opts_.fault_seed),
+        api_(hub_.dir(), hub_.config().limits, api_hooks_for()),
+        admin_(hub_, *this),
+        sweep_(io_),
+        read_chunk_(k_tcp_read_chunk) {
+    hub_.events().set_echo(opts_.echo_events);
+  }
+
+  bound_addresses start();
+  void run() { io_.run(); }
+  void stop(std::int64_t grace_ms);
+  void call(const std::function<void(hub&)>& fn);
+  api_response request(const api_request& r);
+  std::int64_t now_ms() const { return clock_.now_ms(); }
+
+  // --- used by sessions -------------------------------------------------------
+  session_id open_session(const std::shared_ptr<session_base>& s, transport via,
+                          std::string remote) {
+    const auto id = hub_.open(via, std::move(remote), now_ms());
+    sessions_.emplace(id, s);
+    return id;
+  }
+  void session_closed(session_id id, std::string_view why) {
+    sessions_.erase(id);
+    hub_.on_closed(id, why, now_ms());
+  }
+  hub& the_hub() noexcept { return hub_; }
+  std::vector<char>& read_chunk() noexcept { return read_chunk_; }
+  const limits_config& limits() const noexcept { return hub_.config().limits; }
+  ssl::context& tls() { return *tls_; }
+  bool accepting_ws() const noexcept { return accepting_ && !stopping_; }
+  api_response handle_http(const api_request& r);
+
+  // --- server_control ------------------------------------------------------------
+  void apply(actions&& todo) override;
+  void set_accepting(bool on) override;
+  bool accepting() const override { return accepting_; }
+  void resume_accepting_after(std::int64_t after_ms) override;
+  void request_shutdown() override { stop(2000); }
+
+  asio::io_context io_{1};
+
+ private:
+  enum class listener_kind { mqtt, mqtts, http, https };
+  struct listener {
+    listener_kind kind;
+    tcp::endpoint endpoint;
+    std::unique_ptr<tcp::acceptor> acceptor;
+    std::unique_ptr<asio::steady_timer> backoff;
+    std::chrono::steady_clock::time_point last_emfile_log{};
+    std::uint64_t emfile_count = 0;
+  };
+
+  api_hooks api_hooks_for() {
+    return {
+        .is_online = [this](std::string_view app,
+                            std::string_view user) { return hub_.is_online(app, user); },
+        .disconnect_user =
+            [this](std::string_view app, std::string_view user, rc::code why) {
+              apply(hub_.disconnect_user(app, user, why, now_ms()));
+            },
+        .log_event = [this](std::string_view kind,
+                            std::string_view detail) {
+          hub_.log(std::string(kind), std::string(detail), now_ms());
+        },
+    };
+  }
+
+  void open_listener(listener& l);
+  void accept_loop(listener& l);
+  void on_accept(listener& l, tcp::socket socket);
+  void schedule_sweep();
+  void write_ready_file(const bound_addresses& b) const;
+
+  server_options opts_;
+  net::scaled_clock clock_;
+  hub hub_;
+  server_api api_;
+  admin_api admin_;
+  asio::steady_timer sweep_;
+  std::shared_ptr<ssl::context> tls_;
+  net::pem_pair tls_pem_;
+  std::vector<listener> listeners_;
+  std::unordered_map<session_id, std::weak_ptr<session_base>> sessions_;
+  std::vector<char> read_chunk_;
+  bool accepting_ = true;
+  bool stopping_ = false;
+  std::uint64_t accept_backoffs_ = 0;
+  std::unique_ptr<asio::signal_set> signals_;
+
+  friend class server;
+};
+
+namespace {
+
+// One MQTT connection over Stream: tcp::socket, ssl::stream<tcp::socket>,
+// websocket::stream<beast::tcp_stream> or websocket::stream<beast::ssl_stream<...>>.
+//
+// Reads: plain TCP waits for readability and then reads into the server's shared
+// chunk, so an idle connection holds no read buffer; the other streams need a
+// buffer of their own while a read is pending. Writes: one in flight; packets sent
+// meanwhile collect in pending_. When pending_ grows past limits.outbound_queue_bytes
+// the peer is a slow reader: the session is closed at once and the hub logs it,
+// so a client that stops reading cannot grow server memory.
+template <typename Stream>
+class mqtt_session final : public session_base,
+                           public std::enable_shared_from_this<mqtt_session<Stream>> {
+ public:
+  static constexpr bool k_tcp = std::is_same_v<Stream, tcp::socket>;
+  static constexpr bool k_tls = std::is_same_v<Stream, tls_socket>;
+  static constexpr bool k_ws = is_websocket<Stream>::value;
+
+  mqtt_session(server::impl& srv, Stream&& stream, transport via)
+      : srv_(srv),
+        stream_(std::move(stream)),
+        via_(via),
+        decoder_(srv.limits().max_packet_size) {}
+
+  /// TCP and TLS: register and start (TLS handshakes first).
+  void start() {
+    auto& sock = beast::get_lowest_layer(stream_);
+    id_ = srv_.open_session(this->shared_from_this(), via_, remote_of(socket_of(sock)));
+    if constexpr (k_tls) {
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](boost::system::error_code ec) {
+                                if (ec) return self->fail(ec, "TLS handshake: ");
+                                self->handshaken_ = true;
+                                self->do_read();
+                              });
+    } else {
+      handshaken_ = true;
+      if constexpr (k_tcp) stream_.non_blocking(true);
+      do_read();
+    }
+  }
+
+  /// WebSocket: accept the upgrade `req` (subprotocol mqtt), then register.
+  template <typename Request>
+  void start_ws(Request req) {
+    beast::get_lowest_layer(stream_).expires_never();
+    stream_.set_option(websocket::stream_base::timeout{
+        .handshake_timeout = k_handshake_timeout,
+        .idle_timeout = websocket::stream_base::none(),
+        .keep_alive_pings = false});
+    stream_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::sec_websocket_protocol, "mqtt");
+      res.set(http::field::server, "imock");
+    }));
+    stream_.binary(true);
+    stream_.read_message_max(std::max<std::size_t>(srv_.limits().max_packet_size * 4, 1 << 20));
+    auto r = std::make_shared<Request>(std::move(req));
+    stream_.async_accept(*r, [self = this->shared_from_this(), r](boost::system::error_code ec) {
+      if (ec) return;  // never registered: nothing to tell the hub
+      auto& sock = beast::get_lowest_layer(self->stream_);
+      self->id_ = self->srv_.open_session(self, self->via_, remote_of(socket_of(sock)));
+      self->handshaken_ = true;
+      self->do_read();
+    });
+  }
+
+  void send(const mqtt::packet& p) override {
+    if (closed_ || close_after_) return;
+    const auto before = pending_.size();
+    if (!mqtt::encode(p, pending_)) return;
+    srv_.the_hub().count_bytes(0, pending_.size() - before);
+    if (pending_.size() + writing_.size() > srv_.limits().outbound_queue_bytes) {
+      srv_.the_hub().on_slow_reader(id_, srv_.now_ms());
+      return hard_close("slow reader: outbound queue full");
+    }
+    do_write();
+  }
+
+  void close_when_sent() override {
+    if (closed_) return;
+    close_after_ = true;
+    do_write();
+  }
+
+ private:
+  static tcp::socket& socket_of(beast::tcp_stream& s) { return s.socket(); }
+  static tcp::socket& socket_of(tcp::socket& s) { return s; }
+
+  void do_read() {
+    if (closed_ || close_after_) return;
+    auto self = this->shared_from_this();
+    if constexpr (k_tcp) {
+      stream_.async_wait(tcp::socket::wait_read, [self](boost::system::error_code ec) {
+        if (ec) return self->fail(ec, "");
+        auto& chunk = self->srv_.read_chunk();
+        const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) return self->do_read();
+        if (ec) return self->fail(ec, "");
+        self->on_bytes(std::string_view(chunk.data(), n));
+      });
+    } else {
+      if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(k_stream_read_chunk);
+      stream_.async_read_some(asio::buffer(read_buffer_.get(), k_stream_read_chunk),
+                              [self](boost::system::error_code ec, std::size_t n) {
+                                if (ec) return self->fail(ec, "");
+                                if constexpr (k_ws) {
+                                  if (self->stream_.got_text()) {
+                                    return self->protocol_error("text frame (binary required)");
+                                  }
+                                }
+                                self->on_bytes(std::string_view(self->read_buffer_.get(), n));
+                              });
+    }
+  }
+
+  void on_bytes(std::string_view bytes) {
+    auto& h = srv_.the_hub();
+    h.count_bytes(bytes.size(), 0);
+    decoder_.feed(bytes);
+    std::error_code ec;
+    while (!closed_ && !close_after_) {
+      auto p = decoder_.next(ec);
+      if (ec) {
+        srv_.apply(h.on_decode_error(id_, ec, decoder_.error_detail(), srv_.now_ms()));
+        return;
+      }
+      if (!p) break;
+      srv_.apply(h.on_packet(id_, std::move(*p), srv_.now_ms()));
+    }
+    // An idle connection should hold no decode buffer.
+    if (decoder_.buffered() == 0) decoder_ = mqtt::decoder(srv_.limits().max_packet_size);
+    do_read();
+  }
+
+  void protocol_error(std::string_view what) {
+    srv_.apply(srv_.the_hub().on_decode_error(
+        id_, mqtt::make_error_code(mqtt::reason_code::protocol_error), what, srv_.now_ms()));
+  }
+
+  void do_write() {
+    if (closed_ || write_active_) return;
+    if (pending_.empty()) {
+      if (close_after_) graceful_close();
+      return;
+    }
+    std::swap(pending_, writing_);
+    write_active_ = true;
+    auto handler = [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+      self->write_active_ = false;
+      if (ec) return self->fail(ec, "write: ");
+      if (self->writing_.capacity() > 512) {
+        std::string().swap(self->writing_);
+      } else {
+        self->writing_.clear();
+      }
+      self->do_write();
+    };
+    if constexpr (k_ws) {
+      stream_.async_write(asio::buffer(writing_), std::move(handler));
+    } else {
+      asio::async_write(stream_, asio::buffer(writing_), std::move(handler));
+    }
+  }
+
+  // Our last packet is out: say goodbye at the stream's level, and give the peer
+  // a bounded time (k_linger) to close its side before we close the socket.
+  void graceful_close() {
+    if (closing_started_) return;
+    closing_started_ = true;
+    if (!handshaken_) return hard_close("closed by server");
+    auto self = this->shared_from_this();
+    linger_ = std::make_unique<asio::steady_timer>(srv_.io_);
+    linger_->expires_after(k_linger);
+    linger_->async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->hard_close("closed by server");
+    });
+    if constexpr (k_tcp) {
+      boost::system::error_code ignored;
+      stream_.shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
+    } else if constexpr (k_tls) {
+      stream_.async_shutdown([self](boost::system::error_code) {
+        self->hard_close("closed by server");
+      });
+    } else {
+      stream_.async_close(websocket::close_code::normal, [self](boost::system::error_code) {
+        self->hard_close("closed by server");
+      });
+    }
+  }
+
+  void drain() requires k_tcp {
+    stream_.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](
+                                                   boost::system::error_code ec) {
+      if (ec) return self->hard_close("closed by server");
+      auto& chunk = self->srv_.read_chunk();
+      const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
+      if (ec == asio::error::would_block) return self->drain();
+      if (ec || n == 0) return self->hard_close("closed by server");
+      self->drain();
+    });
+  }
+
+  void fail(const boost::system::error_code& ec, std::string_view context) {
+    if (closed_) return;
+    if (closing_started_) return hard_close("closed by server");
+    if (!routine(ec)) spdlog::debug("session {}: {}{}", id_, context, ec.message());
+    hard_close(std::string(context) + describe(ec));
+  }
+
+  void hard_close(const std::string& why) {
+    if (closed_) return;
+    closed_ = true;
+    if constexpr (k_tcp || k_tls) {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(stream_).close(ignored);
+    } else {
+      beast::get_lowest_layer(stream_).close();
+    }
+    if (linger_) linger_->cancel();
+    if (id_ != 0) srv_.session_closed(id_, why);
+  }
+
+  server::impl& srv_;
+  Stream stream_;
+  transport via_;
+  session_id id_ = 0;
+  mqtt::decoder decoder_;
+  std::string pending_;
+  std::string writing_;
+  std::unique_ptr<char[]> read_buffer_;
+  std::unique_ptr<asio::steady_timer> linger_;
+  bool handshaken_ = false;
+  bool write_active_ = false;
+  bool close_after_ = false;
+  bool closing_started_ = false;
+  bool closed_ = false;
+};
+
+// One HTTP connection (plain or TLS): the server API, the admin API, /metrics,
+// /healthz, and the WebSocket upgrade at /mqtt, which hands the stream over to an
+// mqtt_session.
+template <typename Stream>
+class http_session final : public std::enable_shared_from_this<http_session<Stream>> {
+ public:
+  static constexpr bool k_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  http_session(server::impl& srv, Stream&& stream) : srv_(srv), stream_(std::move(stream)) {}
+
+  void start() {
+    if constexpr (k_tls) {
+      beast::get_lowest_layer(stream_).expires_after(k_handshake_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](boost::system::error_code ec) {
+                                if (!ec) self->do_read();
+                              });
+    } else {
+      do_read();
+    }
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(k_http_body_limit);
+    parser_->header_limit(16 * 1024);
+    beast::get_lowest_layer(stream_).expires_after(k_http_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(boost::system::error_code ec) {
+    if (ec == http::error::end_of_stream || routine(ec)) return close();
+    if (ec) {
+      // Unparsable request: answer once, in the documented error shape, then close.
+      return respond(400, R"({"code":400,"error":")" + ec.message() + "\"}",
+                     "application/json", false);
+    }
+    auto req = parser_->release();
+    if (websocket::is_upgrade(req)) return upgrade(std::move(req));
+
+    api_request r;
+    r.method = std::string(req.method_string());
+    r.path = std::string(req.target());
+    r.content_type = std::string(req[http::field::content_type]);
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    r.body = std::move(req.body());
+    const bool keep_alive = req.keep_alive();
+
+    const auto q = r.path.find('?');
+    const std::string_view path = std::string_view(r.path).substr(0, q);
+    const auto wait_ms = wait_of(r.path);
+    if (path == "/admin/events" && wait_ms > 0) {
+      return long_poll(std::move(r), keep_alive, wait_ms);
+    }
+    auto res = srv_.handle_http(r);
+    const bool is_json = !res.body.empty() && (res.body.front() == '{');
+    respond(res.http_status, std::move(res.body),
+            is_json ? "application/json" : "text/plain; version=0.0.4", keep_alive);
+  }
+
+  // /admin/events?since=N&wait_ms=M: answer as soon as there is an event after N,
+  // or after M ms (server time) with none.
+  void long_poll(api_request r, bool keep_alive, std::int64_t wait_ms) {
+    const auto since = since_of(r.path);
+    const auto deadline = srv_.now_ms() + wait_ms;
+    if (srv_.the_hub().events().last_seq() > since || srv_.now_ms() >= deadline) {
+      auto res = srv_.handle_http(r);
+      return respond(res.http_status, std::move(res.body), "application/json", keep_alive);
+    }
+    poll_timer_ = std::make_unique<asio::steady_timer>(srv_.io_);
+    poll_timer_->expires_after(std::chrono::milliseconds(5));
+    poll_timer_->async_wait([self = this->shared_from_this(), r = std::move(r), keep_alive,
+                             deadline](boost::system::error_code ec) mutable {
+      if (ec) return;
+      self->long_poll(std::move(r), keep_alive, deadline - self->srv_.now_ms());
+    });
+  }
+
+  static std::int64_t query_number(std::string_view target, std::string_view key) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return 0;
+    auto query = target.substr(q + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto part = query.substr(0, amp);
+      if (part.starts_with(key) && part.size() > key.size() && part[key.size()] == '=') {
+        return std::strtoll(std::string(part.substr(key.size() + 1)).c_str(), nullptr, 10);
+      }
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+    return 0;
+  }
+  static std::int64_t wait_of(std::string_view target) { return query_number(target, "wait_ms"); }
+  static std::uint64_t since_of(std::string_view target) {
+    return static_cast<std::uint64_t>(query_number(target, "since"));
+  }
+
+  void upgrade(http::request<http::string_body> req) {
+    const std::string_view target = req.target();
+    if (target.substr(0, target.find('?')) != "/mqtt") {
+      return respond(404, R"({"code":404,"error":"WebSocket endpoint is /mqtt"})",
+                     "application/json", false);
+    }
+    const std::string_view offered = req[http::field::sec_websocket_protocol];
+    if (offered.find("mqtt") == std::string_view::npos) {
+      return respond(400, R"({"code":400,"error":"subprotocol 'mqtt' required"})",
+                     "application/json", false);
+    }
+    if (!srv_.accepting_ws()) return close();  // stop-accepting: refused like the TCP ports
+    using ws_type = websocket::stream<Stream>;
+    auto s = std::make_shared<mqtt_session<ws_type>>(srv_, ws_type(std::move(stream_)),
+                                                     k_tls ? transport::wss : transport::ws);
+    s->start_ws(std::move(req));
+  }
+
+  void respond(int status, std::string body, std::string_view content_type, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(status), 11);
+    res->set(http::field::server, "imock");
+    res->set(http::field::content_type, content_type);
+    res->keep_alive(keep_alive);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](boost::system::error_code ec,
+                                                             std::size_t) {
+                        if (ec || !res->keep_alive()) return self->close();
+                        self->do_read();
+                      });
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  server::impl& srv_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::unique_ptr<asio::steady_timer> poll_timer_;
+};
+
+}  // namespace
+
+// --- server::impl ---------------------------------------------------------------
+
+bound_addresses server::impl::start() {
+  const auto& listen = opts_.config.listen;
+  const bool want_tls = listen.tls_self_signed || (listen.tls_cert && listen.tls_key);
+  if ((listen.tls_cert.has_value()) != (listen.tls_key.has_value())) {
+    throw std::runtime_error("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+  }
+  if (want_tls) {
+    tls_pem_ = listen.tls_self_signed && !listen.tls_cert
+                   ? net::make_self_signed("imock-server")
+                   : net::load_pem_files(*listen.tls_cert, *listen.tls_key);
+    tls_ = net::make_server_context(tls_pem_);
+  }
+  auto add = [&](listener_kind kind, const std::string& address, std::string_view flag) {
+    std::string why;
+    const auto hp = net::parse_host_port(address, &why);
+    if (!hp) throw std::runtime_error(std::string(flag) + ": " + why);
+    boost::system::error_code ec;
+    const auto ip = asio::ip::make_address(hp->host, ec);
+    tcp::endpoint ep;
+    if (ec) {
+      tcp::resolver resolver(io_);
+      const auto results = resolver.resolve(hp->host, std::to_string(hp->port), ec);
+      if (ec || results.empty()) {
+        throw std::runtime_error(std::string(flag) + ": cannot resolve '" + hp->host + "'");
+      }
+      ep = results.begin()->endpoint();
+    } else {
+      ep = tcp::endpoint(ip, hp->port);
+    }
+    listeners_.push_back(listener{.kind = kind, .endpoint = ep});
+    try {
+      open_listener(listeners_.back());
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error(std::string(flag) + " " + address + ": " + e.code().message());
+    }
+  };
+  add(listener_kind::mqtt, listen.mqtt, "--listen-mqtt");
+  add(listener_kind::http, listen.http, "--listen-http");
+  if (want_tls) {
+    add(listener_kind::mqtts, listen.mqtts.value_or("127.0.0.1:18831"), "--listen-mqtts");
+    add(listener_kind::https, listen.https.value_or("127.0.0.1:18443"), "--listen-https");
+  } else if (listen.mqtts || listen.https) {
+    throw std::runtime_error(
+        "--listen-mqtts/--listen-https need TLS: give --tls-cert and --tls-key, or "
+        "--tls-self-signed");
+  }
+
+  bound_addresses out;
+  for (auto& l : listeners_) {
+    const auto ep = l.acceptor->local_endpoint();
+    l.endpoint = ep;  // port 0 resolved: stop/resume accepting reopens the same port
+    const std::string text = net::host_port{ep.address().to_string(), ep.port()}.to_string();
+    switch (l.kind) {
+      case listener_kind::mqtt: out.mqtt = text; break;
+      case listener_kind::http: out.http = text; break;
+      case listener_kind::mqtts: out.mqtts = text; break;
+      case listener_kind::https: out.https = text; break;
+    }
+  }
+  out.tls_fingerprint_sha256 = tls_pem_.fingerprint_sha256;
+  out.tls_cert_pem = tls_pem_.cert_pem;
+  for (auto& l : listeners_) accept_loop(l);
+  schedule_sweep();
+  if (opts_.handle_signals) {
+    signals_ = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
+    signals_->async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      spdlog::info("signal {}: shutting down (DISCONNECT 0x8B to every session)", sig);
+      stop(2000);
+    });
+  }
+  if (opts_.ready_file) write_ready_file(out);
+  hub_.log("start", "mqtt " + out.mqtt + ", http " + out.http +
+                        (out.mqtts ? ", mqtts " + *out.mqtts : "") +
+                        (out.https ? ", https " + *out.https : ""),
+           now_ms());
+  return out;
+}
+
+void server::impl::open_listener(listener& l) {
+  auto acc = std::make_unique<tcp::acceptor>(io_);
+  acc->open(l.endpoint.protocol());
+  acc->set_option(asio::socket_base::reuse_address(true));
+  acc->bind(l.endpoint);
+  acc->listen(asio::socket_base::max_listen_connections);
+  l.acceptor = std::move(acc);
+  if (!l.backoff) l.backoff = std::make_unique<asio::steady_timer>(io_);
+}
+
+void server::impl::accept_loop(listener& l) {
+  if (!l.acceptor || !l.acceptor->is_open()) return;
+  l.acceptor->async_accept([this, &l](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !l.acceptor || !l.acceptor->is_open()) return;
+    if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system ||
+        ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+      // Out of file descriptors: the connection waits in the backlog. Back off instead
+      // of spinning on accept, and say so at most once per interval.
+      ++accept_backoffs_;
+      ++l.emfile_count;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - l.last_emfile_log >= k_emfile_log_interval) {
+        spdlog::warn("accept: {} ({} times since the last message); backing off",
+                     ec.message(), l.emfile_count);
+        hub_.log("accept_backoff", ec.message(), now_ms());
+        l.last_emfile_log = now;
+        l.emfile_count = 0;
+      }
+      l.backoff->expires_after(k_emfile_backoff);
+      l.backoff->async_wait([this, &l](boost::system::error_code e) {
+        if (!e) accept_loop(l);
+      });
+      return;
+    }
+    if (!ec) on_accept(l, std::move(socket));
+    else spdlog::warn("accept: {}", ec.message());
+    accept_loop(l);
+  });
+}
+
+void server::impl::on_accept(listener& l, tcp::socket socket) {
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  switch (l.kind) {
+    case listener_kind::mqtt:
+      std::make_shared<mqtt_session<tcp::socket>>(*this, std::move(socket), transport::tcp)
+          ->start();
+      break;
+    case listener_kind::mqtts:
+      std::make_shared<mqtt_session<tls_socket>>(*this, tls_socket(std::move(socket), *tls_),
+                                                 transport::tls)
+          ->start();
+      break;
+    case listener_kind::http:
+      std::make_shared<http_session<beast::tcp_stream>>(*this,
+                                                        beast::tcp_stream(std::move(socket)))
+          ->start();
+      break;
+    case listener_kind::https:
+      std::make_shared<http_session<beast::ssl_stream<beast::tcp_stream>>>(
+          *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_))
+          ->start();
+      break;
+  }
+}
+
+void server::impl::schedule_sweep() {
+  // Keep-alive and CONNECT deadlines are checked by one sweep instead of a timer per
+  // session (memory per idle connection). Its period follows the speed so a scaled
+  // keep alive is still enforced within ~1/4 s of server time.
+  const auto period = std::clamp<std::chrono::nanoseconds>(clock_.real(250),
+                                                           std::chrono::milliseconds(1),
+                                                           std::chrono::milliseconds(250));
+  sweep_.expires_after(period);
+  sweep_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    apply(hub_.tick(now_ms()));
+    schedule_sweep();
+  });
+}
+
+void server::impl::apply(actions&& todo) {
+  for (auto& a : todo) {
+    if (a.delay_ms > 0) {
+      auto timer = std::make_shared<asio::steady_timer>(io_, clock_.real(a.delay_ms));
+      a.delay_ms = 0;
+      timer->async_wait([this, timer, a = std::move(a)](boost::system::error_code ec) mutable {
+        if (ec) return;
+        actions later;
+        later.push_back(std::move(a));
+        apply(std::move(later));
+      });
+      continue;
+    }
+    const auto it = sessions_.find(a.session);
+    if (it == sessions_.end()) continue;
+    auto s = it->second.lock();
+    if (!s) continue;
+    if (a.send) s->send(*a.send);
+    if (a.close) s->close_when_sent();
+  }
+}
+
+void server::impl::set_accepting(bool on) {
+  if (on == accepting_) return;
+  accepting_ = on;
+  for (auto& l : listeners_) {
+    if (l.kind != listener_kind::mqtt && l.kind != listener_kind::mqtts) continue;
+    if (!on) {
+      boost::system::error_code ignored;
+      l.backoff->cancel();
+      l.acceptor->close(ignored);
+      continue;
+    }
+    try {
+      open_listener(l);
+      accept_loop(l);
+    } catch (const boost::system::system_error& e) {
+      spdlog::error("cannot listen again on {}: {}", l.endpoint.port(), e.code().message());
+      hub_.log("error", "cannot listen again on port " + std::to_string(l.endpoint.port()) +
+                            ": " + e.code().message(),
+               now_ms());
+    }
+  }
+}
+
+void server::impl::resume_accepting_after(std::int64_t after_ms) {
+  auto timer = std::make_shared<asio::steady_timer>(io_, clock_.real(after_ms));
+  timer->async_wait([this, timer](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    set_accepting(true);
+    hub_.log("admin", "accepting again", now_ms());
+  });
+}
+
+api_response server::impl::handle_http(const api_request& r) {
+  const std::string_view path = std::string_view(r.path).substr(0, r.path.find('?'));
+  const auto now = now_ms();
+  if (server_api::handles(path)) {
+    api_request stripped = r;
+    stripped.path = std::string(path);
+    return api_.handle(stripped, now);
+  }
+  if (admin_api::handles(path)) return admin_.handle(r, now);
+  if (path == "/metrics") {
+    return {200, render_metrics(hub_, {.accepting = accepting_, .accept_backoffs = accept_backoffs_})};
+  }
+  if (path == "/healthz") {
+    return {200, boost::json::serialize(boost::json::object{
+                     {"code", 200}, {"status", stopping_ ? "stopping" : "ok"},
+                     {"sessions", hub_.session_count()}})};
+  }
+  return {404, R"j({"code":404,"error":"not found (see docs/server-api.md, docs/admin-api.md)"})j"};
+}
+
+void server::impl::stop(std::int64_t grace_ms) {
+  asio::post(io_, [this, grace_ms] {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& l : listeners_) {
+      boost::system::error_code ignored;
+      if (l.acceptor) l.acceptor->close(ignored);
+      if (l.backoff) l.backoff->cancel();
+    }
+    sweep_.cancel();
+    if (signals_) signals_->cancel();
+    apply(hub_.shutdown(now_ms()));
+    // Wait (bounded) for the sessions to close after their DISCONNECT 0x8B.
+    auto timer = std::make_shared<asio::steady_timer>(io_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+    auto wait = std::make_shared<std::function<void()>>();
+    *wait = [this, timer, deadline, wait] {
+      if (sessions_.empty() || std::chrono::steady_clock::now() >= deadline) {
+        io_.stop();
+        *wait = nullptr;  // break the self-reference
+        return;
+      }
+      timer->expires_after(std::chrono::milliseconds(5));
+      timer->async_wait([wait](boost::system::error_code) {
+        if (*wait) (*wait)();
+      });
+    };
+    (*wait)();
+  });
+}
+
+void server::impl::call(const std::function<void(hub&)>& fn) {
+  std::promise<void> done;
+  asio::post(io_, [&] {
+    try {
+      fn(hub_);
+      done.set_value();
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  done.get_future().get();
+}
+
+api_response server::impl::request(const api_request& r) {
+  std::promise<api_response> done;
+  asio::post(io_, [&] { done.set_value(handle_http(r)); });
+  return done.get_future().get();
+}
+
+void server::impl::write_ready_file(const bound_addresses& b) const {
+  boost::json::object o{{"mqtt", b.mqtt}, {"http", b.http}, {"pid", ::getpid()}};
+  if (b.mqtts) o["mqtts"] = *b.mqtts;
+  if (b.https) o["https"] = *b.https;
+  if (!b.tls_fingerprint_sha256.empty()) o["tls_fingerprint_sha256"] = b.tls_fingerprint_sha256;
+  const auto path = *opts_.ready_file;
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << boost::json::serialize(o) << "\n";
+    if (!out) throw std::runtime_error("cannot write the ready file " + tmp);
+  }
+  std::filesystem::rename(tmp, path);  // readers never see half a file
+}
+
+// --- server -----------------------------------------------------------------------
+
+server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+server::~server() = default;
+bound_addresses server::start() { return impl_->start(); }
+void server::run() { impl_->run(); }
+void server::stop(std::int64_t grace_ms) { impl_->stop(grace_ms); }
+void server::call(const std::function<void(hub&)>& fn) { impl_->call(fn); }
+api_response server::request(const api_request& r) { return impl_->request(r); }
+std::int64_t server::now_ms() const { return impl_->now_ms(); }
+
+}  // namespace imock::server

@@ -1,0 +1,118 @@
+// The signed server API an app server calls (SPEC.md §6): sans-IO. The HTTP layer
+// turns a request into an api_request, calls handle(), and writes the api_response.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "protocol/codes.hpp"
+#include "server/config.hpp"
+#include "server/directory.hpp"
+
+namespace imock::server {
+
+namespace detail {
+struct api_reply;  // an endpoint's outcome before it becomes JSON (server_api.cpp)
+}  // namespace detail
+
+struct api_request {
+  std::string method;  // "POST"
+  std::string path;    // "/user/getToken.json" (no query string)
+  std::string content_type;
+  /// Header names lower-cased.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // application/x-www-form-urlencoded
+};
+
+struct api_response {
+  int http_status = 200;
+  std::string body;  // JSON
+};
+
+/// Result codes of the server API (SPEC.md §6), plus imock's own 404 and 405 for
+/// requests that name no endpoint or do not POST (docs/server-api.md).
+enum class api_code : int {
+  ok = 200,
+  not_found = 404,
+  method_not_allowed = 405,
+  internal_error = 1000,
+  secret_mismatch = 1001,  // unknown app key
+  bad_parameter = 1002,
+  no_post_data = 1003,
+  bad_signature = 1004,  // also missing auth headers, stale timestamp, replayed nonce
+  parameter_too_long = 1005,
+  app_blocked_or_deleted = 1006,
+  rate_limited = 1008,
+  internal_timeout = 1050,  // for the HTTP layer; the sans-IO core never times out
+  user_limit_reached = 2007,
+};
+
+/// The HTTP status a code travels with (1004 -> 401, 1008 -> 429, ...).
+[[nodiscard]] int http_status(api_code code) noexcept;
+
+/// `{"code":N,"errorMessage":"..."}` with the code's HTTP status: the one error shape,
+/// also for errors the HTTP layer raises itself (body too large, timeout).
+[[nodiscard]] api_response api_error(api_code code, std::string_view message);
+
+/// What the server API needs from the connection side.
+struct api_hooks {
+  /// True when the user has at least one connected device.
+  std::function<bool(std::string_view app_key, std::string_view user_id)> is_online;
+  /// Disconnect every device of the user now, with this code (block: 31009).
+  std::function<void(std::string_view app_key, std::string_view user_id, rc::code why)>
+      disconnect_user;
+  /// A line for the server's event log ("getToken app=... user=...").
+  std::function<void(std::string_view kind, std::string_view detail)> log_event;
+};
+
+/// Handles the endpoints of SPEC.md §6:
+///   /user/getToken.json, /user/token/expire.json, /user/block.json,
+///   /user/unblock.json, /user/block/query.json, /user/checkOnline.json
+/// Authentication: App-Key, Nonce, Timestamp, Signature headers (or RC-App-Key, ...),
+/// Signature = hex SHA1(secret + nonce + timestamp). Timestamp in ms or s.
+/// Replay protection (limits.replay_protection): timestamp outside
+/// limits.signature_window_ms of now, or a nonce already seen inside the window,
+/// gives 1004 / HTTP 401.
+class server_api {
+ public:
+  server_api(directory& dir, const limits_config& limits, api_hooks hooks);
+
+  /// True when `path` is one of the server API's endpoints.
+  [[nodiscard]] static bool handles(std::string_view path) noexcept;
+
+  api_response handle(const api_request& request, std::int64_t now_ms);
+
+  /// Number of nonces remembered for replay protection (bounded by the window).
+  [[nodiscard]] std::size_t remembered_nonces() const noexcept { return nonce_order_.size(); }
+
+ private:
+  directory& dir_;
+  const limits_config& limits_;
+  api_hooks hooks_;
+  // Replay protection: (app key, nonce) -> the time after which it is forgotten (its
+  // timestamp + the window: a replay later than that is stale anyway), and the same
+  // pairs ordered by that time for expiry.
+  std::unordered_map<std::string, std::int64_t> nonces_;
+  std::deque<std::pair<std::int64_t, std::string>> nonce_order_;
+  // Rate limit: per app key, the current one-second window and its count.
+  std::unordered_map<std::string, std::pair<std::int64_t, std::uint32_t>> rate_;
+
+  /// Routes, authenticates and runs one request; appends what it did to `log_detail`.
+  detail::api_reply process(const api_request& request, std::int64_t now_ms,
+                            std::string& log_detail);
+  /// Checks the auth headers, replay window, app state and rate limit; sets `app` on success.
+  detail::api_reply authenticate(const api_request& request, std::int64_t now_ms, app_record*& app);
+  void forget_expired_nonces(std::int64_t now_ms);
+};
+
+/// Lower-case hex SHA1(app_secret + nonce + timestamp): what an app server sends.
+std::string api_signature(std::string_view app_secret, std::string_view nonce,
+                          std::string_view timestamp);
+
+}  // namespace imock::server
