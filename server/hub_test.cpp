@@ -1,1 +1,3 @@
+#include "server/hub.hpp"
+
 #include <gtest/gtest.h>

@@ -1,0 +1,3 @@
+#include "server/faults.hpp"
+
+#include <gtest/gtest.h>

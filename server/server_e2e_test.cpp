@@ -1,0 +1,314 @@
+// imock-server end to end: a real server on ephemeral loopback ports, real
+// sockets on all four transports, every documented code observed on the wire.
+#include "server/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <thread>
+
+#include "protocol/token.hpp"
+#include "server/hub.hpp"
+#include "server/testing/wire_client.hpp"
+
+namespace imock::server {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::connect_packet;
+using testing::verdict_of;
+using testing::wire_client;
+
+constexpr std::string_view k_app = "e2e-app";
+constexpr std::string_view k_secret = "e2e-secret";
+constexpr std::string_view k_multi = "e2e-multi";
+constexpr std::string_view k_blocked = "e2e-blocked";
+constexpr std::string_view k_short = "e2e-short";  // tokens live 1 s (server time)
+
+server_config test_config() {
+  server_config c;
+  c.apps = {
+      {.key = std::string(k_app), .secret = std::string(k_secret)},
+      {.key = std::string(k_multi), .secret = std::string(k_secret),
+       .policy = login_policy::multi_device},
+      {.key = std::string(k_blocked), .secret = std::string(k_secret),
+       .state = app_state::blocked},
+      {.key = std::string(k_short), .secret = std::string(k_secret), .token_lifetime_ms = 1000},
+  };
+  c.limits.max_packet_size = 4096;
+  c.listen.mqtt = "127.0.0.1:0";
+  c.listen.http = "127.0.0.1:0";
+  c.listen.mqtts = "127.0.0.1:0";
+  c.listen.https = "127.0.0.1:0";
+  c.listen.tls_self_signed = true;
+  return c;
+}
+
+// One server per test suite run on its own thread; each test uses fresh user ids.
+class ServerE2e : public ::testing::TestWithParam<transport> {
+ protected:
+  static void SetUpTestSuite() {
+    server_options opts{.config = test_config()};
+    srv_ = std::make_unique<server>(std::move(opts));
+    bound_ = srv_->start();
+    thread_ = std::thread([] { srv_->run(); });
+  }
+  static void TearDownTestSuite() {
+    srv_->stop(1000);
+    thread_.join();
+    srv_.reset();
+  }
+
+  // A user id unique to this test and transport.
+  std::string user(std::string_view tag) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = std::string(info->name()) + "-" + std::string(tag);
+    for (auto& ch : name) {
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    }
+    return name.substr(name.size() > 60 ? name.size() - 60 : 0);
+  }
+
+  std::string token_for(std::string_view user_id, std::string_view app = k_app,
+                        std::int64_t lifetime_ms = 0) {
+    return *token::issue(app, user_id, k_secret, srv_->now_ms(), lifetime_ms);
+  }
+
+  std::unique_ptr<wire_client> open() {
+    std::string error;
+    auto c = wire_client::open(GetParam(), bound_, &error);
+    EXPECT_NE(c, nullptr) << error;
+    return c;
+  }
+
+  // Connects and returns the client when CONNACK 0 came back.
+  std::unique_ptr<wire_client> login(std::string_view user_id, std::string_view device,
+                                     bool reconnect = false, bool kick = false,
+                                     std::string_view app = k_app) {
+    auto c = open();
+    if (!c) return nullptr;
+    c->send(connect_packet(app, token_for(user_id, app), device, reconnect, kick));
+    const auto v = verdict_of(c->receive());
+    EXPECT_EQ(v.packet, "CONNACK") << v.to_string();
+    EXPECT_EQ(v.reason, 0) << v.to_string();
+    return c;
+  }
+
+  // Sends `c` and expects a CONNACK with `reason` and rc-code `rc`, then a close.
+  ::testing::AssertionResult refused(const mqtt::connect& c, int reason, int rc) {
+    auto client = open();
+    if (!client) return ::testing::AssertionFailure() << "could not open";
+    client->send(c);
+    const auto v = verdict_of(client->receive());
+    if (v.packet != "CONNACK" || v.reason != reason || v.rc != rc) {
+      return ::testing::AssertionFailure()
+             << "expected CONNACK reason=" << reason << " rc-code=" << rc << ", got "
+             << v.to_string();
+    }
+    if (!client->wait_closed()) return ::testing::AssertionFailure() << "not closed after refusal";
+    return ::testing::AssertionSuccess();
+  }
+
+  static ::testing::AssertionResult disconnected(wire_client& c, int reason, int rc) {
+    const auto v = verdict_of(c.receive());
+    if (v.packet != "DISCONNECT" || v.reason != reason || v.rc != rc) {
+      return ::testing::AssertionFailure()
+             << "expected DISCONNECT reason=" << reason << " rc-code=" << rc << ", got "
+             << v.to_string();
+    }
+    if (!c.wait_closed()) return ::testing::AssertionFailure() << "not closed after DISCONNECT";
+    return ::testing::AssertionSuccess();
+  }
+
+  static testing::http_result admin(std::string_view path, const boost::json::object& body) {
+    return testing::http_request(bound_.http, "POST", path, boost::json::serialize(body));
+  }
+
+  static std::unique_ptr<server> srv_;
+  static bound_addresses bound_;
+  static std::thread thread_;
+};
+
+std::unique_ptr<server> ServerE2e::srv_;
+bound_addresses ServerE2e::bound_;
+std::thread ServerE2e::thread_;
+
+TEST_P(ServerE2e, ValidTokenGetsConnackZeroWithTheUserId) {
+  const auto u = user("u");
+  auto c = open();
+  ASSERT_TRUE(c);
+  c->send(connect_packet(k_app, token_for(u), "phone"));
+  const auto p = c->receive();
+  ASSERT_TRUE(p && std::holds_alternative<mqtt::connack>(*p)) << verdict_of(p).to_string();
+  const auto& ack = std::get<mqtt::connack>(*p);
+  EXPECT_EQ(ack.reason, 0);
+  ASSERT_NE(ack.props.find_user_property("user-id"), nullptr);
+  EXPECT_EQ(*ack.props.find_user_property("user-id"), u);
+  EXPECT_EQ(ack.props.maximum_packet_size, 4096u);
+  c->send(mqtt::pingreq{});
+  EXPECT_TRUE(c->receive() == mqtt::packet(mqtt::pingresp{}));
+}
+
+TEST_P(ServerE2e, UnknownAppKeyIs31002) {
+  EXPECT_TRUE(refused(connect_packet("no-such-app", token_for(user("u")), "d"), 0x85, 31002));
+}
+
+TEST_P(ServerE2e, BlockedAppIs31008) {
+  EXPECT_TRUE(
+      refused(connect_packet(k_blocked, token_for(user("u"), k_blocked), "d"), 0x87, 31008));
+}
+
+TEST_P(ServerE2e, TamperedTokenIs31004) {
+  auto t = token_for(user("u"));
+  t[t.size() / 2] = t[t.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_TRUE(refused(connect_packet(k_app, t, "d"), 0x86, 31004));
+}
+
+TEST_P(ServerE2e, TokenOfAnotherAppIs31004) {
+  EXPECT_TRUE(refused(connect_packet(k_app, token_for(user("u"), k_multi), "d"), 0x86, 31004));
+}
+
+TEST_P(ServerE2e, ExpiredTokenIs31020) {
+  const auto u = user("u");
+  const auto t = *token::issue(k_app, u, k_secret, srv_->now_ms() - 10'000, 5'000);
+  EXPECT_TRUE(refused(connect_packet(k_app, t, "d"), 0x86, 31020));
+}
+
+TEST_P(ServerE2e, TokenRevokedThroughTheServerApiIs31020AndOpenConnectionsStay) {
+  const auto u = user("u");
+  const auto old_token = token_for(u);
+  auto online = login(u, "phone");
+  ASSERT_TRUE(online);
+  const auto r = testing::server_api_call(
+      bound_.http, k_app, k_secret, "/user/token/expire.json",
+      "userId=" + u + "&time=" + std::to_string(srv_->now_ms() + 1));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(refused(connect_packet(k_app, old_token, "tablet"), 0x86, 31020));
+  online->send(mqtt::pingreq{});
+  EXPECT_TRUE(online->receive() == mqtt::packet(mqtt::pingresp{})) << "the open connection stays";
+}
+
+TEST_P(ServerE2e, UserBlockedThroughTheServerApiIsDisconnectedAtOnceAndRefused31009) {
+  const auto u = user("u");
+  auto online = login(u, "phone");
+  ASSERT_TRUE(online);
+  const auto r = testing::server_api_call(bound_.http, k_app, k_secret, "/user/block.json",
+                                          "userId=" + u + "&minute=10");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(disconnected(*online, 0x8A, 31009));
+  EXPECT_TRUE(refused(connect_packet(k_app, token_for(u), "phone"), 0x8A, 31009));
+  ASSERT_EQ(testing::server_api_call(bound_.http, k_app, k_secret, "/user/unblock.json",
+                                     "userId=" + u)
+                .status,
+            200);
+  EXPECT_TRUE(login(u, "phone"));
+}
+
+TEST_P(ServerE2e, LoginOnAnotherDeviceKicksTheFirstWith31010) {
+  const auto u = user("u");
+  auto a = login(u, "phone-a");
+  ASSERT_TRUE(a);
+  auto b = login(u, "phone-b");
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(disconnected(*a, 0x8E, 31010));
+}
+
+TEST_P(ServerE2e, ReconnectWithReconnectKickOnIsRefused31023AndTheOtherDeviceStays) {
+  const auto u = user("u");
+  auto b = login(u, "phone-b");
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(refused(connect_packet(k_app, token_for(u), "phone-a", /*reconnect=*/true,
+                                     /*reconnect_kick=*/true),
+                      0x87, 31023));
+  b->send(mqtt::pingreq{});
+  EXPECT_TRUE(b->receive() == mqtt::packet(mqtt::pingresp{})) << "device B stays online";
+}
+
+TEST_P(ServerE2e, ReconnectWithReconnectKickOffSucceedsAndKicksTheOtherDevice) {
+  const auto u = user("u");
+  auto b = login(u, "phone-b");
+  ASSERT_TRUE(b);
+  auto a = login(u, "phone-a", /*reconnect=*/true, /*kick=*/false);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(disconnected(*b, 0x8E, 31010));
+}
+
+TEST_P(ServerE2e, MultiDevicePolicyKeepsBothDevices) {
+  const auto u = user("u");
+  auto a = login(u, "phone-a", false, false, k_multi);
+  auto b = login(u, "phone-b", false, false, k_multi);
+  ASSERT_TRUE(a && b);
+  a->send(mqtt::pingreq{});
+  EXPECT_TRUE(a->receive() == mqtt::packet(mqtt::pingresp{}));
+}
+
+TEST_P(ServerE2e, AdminKickDisconnectsWith31010) {
+  const auto u = user("u");
+  auto a = login(u, "phone");
+  ASSERT_TRUE(a);
+  const auto r = admin("/admin/kick", {{"app", k_app}, {"user", u}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(disconnected(*a, 0x8E, 31010));
+}
+
+TEST_P(ServerE2e, MalformedPacketGetsDisconnect0x81ThenClose) {
+  auto a = login(user("u"), "phone");
+  ASSERT_TRUE(a);
+  // PINGREQ with a body: remaining length must be 0.
+  a->send_bytes(std::string("\xC0\x01\x00", 3));
+  EXPECT_TRUE(disconnected(*a, 0x81, 0));
+}
+
+TEST_P(ServerE2e, OversizePacketGetsDisconnect0x95BeforeItsBodyArrives) {
+  auto a = login(user("u"), "phone");
+  ASSERT_TRUE(a);
+  // PUBLISH header announcing 1,000,000 bytes; the body never comes.
+  a->send_bytes(std::string("\x30\xC0\x84\x3D", 4));
+  EXPECT_TRUE(disconnected(*a, 0x95, 0));
+}
+
+TEST_P(ServerE2e, PacketBeforeConnectIsAProtocolError) {
+  auto c = open();
+  ASSERT_TRUE(c);
+  c->send(mqtt::pingreq{});
+  EXPECT_TRUE(disconnected(*c, 0x82, 0));
+}
+
+TEST_P(ServerE2e, RefuseNextConnectFaultGivesTheCodeOnceThenConnectsNormally) {
+  const auto u = user("u");
+  const auto r = admin("/admin/refuse", {{"user", u}, {"count", 1}, {"code", 31003}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(refused(connect_packet(k_app, token_for(u), "phone"), 0x88, 31003));
+  EXPECT_TRUE(login(u, "phone"));
+}
+
+TEST_P(ServerE2e, DropWithoutDisconnectJustCloses) {
+  const auto u = user("u");
+  auto a = login(u, "phone");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(admin("/admin/drop", {{"user", u}, {"disconnect", false}}).status, 200);
+  const auto p = a->receive();
+  EXPECT_FALSE(p.has_value()) << verdict_of(p).to_string();
+  EXPECT_TRUE(a->closed());
+}
+
+TEST_P(ServerE2e, BlackholedSessionGetsNoPingresp) {
+  const auto u = user("u");
+  auto a = login(u, "phone");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(admin("/admin/blackhole", {{"user", u}, {"include_new", false}}).status, 200);
+  a->send(mqtt::pingreq{});
+  EXPECT_FALSE(a->receive(300ms).has_value()) << "blackholed: nothing is answered";
+  EXPECT_FALSE(a->closed()) << "blackholed: the connection stays open";
+  ASSERT_EQ(admin("/admin/release", {{"user", u}, {"include_new", false}}).status, 200);
+  a->send(mqtt::pingreq{});
+  EXPECT_TRUE(a->receive() == mqtt::packet(mqtt::pingresp{}));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTransports, ServerE2e,
+                         ::testing::Values(transport::tcp, transport::tls, transport::ws,
+                                           transport::wss),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+}  // namespace
+}  // namespace imock::server
