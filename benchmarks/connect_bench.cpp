@@ -1,0 +1,798 @@
+// imock-connect-bench: open N MQTT 5 connections to one broker at a bounded
+// concurrency, measure CONNECT -> CONNACK latency and the connect rate, then hold
+// every connection idle (so a script can read the broker's memory per connection).
+// Works against imock-server and any MQTT 5 broker (mosquitto, EMQX, ...).
+//
+//   imock-connect-bench mqtt://127.0.0.1:18830 --clients 10000 --app-secret imock-demo-secret
+//   imock-connect-bench ws://127.0.0.1:18080/mqtt -n 2000 --hold-file /tmp/hold --ready-file /tmp/r
+//
+// Prints one JSON line on stdout when done; `--help` lists the flags.
+//
+// Design: one io_context per thread (default one thread); each worker owns the
+// clients i with i % threads == its index and keeps at most concurrency/threads
+// attempts in flight. A connection is one `client<Stream>` over the transport's
+// stream type (TCP, TLS, WebSocket, WebSocket over TLS); it reports back to its
+// worker, which keeps the tallies. Deadlines (per attempt and overall) are checked
+// by one periodic sweep per worker rather than a timer per connection.
+#include <CLI/CLI.hpp>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/address.hpp"
+#include "net/tls.hpp"
+#include "protocol/mqtt.hpp"
+#include "protocol/token.hpp"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24  // Linux >= 4.2
+#endif
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using namespace imock;
+
+constexpr auto k_sweep_period = std::chrono::milliseconds(50);
+
+enum class transport { tcp, tls, ws, wss };
+
+std::string_view to_string(transport t) {
+  switch (t) {
+    case transport::tcp: return "tcp";
+    case transport::tls: return "tls";
+    case transport::ws: return "ws";
+    case transport::wss: return "wss";
+  }
+  return "?";
+}
+
+struct target {
+  transport via = transport::tcp;
+  net::host_port address;
+  std::string path;  // WebSocket request target
+};
+
+/// Parses mqtt://HOST:PORT, mqtts://HOST:PORT, ws://HOST:PORT[/path], wss://HOST:PORT[/path]
+/// (WebSocket path default /mqtt). nullopt and `why` on anything else.
+std::optional<target> parse_target(std::string_view url, std::string& why) {
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos) {
+    why = "expected SCHEME://HOST:PORT";
+    return std::nullopt;
+  }
+  const auto scheme = url.substr(0, sep);
+  target t;
+  if (scheme == "mqtt" || scheme == "tcp") {
+    t.via = transport::tcp;
+  } else if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls") {
+    t.via = transport::tls;
+  } else if (scheme == "ws") {
+    t.via = transport::ws;
+  } else if (scheme == "wss") {
+    t.via = transport::wss;
+  } else {
+    why = "unknown scheme '" + std::string(scheme) + "' (mqtt, mqtts, ws, wss)";
+    return std::nullopt;
+  }
+  auto rest = url.substr(sep + 3);
+  const auto slash = rest.find('/');
+  const auto authority = rest.substr(0, slash);
+  t.path = slash == std::string_view::npos ? "/mqtt" : std::string(rest.substr(slash));
+  auto hp = net::parse_host_port(authority, &why);
+  if (!hp) return std::nullopt;
+  t.address = std::move(*hp);
+  return t;
+}
+
+struct options {
+  std::string url;
+  target where;
+  std::size_t clients = 1000;
+  std::size_t concurrency = 200;
+  unsigned threads = 1;
+  unsigned source_ips = 4;
+  std::string app_key = "imock-demo-key";
+  std::string app_secret;
+  std::optional<std::string> password;
+  std::string client_prefix = "bench-";
+  std::string user_prefix = "user-";
+  std::uint16_t keep_alive = 600;
+  bool plain = false;
+  std::optional<std::filesystem::path> ca_file;
+  double connect_timeout_s = 10;
+  double timeout_s = 60;
+  std::optional<double> hold_seconds;
+  std::optional<std::filesystem::path> hold_file;
+  std::optional<std::filesystem::path> ready_file;
+  bool progress = false;
+};
+
+bool fd_exhausted(const boost::system::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+double ms_between(steady::time_point a, steady::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What all workers share. Written before the threads start, except the atomics
+// and what `mu` guards.
+struct shared_state {
+  const options& opts;
+  tcp::endpoint server;
+  std::shared_ptr<ssl::context> tls;
+  unsigned workers = 1;
+  steady::time_point start;
+  steady::time_point deadline;
+  std::atomic<bool> stop_opening{false};  // fd exhaustion: no new sockets anywhere
+  std::atomic<unsigned> workers_done{0};  // workers whose connect phase is over
+  std::atomic<std::size_t> connected{0};
+  std::atomic<std::size_t> finished{0};  // attempts that ended (any outcome)
+  std::atomic<bool> finish{false};       // the hold is over: every worker stops
+  std::atomic<bool> timed_out{false};
+  std::mutex mu;
+  std::string stop_reason;  // why opening stopped early (guarded by mu)
+};
+
+// One worker's counts; merged after the threads join.
+struct tally {
+  std::size_t attempted = 0;
+  std::size_t connected = 0;
+  std::size_t errors = 0;
+  std::size_t dropped = 0;  // closed by the broker while held
+  std::map<std::string, std::size_t> refused;      // CONNACK reason -> count
+  std::map<std::string, std::size_t> error_kinds;  // "stage: message" -> count
+  std::map<std::string, std::size_t> drop_kinds;
+  std::vector<double> latency_ms;  // CONNECT sent -> CONNACK received
+  std::vector<double> setup_ms;    // socket opened -> CONNACK received
+  steady::time_point connect_end{};
+};
+
+class worker;
+
+// A connection attempt, whatever its stream type.
+class client_base {
+ public:
+  enum class phase { in_flight, held, done };
+  virtual ~client_base() = default;
+  /// Opens the socket and starts connect / handshake / CONNECT. False when no
+  /// socket could be opened (then nothing is pending and the worker decides).
+  virtual bool start(boost::system::error_code& open_error) = 0;
+  /// Closes the socket; pending handlers then see operation_aborted and do nothing.
+  virtual void close() = 0;
+
+  phase state = phase::in_flight;
+  steady::time_point opened{};
+  std::size_t inflight_slot = 0;  // index in the worker's in-flight list
+};
+
+class worker {
+ public:
+  worker(shared_state& shared, unsigned index)
+      : shared_(shared), index_(index), sweep_(io_) {
+    const auto& o = shared_.opts;
+    const std::size_t n = o.clients;
+    mine_ = n > index_ ? (n - index_ + shared_.workers - 1) / shared_.workers : 0;
+    concurrency_ = std::max<std::size_t>(1, (o.concurrency + shared_.workers - 1) / shared_.workers);
+    clients_.reserve(mine_);
+    result.latency_ms.reserve(mine_);
+    result.setup_ms.reserve(mine_);
+  }
+
+  /// Runs the whole life of this worker's clients; returns when the run is over.
+  void run() {
+    asio::post(io_, [this] {
+      launch_more();
+      schedule_sweep();
+    });
+    io_.run();
+    // Destroying the clients closes their sockets while io_ still exists.
+    clients_.clear();
+  }
+
+  // --- called by the clients ------------------------------------------------------
+  void on_connack(client_base& c, steady::time_point sent, std::uint8_t reason,
+                  const std::string* rc_code) {
+    const auto now = steady::now();
+    if (reason == 0) {
+      c.state = client_base::phase::held;
+      ++result.connected;
+      shared_.connected.fetch_add(1, std::memory_order_relaxed);
+      result.latency_ms.push_back(ms_between(sent, now));
+      result.setup_ms.push_back(ms_between(c.opened, now));
+    } else {
+      std::string key = "0x";
+      static constexpr char k_hex[] = "0123456789abcdef";
+      key.push_back(k_hex[reason >> 4]);
+      key.push_back(k_hex[reason & 0xF]);
+      key += " ";
+      key += mqtt::reason_name(reason);
+      if (rc_code != nullptr) key += " rc-code " + *rc_code;
+      ++result.refused[key];
+      c.state = client_base::phase::done;
+      c.close();
+    }
+    attempt_over(c);
+  }
+
+  void on_failed(client_base& c, const std::string& kind) {
+    if (c.state == client_base::phase::done) return;
+    if (c.state == client_base::phase::held) {
+      // The broker closed a held connection (keep alive, kick, shutdown, ...).
+      ++result.dropped;
+      ++result.drop_kinds[kind];
+      c.state = client_base::phase::done;
+      c.close();
+      return;
+    }
+    ++result.errors;
+    ++result.error_kinds[kind];
+    c.state = client_base::phase::done;
+    c.close();
+    attempt_over(c);
+  }
+
+  shared_state& shared() { return shared_; }
+  asio::io_context& io() { return io_; }
+  tally result;
+
+ private:
+  void attempt_over(client_base& c) {
+    // Swap-remove from the in-flight list.
+    auto* last = inflight_.back();
+    inflight_[c.inflight_slot] = last;
+    last->inflight_slot = c.inflight_slot;
+    inflight_.pop_back();
+    shared_.finished.fetch_add(1, std::memory_order_relaxed);
+    launch_more();
+  }
+
+  void launch_more();
+  void schedule_sweep();
+  void sweep();
+  void end_connect_phase() {
+    if (connect_over_) return;
+    connect_over_ = true;
+    result.connect_end = steady::now();
+    shared_.workers_done.fetch_add(1);
+  }
+  void begin_hold();
+  void write_ready_file() const;
+  void report_progress();
+
+  shared_state& shared_;
+  unsigned index_;
+  asio::io_context io_{1};
+  asio::steady_timer sweep_;
+  std::size_t mine_ = 0;
+  std::size_t next_ = 0;  // clients of mine launched so far
+  std::size_t concurrency_ = 1;
+  std::vector<std::unique_ptr<client_base>> clients_;
+  std::vector<client_base*> inflight_;
+  bool connect_over_ = false;
+  bool holding_ = false;  // worker 0 only: the hold has begun
+  steady::time_point hold_start_{};
+  steady::time_point last_progress_{};
+};
+
+template <typename T>
+struct is_websocket : std::false_type {};
+template <typename T>
+struct is_websocket<websocket::stream<T>> : std::true_type {};
+
+// One MQTT connection over Stream: tcp::socket, ssl::stream<tcp::socket>,
+// websocket::stream<tcp::socket> or websocket::stream<ssl::stream<tcp::socket>>.
+// Handlers capture `this`: the worker owns every client until its io_context has
+// stopped, and a closed client ignores the operation_aborted its handlers get.
+template <typename Stream>
+class client final : public client_base {
+ public:
+  static constexpr bool k_ws = is_websocket<Stream>::value;
+  static constexpr bool k_tls = std::is_same_v<Stream, ssl::stream<tcp::socket>> ||
+                                std::is_same_v<Stream, websocket::stream<ssl::stream<tcp::socket>>>;
+
+  client(worker& w, std::size_t index, Stream&& stream)
+      : worker_(w), index_(index), stream_(std::move(stream)) {}
+
+  bool start(boost::system::error_code& ec) override {
+    const auto& sh = worker_.shared();
+    auto& sock = beast::get_lowest_layer(stream_);
+    opened = steady::now();
+    sock.open(sh.server.protocol(), ec);
+    if (ec) return false;
+    bind_source(sock);
+    if constexpr (k_tls) {
+      // SNI, for brokers that route on it; IP literals are not valid SNI names.
+      const auto& host = sh.opts.where.address.host;
+      boost::system::error_code not_ip;
+      asio::ip::make_address(host, not_ip);
+      if (not_ip) SSL_set_tlsext_host_name(tls_layer().native_handle(), host.c_str());
+    }
+    sock.async_connect(sh.server, [this](boost::system::error_code e) {
+      if (state == phase::done) return;
+      if (e) return fail("connect", e);
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(stream_).set_option(tcp::no_delay(true), ignored);
+      handshake_tls();
+    });
+    return true;
+  }
+
+  void close() override {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream_).close(ignored);
+  }
+
+ private:
+  auto& tls_layer() {
+    if constexpr (k_ws) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
+
+  // Several loopback source addresses multiply the (source, destination) pairs, so
+  // tens of thousands of connections to one port do not run out of ephemeral ports.
+  // IP_BIND_ADDRESS_NO_PORT defers the port choice to connect(), which can then
+  // reuse a port another destination already uses.
+  void bind_source(tcp::socket& sock) {
+    const auto& sh = worker_.shared();
+    const unsigned k = sh.opts.source_ips;
+    if (k <= 1 || !sh.server.address().is_v4() || !sh.server.address().is_loopback()) return;
+    const int one = 1;
+    ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    const auto host = 0x7F000001u + static_cast<std::uint32_t>(index_ % k);  // 127.0.0.x
+    boost::system::error_code ec;
+    sock.bind(tcp::endpoint(asio::ip::address_v4(host), 0), ec);  // failure: kernel picks
+  }
+
+  void handshake_tls() {
+    if constexpr (k_tls) {
+      tls_layer().async_handshake(ssl::stream_base::client, [this](boost::system::error_code e) {
+        if (state == phase::done) return;
+        if (e) return fail("tls handshake", e);
+        handshake_ws();
+      });
+    } else {
+      handshake_ws();
+    }
+  }
+
+  void handshake_ws() {
+    if constexpr (k_ws) {
+      const auto& where = worker_.shared().opts.where;
+      stream_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        req.set(http::field::sec_websocket_protocol, "mqtt");
+        req.set(http::field::user_agent, "imock-connect-bench");
+      }));
+      stream_.binary(true);
+      stream_.async_handshake(where.address.to_string(), where.path,
+                              [this](boost::system::error_code e) {
+                                if (state == phase::done) return;
+                                if (e) return fail("ws handshake", e);
+                                send_connect();
+                              });
+    } else {
+      send_connect();
+    }
+  }
+
+  void send_connect() {
+    const auto& o = worker_.shared().opts;
+    mqtt::connect c;
+    c.client_id = o.client_prefix + std::to_string(index_);
+    c.clean_start = true;
+    c.keep_alive = o.keep_alive;
+    c.username = o.app_key;
+    if (!o.app_secret.empty()) {
+      c.password = token::issue(o.app_key, o.user_prefix + std::to_string(index_), o.app_secret,
+                                wall_now_ms());
+    } else if (o.password) {
+      c.password = *o.password;
+    }
+    if (!o.plain) {
+      c.props.user_properties = {{"imock-platform", "desktop"},
+                                 {"imock-sdk", "imock-connect-bench"}};
+    }
+    out_ = mqtt::encode(c);
+    sent_ = steady::now();
+    auto done = [this](boost::system::error_code e, std::size_t) {
+      if (state == phase::done) return;
+      if (e) return fail("write CONNECT", e);
+      std::string().swap(out_);
+      read();
+    };
+    if constexpr (k_ws) {
+      stream_.async_write(asio::buffer(out_), std::move(done));
+    } else {
+      asio::async_write(stream_, asio::buffer(out_), std::move(done));
+    }
+  }
+
+  // Reads until CONNACK, then keeps one read pending while held so a close by the
+  // broker is noticed (and counted as dropped).
+  void read() {
+    stream_.async_read_some(asio::buffer(buffer_), [this](boost::system::error_code e,
+                                                         std::size_t n) {
+      if (state == phase::done) return;
+      if (e) return fail(state == phase::held ? "held" : "read CONNACK", e);
+      decoder_.feed(std::string_view(buffer_.data(), n));
+      std::error_code dec;
+      while (auto p = decoder_.next(dec)) {
+        if (state == phase::in_flight) {
+          const auto* ack = std::get_if<mqtt::connack>(&*p);
+          if (ack == nullptr) return fail_with("read CONNACK: got " +
+                                               std::string(mqtt::type_name(mqtt::type_of(*p))));
+          worker_.on_connack(*this, sent_, ack->reason, ack->props.find_user_property("rc-code"));
+          if (state == phase::done) return;  // refused
+        } else if (const auto* d = std::get_if<mqtt::disconnect>(&*p)) {
+          return fail_with("held: DISCONNECT " + std::string(mqtt::reason_name(d->reason)));
+        }
+      }
+      if (dec) return fail_with("decode: " + decoder_.error_detail());
+      if (decoder_.buffered() == 0) decoder_ = mqtt::decoder();  // idle: no buffer
+      read();
+    });
+  }
+
+  void fail(std::string_view stage, const boost::system::error_code& e) {
+    std::string msg = e == asio::error::eof || e == websocket::error::closed
+                          ? std::string("closed by peer")
+                          : e.message();
+    fail_with(std::string(stage) + ": " + msg);
+  }
+  void fail_with(const std::string& kind) { worker_.on_failed(*this, kind); }
+
+  worker& worker_;
+  std::size_t index_;
+  Stream stream_;
+  mqtt::decoder decoder_;
+  std::string out_;
+  steady::time_point sent_{};
+  std::array<char, 256> buffer_{};
+};
+
+std::unique_ptr<client_base> make_client(worker& w, std::size_t index) {
+  auto& io = w.io();
+  auto& sh = w.shared();
+  switch (sh.opts.where.via) {
+    case transport::tcp:
+      return std::make_unique<client<tcp::socket>>(w, index, tcp::socket(io));
+    case transport::tls:
+      return std::make_unique<client<ssl::stream<tcp::socket>>>(
+          w, index, ssl::stream<tcp::socket>(io, *sh.tls));
+    case transport::ws:
+      return std::make_unique<client<websocket::stream<tcp::socket>>>(
+          w, index, websocket::stream<tcp::socket>(io));
+    case transport::wss:
+      return std::make_unique<client<websocket::stream<ssl::stream<tcp::socket>>>>(
+          w, index, websocket::stream<ssl::stream<tcp::socket>>(io, *sh.tls));
+  }
+  return nullptr;
+}
+
+void worker::launch_more() {
+  while (!connect_over_ && inflight_.size() < concurrency_ && next_ < mine_ &&
+         !shared_.stop_opening.load(std::memory_order_relaxed) &&
+         !shared_.finish.load(std::memory_order_relaxed)) {
+    const std::size_t index = index_ + next_ * shared_.workers;
+    auto c = make_client(*this, index);
+    boost::system::error_code ec;
+    if (!c->start(ec)) {
+      if (fd_exhausted(ec)) {
+        // Out of file descriptors: keep what is open, stop opening, say why once.
+        std::lock_guard lock(shared_.mu);
+        if (shared_.stop_opening.exchange(true) == false) {
+          shared_.stop_reason =
+              "open: " + ec.message() + " after " +
+              std::to_string(shared_.finished.load() + inflight_.size()) + " sockets";
+          std::fprintf(stderr, "imock-connect-bench: %s; stopped opening\n",
+                       shared_.stop_reason.c_str());
+        }
+        break;
+      }
+      ++next_;
+      ++result.attempted;
+      ++result.errors;
+      ++result.error_kinds["open: " + ec.message()];
+      shared_.finished.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    ++next_;
+    ++result.attempted;
+    c->inflight_slot = inflight_.size();
+    inflight_.push_back(c.get());
+    clients_.push_back(std::move(c));
+  }
+  if (inflight_.empty() && (next_ >= mine_ || shared_.stop_opening.load())) end_connect_phase();
+}
+
+void worker::schedule_sweep() {
+  sweep_.expires_after(k_sweep_period);
+  sweep_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) sweep();
+  });
+}
+
+void worker::sweep() {
+  const auto now = steady::now();
+  const auto& o = shared_.opts;
+  if (now >= shared_.deadline) {
+    shared_.timed_out = true;
+    shared_.finish = true;
+  }
+  if (shared_.finish) {
+    if (!connect_over_) end_connect_phase();
+    io_.stop();
+    return;
+  }
+  if (!connect_over_) {
+    // Per-attempt deadline. Copy: on_failed edits the in-flight list.
+    const auto limit = std::chrono::duration<double>(o.connect_timeout_s);
+    std::vector<client_base*> late;
+    for (auto* c : inflight_) {
+      if (now - c->opened > limit) late.push_back(c);
+    }
+    for (auto* c : late) on_failed(*c, "timeout");
+  }
+  if (o.progress && index_ == 0) report_progress();
+  if (index_ == 0 && shared_.workers_done.load() == shared_.workers) {
+    if (!holding_) begin_hold();
+    const bool hold_time_over =
+        !o.hold_seconds || now - hold_start_ >= std::chrono::duration<double>(*o.hold_seconds);
+    const bool hold_file_gone = !o.hold_file || !std::filesystem::exists(*o.hold_file);
+    if (hold_time_over && hold_file_gone) shared_.finish = true;
+  }
+  schedule_sweep();
+}
+
+void worker::begin_hold() {
+  holding_ = true;
+  hold_start_ = steady::now();
+  if (shared_.opts.ready_file) write_ready_file();
+}
+
+// Written once every attempt has ended, while the connections are held.
+void worker::write_ready_file() const {
+  const auto& path = *shared_.opts.ready_file;
+  const json::object o{{"clients", shared_.opts.clients},
+                       {"connected", shared_.connected.load()},
+                       {"finished", shared_.finished.load()},
+                       {"pid", ::getpid()}};
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json::serialize(o) << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);  // readers never see half a file
+  if (ec) std::fprintf(stderr, "imock-connect-bench: cannot write %s\n", path.c_str());
+}
+
+void worker::report_progress() {
+  const auto now = steady::now();
+  if (now - last_progress_ < std::chrono::seconds(1)) return;
+  last_progress_ = now;
+  std::fprintf(stderr, "[%.1fs] finished %zu/%zu, connected %zu\n",
+               std::chrono::duration<double>(now - shared_.start).count(),
+               shared_.finished.load(), shared_.opts.clients, shared_.connected.load());
+}
+
+/// Nearest-rank percentile of sorted `v` (0 when empty), rounded to microseconds.
+double percentile(const std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
+  const double x = v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+  return std::round(x * 1000) / 1000;
+}
+
+json::object to_json(const std::map<std::string, std::size_t>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+
+// Lets this process hold as many sockets as the hard limit allows.
+rlim_t raise_open_files_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{
+      "imock-connect-bench: open N MQTT 5 connections to one broker at a bounded concurrency,\n"
+      "measure CONNECT->CONNACK latency and the connect rate, hold the connections idle, and\n"
+      "print a one-line JSON summary on stdout. Works with imock-server and any MQTT 5 broker.",
+      "imock-connect-bench"};
+  app.add_option("target", o.url,
+                 "mqtt://HOST:PORT, mqtts://HOST:PORT, ws://HOST:PORT/mqtt or wss://HOST:PORT/mqtt")
+      ->required();
+  app.add_option("-n,--clients", o.clients, "connections to open")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("-c,--concurrency", o.concurrency, "attempts in flight at once (all threads)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--threads", o.threads, "event-loop threads, each with its share of clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  app.add_option("--source-ips", o.source_ips,
+                 "spread source addresses over 127.0.0.1..127.0.0.K (IPv4 loopback targets)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 254u));
+  app.add_option("--app-key", o.app_key, "CONNECT user name")->capture_default_str();
+  auto* secret = app.add_option(
+      "--app-secret", o.app_secret,
+      "mint each client's password locally: token::issue(app key, USER-PREFIX<i>, secret, now)");
+  app.add_option("--password", o.password, "a fixed CONNECT password instead of a token")
+      ->excludes(secret);
+  app.add_option("--client-prefix", o.client_prefix, "client id = PREFIX<i>")
+      ->capture_default_str();
+  app.add_option("--user-prefix", o.user_prefix, "token user id = PREFIX<i>")
+      ->capture_default_str();
+  app.add_option("--keep-alive", o.keep_alive, "CONNECT keep alive, seconds")
+      ->capture_default_str();
+  app.add_flag("--plain", o.plain, "send no imock user properties (a plain MQTT 5 client)");
+  app.add_option("--ca-file", o.ca_file,
+                 "verify TLS servers against this CA (default: accept any certificate)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--connect-timeout", o.connect_timeout_s,
+                 "seconds from socket open to CONNACK before an attempt counts as an error")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--timeout", o.timeout_s, "seconds the whole run may take, hold included")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--hold-seconds", o.hold_seconds,
+                 "after every attempt has ended, keep the connections this long")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--hold-file", o.hold_file,
+                 "after every attempt has ended, keep the connections until FILE is deleted");
+  app.add_option("--ready-file", o.ready_file,
+                 "write a JSON line to FILE when every attempt has ended and the hold begins");
+  app.add_flag("--progress", o.progress, "print progress to stderr every second");
+  CLI11_PARSE(app, argc, argv);
+
+  std::string why;
+  auto where = parse_target(o.url, why);
+  if (!where) {
+    std::fprintf(stderr, "imock-connect-bench: bad target '%s': %s\n", o.url.c_str(), why.c_str());
+    return 2;
+  }
+  o.where = std::move(*where);
+  if (!o.app_secret.empty() && !token::issue(o.app_key, o.user_prefix + "0", o.app_secret, 0)) {
+    std::fprintf(stderr, "imock-connect-bench: cannot mint a token for app key '%s'\n",
+                 o.app_key.c_str());
+    return 2;
+  }
+  const rlim_t fd_limit = raise_open_files_limit();
+  if (fd_limit != RLIM_INFINITY && o.clients + 32 > fd_limit) {
+    std::fprintf(stderr,
+                 "imock-connect-bench: %zu clients need more than the %llu open files allowed; "
+                 "it will stop opening when they run out\n",
+                 o.clients, static_cast<unsigned long long>(fd_limit));
+  }
+
+  shared_state shared{.opts = o};
+  shared.workers = o.threads;
+  try {
+    asio::io_context resolver_io;
+    tcp::resolver resolver(resolver_io);
+    const auto results =
+        resolver.resolve(o.where.address.host, std::to_string(o.where.address.port));
+    shared.server = results.begin()->endpoint();
+    if (o.where.via == transport::tls || o.where.via == transport::wss) {
+      shared.tls = net::make_client_context(o.ca_file.has_value(), o.ca_file);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "imock-connect-bench: %s: %s\n", o.url.c_str(), e.what());
+    return 2;
+  }
+
+  shared.start = steady::now();
+  shared.deadline = shared.start + std::chrono::duration_cast<steady::duration>(
+                                       std::chrono::duration<double>(o.timeout_s));
+  std::vector<std::unique_ptr<worker>> workers;
+  for (unsigned i = 0; i < o.threads; ++i) workers.push_back(std::make_unique<worker>(shared, i));
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < o.threads; ++i) threads.emplace_back([&w = *workers[i]] { w.run(); });
+  workers[0]->run();
+  for (auto& t : threads) t.join();
+
+  tally all;
+  for (auto& w : workers) {
+    auto& r = w->result;
+    all.attempted += r.attempted;
+    all.connected += r.connected;
+    all.errors += r.errors;
+    all.dropped += r.dropped;
+    for (const auto& [k, v] : r.refused) all.refused[k] += v;
+    for (const auto& [k, v] : r.error_kinds) all.error_kinds[k] += v;
+    for (const auto& [k, v] : r.drop_kinds) all.drop_kinds[k] += v;
+    all.latency_ms.insert(all.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
+    all.setup_ms.insert(all.setup_ms.end(), r.setup_ms.begin(), r.setup_ms.end());
+    all.connect_end = std::max(all.connect_end, r.connect_end);
+  }
+  std::sort(all.latency_ms.begin(), all.latency_ms.end());
+  std::sort(all.setup_ms.begin(), all.setup_ms.end());
+  const double seconds = std::chrono::duration<double>(all.connect_end - shared.start).count();
+  std::size_t refused = 0;
+  for (const auto& [k, v] : all.refused) refused += v;
+
+  json::object out{
+      {"target", o.url},
+      {"transport", to_string(o.where.via)},
+      {"clients", o.clients},
+      {"connected", all.connected},
+      {"refused", to_json(all.refused)},
+      {"errors", all.errors},
+      {"seconds", std::round(seconds * 1000) / 1000},
+      {"rate_per_s", seconds > 0 ? std::round(static_cast<double>(all.connected) / seconds) : 0.0},
+      {"p50_ms", percentile(all.latency_ms, 0.50)},
+      {"p99_ms", percentile(all.latency_ms, 0.99)},
+      {"max_ms", all.latency_ms.empty() ? 0.0 : percentile(all.latency_ms, 1.0)},
+      {"setup_p50_ms", percentile(all.setup_ms, 0.50)},
+      {"setup_p99_ms", percentile(all.setup_ms, 0.99)},
+      {"attempted", all.attempted},
+      {"dropped_while_held", all.dropped},
+      {"concurrency", o.concurrency},
+      {"threads", o.threads},
+      {"timed_out", shared.timed_out.load()},
+  };
+  if (!all.error_kinds.empty()) out["error_kinds"] = to_json(all.error_kinds);
+  if (!all.drop_kinds.empty()) out["drop_kinds"] = to_json(all.drop_kinds);
+  if (!shared.stop_reason.empty()) out["stopped_opening"] = shared.stop_reason;
+  std::printf("%s\n", json::serialize(out).c_str());
+  std::fflush(stdout);
+  return all.connected == o.clients && !shared.timed_out ? 0 : 1;
+}

@@ -1,0 +1,379 @@
+// imock-server beyond the happy path: timeouts under scaled time, faults on the
+// wire, listeners going away, HTTP edge cases, and the real process (flags, ready
+// file, SIGTERM). The real process is found next to this test binary.
+#include "server/server.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "protocol/token.hpp"
+#include "server/hub.hpp"
+#include "server/testing/wire_client.hpp"
+
+extern char** environ;
+
+namespace imock::server {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::connect_packet;
+using testing::verdict_of;
+using testing::wire_client;
+
+constexpr std::string_view k_app = "proc-app";
+constexpr std::string_view k_secret = "proc-secret";
+
+// A server whose time runs `speed` times faster, on its own thread.
+class running_server {
+ public:
+  explicit running_server(double speed = 1.0, limits_config limits = {}) {
+    server_config c;
+    c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
+    c.limits = limits;
+    c.limits.replay_protection = false;  // scaled time drifts from the signer's clock
+    c.listen.mqtt = "127.0.0.1:0";
+    c.listen.http = "127.0.0.1:0";
+    srv_ = std::make_unique<server>(server_options{.config = c, .speed = speed});
+    bound = srv_->start();
+    thread_ = std::thread([this] { srv_->run(); });
+  }
+  ~running_server() {
+    srv_->stop(1000);
+    thread_.join();
+  }
+  std::unique_ptr<wire_client> open() {
+    std::string error;
+    auto c = wire_client::open(transport::tcp, bound, &error);
+    EXPECT_NE(c, nullptr) << error;
+    return c;
+  }
+  std::unique_ptr<wire_client> login(std::string_view user, std::uint16_t keep_alive = 30) {
+    auto c = open();
+    if (!c) return nullptr;
+    c->send(connect_packet(k_app, *token::issue(k_app, user, k_secret, srv_->now_ms()), "dev",
+                           false, false, "ios", keep_alive));
+    const auto v = verdict_of(c->receive());
+    EXPECT_EQ(v.reason, 0) << v.to_string();
+    return c;
+  }
+  testing::http_result admin(std::string_view path, const boost::json::object& body = {}) {
+    return testing::http_request(bound.http, "POST", path, boost::json::serialize(body));
+  }
+  server& srv() { return *srv_; }
+
+  bound_addresses bound;
+
+ private:
+  std::unique_ptr<server> srv_;
+  std::thread thread_;
+};
+
+TEST(ServerTimeouts, SilentSessionIsDisconnectedWithKeepAliveTimeout) {
+  // Keep alive 5 s x 1.5 = 7.5 s of server time = 75 ms of wall time at speed 100.
+  running_server s(100.0);
+  auto c = s.login("silent", 5);
+  ASSERT_TRUE(c);
+  const auto v = verdict_of(c->receive(5s));
+  EXPECT_EQ(v.packet, "DISCONNECT") << v.to_string();
+  EXPECT_EQ(v.reason, 0x8D) << v.to_string();
+  EXPECT_TRUE(c->wait_closed());
+}
+
+TEST(ServerTimeouts, ConnectionWithoutConnectIsClosedWithoutAReply) {
+  running_server s(100.0);  // CONNECT timeout 10 s = 100 ms
+  auto c = s.open();
+  ASSERT_TRUE(c);
+  const auto p = c->receive(5s);
+  EXPECT_FALSE(p.has_value()) << verdict_of(p).to_string();
+  EXPECT_TRUE(c->closed());
+}
+
+TEST(ServerTimeouts, DelayedConnackArrivesAfterTheDelay) {
+  running_server s(1.0);
+  ASSERT_EQ(s.admin("/admin/delay", {{"ms", 300}, {"count", 1}}).status, 200);
+  auto c = s.open();
+  ASSERT_TRUE(c);
+  const auto t0 = std::chrono::steady_clock::now();
+  c->send(connect_packet(k_app, *token::issue(k_app, "late", k_secret, s.srv().now_ms()), "d"));
+  EXPECT_FALSE(c->receive(100ms).has_value()) << "CONNACK came before the delay";
+  const auto v = verdict_of(c->receive(5s));
+  EXPECT_EQ(v.reason, 0) << v.to_string();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+}
+
+TEST(ServerListeners, StopAcceptingRefusesConnectionsAndResumeAcceptsAgain) {
+  running_server s;
+  auto online = s.login("stays");
+  ASSERT_TRUE(online);
+  ASSERT_EQ(s.admin("/admin/stop-accepting").status, 200);
+  std::string error;
+  EXPECT_EQ(wire_client::open(transport::tcp, s.bound, &error), nullptr);
+  EXPECT_NE(error.find("refused"), std::string::npos) << error;
+  online->send(mqtt::pingreq{});
+  EXPECT_TRUE(online->receive() == mqtt::packet(mqtt::pingresp{})) << "open sessions stay";
+  ASSERT_EQ(s.admin("/admin/resume-accepting").status, 200);
+  EXPECT_TRUE(s.login("again"));
+}
+
+TEST(ServerListeners, RestartDisconnectsEveryoneWith0x8BAndComesBack) {
+  running_server s;
+  auto c = s.login("restarted");
+  ASSERT_TRUE(c);
+  ASSERT_EQ(s.admin("/admin/restart", {{"down_ms", 0}}).status, 200);
+  const auto v = verdict_of(c->receive());
+  EXPECT_EQ(v.packet, "DISCONNECT");
+  EXPECT_EQ(v.reason, 0x8B);
+  EXPECT_EQ(v.rc, 31003);
+  EXPECT_TRUE(s.login("restarted"));
+}
+
+TEST(ServerFaults, DropAfterConnackFaultClosesRightAfterTheConnack) {
+  running_server s;
+  ASSERT_EQ(s.admin("/admin/faults", {{"on", "connack"}, {"action", "drop"},
+                                      {"send_disconnect", false}})
+                .status,
+            200);
+  auto c = s.login("dropped");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->wait_closed());
+}
+
+TEST(ServerFaults, NthPacketFaultKicksOnThatPacket) {
+  running_server s;
+  ASSERT_EQ(
+      s.admin("/admin/faults", {{"on", "packet"}, {"nth", 3}, {"action", "kick"}}).status,
+      200);
+  auto c = s.login("third");  // CONNECT is packet 1
+  ASSERT_TRUE(c);
+  c->send(mqtt::pingreq{});  // packet 2
+  EXPECT_TRUE(c->receive() == mqtt::packet(mqtt::pingresp{}));
+  c->send(mqtt::pingreq{});  // packet 3
+  const auto v = verdict_of(c->receive());
+  EXPECT_EQ(v.packet, "DISCONNECT");
+  EXPECT_EQ(v.rc, 31010);
+}
+
+TEST(ServerFaults, BadFaultRuleIsABadRequestThatSaysWhy) {
+  running_server s;
+  const auto r = s.admin("/admin/faults", {{"on", "connect"}, {"action", "explode"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("'action' must be"), std::string::npos) << r.body;
+  const auto r2 = s.admin("/admin/refuse", {{"code", 12345}});
+  EXPECT_EQ(r2.status, 400);
+  EXPECT_NE(r2.body.find("not a documented code"), std::string::npos) << r2.body;
+}
+
+TEST(ServerHttp, MetricsAndHealthzAnswer) {
+  running_server s;
+  auto c = s.login("metered");
+  ASSERT_TRUE(c);
+  const auto m = testing::http_request(s.bound.http, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("imock_connections{transport=\"tcp\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("imock_connects_total{code=\"0\"} 1"), std::string::npos) << m.body;
+  const auto h = testing::http_request(s.bound.http, "GET", "/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_NE(h.body.find("\"ok\""), std::string::npos);
+}
+
+TEST(ServerHttp, EventLogShowsTheConnectAndLongPollWaitsForTheNext) {
+  running_server s;
+  auto c = s.login("logged");
+  ASSERT_TRUE(c);
+  const auto all = testing::http_request(s.bound.http, "GET", "/admin/events?format=text");
+  EXPECT_NE(all.body.find("connect #1 proc-app/logged/dev tcp ok"), std::string::npos)
+      << all.body;
+  const auto last = [&] {
+    const auto status =
+        boost::json::parse(testing::http_request(s.bound.http, "GET", "/admin/status").body);
+    return status.at("last_event").to_number<std::int64_t>();
+  };
+  // Nothing new: the long poll answers after its wait with no events.
+  const auto before = last();
+  const auto empty = testing::http_request(
+      s.bound.http, "GET", "/admin/events?since=" + std::to_string(before) + "&wait_ms=100");
+  EXPECT_NE(empty.body.find("\"events\":[]"), std::string::npos) << empty.body;
+  // Something new: it answers with it (at once or when it happens).
+  c->send(mqtt::disconnect{});
+  const auto polled = testing::http_request(
+      s.bound.http, "GET", "/admin/events?since=" + std::to_string(before) + "&wait_ms=4000");
+  EXPECT_NE(polled.body.find("\"kind\":\"disconnect\""), std::string::npos) << polled.body;
+}
+
+TEST(ServerHttp, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
+  running_server s;
+  EXPECT_EQ(testing::http_request(s.bound.http, "GET", "/nope").status, 404);
+  EXPECT_EQ(testing::http_request(s.bound.http, "POST", "/admin/kick", "{not json").status, 400);
+  EXPECT_EQ(testing::http_request(s.bound.http, "GET", "/admin/kick").status, 405);
+  EXPECT_EQ(testing::http_request(s.bound.http, "POST", "/user/getToken.json", "userId=a",
+                                  "application/x-www-form-urlencoded")
+                .status,
+            400);
+  // A WebSocket upgrade without the mqtt subprotocol is refused.
+  std::string error;
+  EXPECT_EQ(wire_client::open(transport::ws, s.bound, &error, ""), nullptr);
+  EXPECT_TRUE(s.login("still-serving"));
+}
+
+TEST(ServerHttp, WebSocketGarbageBeforeConnectGetsConnack0x81) {
+  running_server s;
+  auto c = wire_client::open(transport::ws, s.bound);
+  ASSERT_TRUE(c);
+  c->send_bytes(std::string("\x00\x00", 2));  // packet type 0 is malformed
+  const auto v = verdict_of(c->receive());
+  EXPECT_EQ(v.packet, "CONNACK") << v.to_string();
+  EXPECT_EQ(v.reason, 0x81) << v.to_string();
+}
+
+// --- the real process ---------------------------------------------------------
+
+std::filesystem::path server_binary() {
+  return std::filesystem::canonical("/proc/self/exe").parent_path() / "imock-server";
+}
+
+// A child process whose exit and output are waited for with poll(2) and a
+// timeout: no sleeping, every wait bounded.
+struct child {
+  pid_t pid = -1;
+  int out = -1;  // the child's stdout (a pipe); stderr goes to a file
+  std::string seen;
+
+  int wait_exit(std::chrono::milliseconds timeout) {
+    const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    pollfd p{.fd = fd, .events = POLLIN};
+    const int ready = poll(&p, 1, static_cast<int>(timeout.count()));
+    close(fd);
+    int status = 0;
+    if (ready != 1 || waitpid(pid, &status, 0) != pid) return -1;
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  // Reads stdout until `text` appears; false on EOF or timeout.
+  bool wait_output(std::string_view text, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (seen.find(text) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{.fd = out, .events = POLLIN};
+      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) != 1) return false;
+      char buf[4096];
+      const auto n = read(out, buf, sizeof buf);
+      if (n <= 0) return false;
+      seen.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  ~child() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    if (out >= 0) close(out);
+  }
+};
+
+std::unique_ptr<child> spawn(std::vector<std::string> args, const std::string& err_file) {
+  std::vector<char*> argv;
+  args.insert(args.begin(), server_binary().string());
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fds[2];
+  if (pipe(fds) != 0) return nullptr;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  auto c = std::make_unique<child>();
+  posix_spawn(&c->pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  c->out = fds[0];
+  return c;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::filesystem::path scratch(std::string_view name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("imock-proc-" + std::to_string(getpid()) + "-" + std::string(name));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(ServerProcess, SigtermSendsDisconnect0x8BAndExitsZero) {
+  const auto dir = scratch("sigterm");
+  auto proc = spawn({"--listen-mqtt", "127.0.0.1:0", "--listen-http", "127.0.0.1:0",
+                     "--ready-file", (dir / "ready.json").string()},
+                    (dir / "err").string());
+  ASSERT_TRUE(proc);
+  // The ready file is written before the banner is printed.
+  ASSERT_TRUE(proc->wait_output("listening", 10s)) << slurp(dir / "err");
+  const auto ready = boost::json::parse(slurp(dir / "ready.json")).as_object();
+  bound_addresses bound{.mqtt = std::string(ready.at("mqtt").as_string()),
+                        .http = std::string(ready.at("http").as_string())};
+  auto c = wire_client::open(transport::tcp, bound);
+  ASSERT_TRUE(c);
+  c->send(connect_packet("imock-demo-key",
+                         *token::issue("imock-demo-key", "alice", "imock-demo-secret",
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()),
+                         "phone"));
+  ASSERT_EQ(verdict_of(c->receive()).reason, 0);
+  ASSERT_TRUE(proc->wait_output("imock-demo-secret", 10s)) << "the demo app is printed at start";
+  kill(proc->pid, SIGTERM);
+  const auto v = verdict_of(c->receive());
+  EXPECT_EQ(v.packet, "DISCONNECT") << v.to_string();
+  EXPECT_EQ(v.reason, 0x8B);
+  EXPECT_EQ(proc->wait_exit(10s), 0) << slurp(dir / "err");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ServerProcess, BadFlagsAndBadConfigExitNonZeroWithAClearMessage) {
+  const auto dir = scratch("badflags");
+  const auto err = (dir / "err").string();
+  {
+    auto proc = spawn({"--listen-mqtt", "127.0.0.1"}, err);
+    EXPECT_EQ(proc->wait_exit(10s), 1);
+    EXPECT_NE(slurp(err).find("--listen-mqtt"), std::string::npos) << slurp(err);
+  }
+  {
+    auto proc = spawn({"--no-such-flag"}, err);
+    EXPECT_NE(proc->wait_exit(10s), 0);
+  }
+  {
+    std::ofstream(dir / "bad.yaml") << "apps:\n  - key: k\n    secrte: s\n";
+    auto proc = spawn({"--config", (dir / "bad.yaml").string()}, err);
+    EXPECT_EQ(proc->wait_exit(10s), 2);
+    EXPECT_NE(slurp(err).find("bad.yaml:3:5"), std::string::npos) << slurp(err);
+  }
+  {
+    // The port is taken: say which address could not be bound.
+    running_server other;
+    auto proc = spawn({"--listen-mqtt", other.bound.mqtt, "--listen-http", "127.0.0.1:0"}, err);
+    EXPECT_EQ(proc->wait_exit(10s), 1);
+    EXPECT_NE(slurp(err).find(other.bound.mqtt), std::string::npos) << slurp(err);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace imock::server
