@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -766,8 +767,6 @@ int main(int argc, char** argv) {
   std::sort(all.latency_ms.begin(), all.latency_ms.end());
   std::sort(all.setup_ms.begin(), all.setup_ms.end());
   const double seconds = std::chrono::duration<double>(all.connect_end - shared.start).count();
-  std::size_t refused = 0;
-  for (const auto& [k, v] : all.refused) refused += v;
 
   json::object out{
       {"target", o.url},

@@ -5,11 +5,6 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -20,9 +15,8 @@
 
 #include "protocol/token.hpp"
 #include "server/hub.hpp"
+#include "server/testing/process.hpp"
 #include "server/testing/wire_client.hpp"
-
-extern char** environ;
 
 namespace imock::server {
 namespace {
@@ -30,6 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::connect_packet;
 using testing::verdict_of;
+using testing::spawn;
 using testing::wire_client;
 
 constexpr std::string_view k_app = "proc-app";
@@ -243,69 +238,6 @@ std::filesystem::path server_binary() {
   return std::filesystem::canonical("/proc/self/exe").parent_path() / "imock-server";
 }
 
-// A child process whose exit and output are waited for with poll(2) and a
-// timeout: no sleeping, every wait bounded.
-struct child {
-  pid_t pid = -1;
-  int out = -1;  // the child's stdout (a pipe); stderr goes to a file
-  std::string seen;
-
-  int wait_exit(std::chrono::milliseconds timeout) {
-    const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-    pollfd p{.fd = fd, .events = POLLIN};
-    const int ready = poll(&p, 1, static_cast<int>(timeout.count()));
-    close(fd);
-    int status = 0;
-    if (ready != 1 || waitpid(pid, &status, 0) != pid) return -1;
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  // Reads stdout until `text` appears; false on EOF or timeout.
-  bool wait_output(std::string_view text, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (seen.find(text) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      pollfd p{.fd = out, .events = POLLIN};
-      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) != 1) return false;
-      char buf[4096];
-      const auto n = read(out, buf, sizeof buf);
-      if (n <= 0) return false;
-      seen.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  ~child() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (out >= 0) close(out);
-  }
-};
-
-std::unique_ptr<child> spawn(std::vector<std::string> args, const std::string& err_file) {
-  std::vector<char*> argv;
-  args.insert(args.begin(), server_binary().string());
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int fds[2];
-  if (pipe(fds) != 0) return nullptr;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  auto c = std::make_unique<child>();
-  posix_spawn(&c->pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  c->out = fds[0];
-  return c;
-}
-
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -320,7 +252,7 @@ std::filesystem::path scratch(std::string_view name) {
 
 TEST(ServerProcess, SigtermSendsDisconnect0x8BAndExitsZero) {
   const auto dir = scratch("sigterm");
-  auto proc = spawn({"--listen-mqtt", "127.0.0.1:0", "--listen-http", "127.0.0.1:0",
+  auto proc = spawn(server_binary(), {"--listen-mqtt", "127.0.0.1:0", "--listen-http", "127.0.0.1:0",
                      "--ready-file", (dir / "ready.json").string()},
                     (dir / "err").string());
   ASSERT_TRUE(proc);
@@ -351,24 +283,24 @@ TEST(ServerProcess, BadFlagsAndBadConfigExitNonZeroWithAClearMessage) {
   const auto dir = scratch("badflags");
   const auto err = (dir / "err").string();
   {
-    auto proc = spawn({"--listen-mqtt", "127.0.0.1"}, err);
+    auto proc = spawn(server_binary(), {"--listen-mqtt", "127.0.0.1"}, err);
     EXPECT_EQ(proc->wait_exit(10s), 1);
     EXPECT_NE(slurp(err).find("--listen-mqtt"), std::string::npos) << slurp(err);
   }
   {
-    auto proc = spawn({"--no-such-flag"}, err);
+    auto proc = spawn(server_binary(), {"--no-such-flag"}, err);
     EXPECT_NE(proc->wait_exit(10s), 0);
   }
   {
     std::ofstream(dir / "bad.yaml") << "apps:\n  - key: k\n    secrte: s\n";
-    auto proc = spawn({"--config", (dir / "bad.yaml").string()}, err);
+    auto proc = spawn(server_binary(), {"--config", (dir / "bad.yaml").string()}, err);
     EXPECT_EQ(proc->wait_exit(10s), 2);
     EXPECT_NE(slurp(err).find("bad.yaml:3:5"), std::string::npos) << slurp(err);
   }
   {
     // The port is taken: say which address could not be bound.
     running_server other;
-    auto proc = spawn({"--listen-mqtt", other.bound.mqtt, "--listen-http", "127.0.0.1:0"}, err);
+    auto proc = spawn(server_binary(), {"--listen-mqtt", other.bound.mqtt, "--listen-http", "127.0.0.1:0"}, err);
     EXPECT_EQ(proc->wait_exit(10s), 1);
     EXPECT_NE(slurp(err).find(other.bound.mqtt), std::string::npos) << slurp(err);
   }
