@@ -597,14 +597,15 @@ void worker::begin_hold() {
 // Written once every attempt has ended, while the connections are held.
 void worker::write_ready_file() const {
   const auto& path = *shared_.opts.ready_file;
-  const json::object o{{"clients", shared_.opts.clients},
-                       {"connected", shared_.connected.load()},
-                       {"finished", shared_.finished.load()},
-                       {"pid", ::getpid()}};
+  json_line o;
+  o.add("clients", shared_.opts.clients)
+      .add("connected", shared_.connected.load())
+      .add("finished", shared_.finished.load())
+      .add("pid", static_cast<std::size_t>(::getpid()));
   const auto tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << json::serialize(o) << "\n";
+    out << o.str() << "\n";
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);  // readers never see half a file
@@ -620,19 +621,49 @@ void worker::report_progress() {
                shared_.finished.load(), shared_.opts.clients, shared_.connected.load());
 }
 
-/// Nearest-rank percentile of sorted `v` (0 when empty), rounded to microseconds.
+/// Nearest-rank percentile of sorted `v` (0 when empty).
 double percentile(const std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
-  const double x = v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-  return std::round(x * 1000) / 1000;
+  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
-json::object to_json(const std::map<std::string, std::size_t>& m) {
-  json::object o;
-  for (const auto& [k, v] : m) o[k] = v;
-  return o;
-}
+// A one-line JSON object written in insertion order, with numbers as people write
+// them (Boost.JSON prints every double in exponent form: 1.2834E4).
+class json_line {
+ public:
+  json_line& add(std::string_view key, std::string_view text) {
+    return raw(key, json::serialize(json::string(text)));
+  }
+  json_line& add(std::string_view key, const char* text) { return add(key, std::string_view(text)); }
+  json_line& add(std::string_view key, bool b) { return raw(key, b ? "true" : "false"); }
+  json_line& add(std::string_view key, std::size_t n) { return raw(key, std::to_string(n)); }
+  json_line& add(std::string_view key, unsigned n) { return raw(key, std::to_string(n)); }
+  json_line& add(std::string_view key, double x) {  // 3 decimals, trailing zeros dropped
+    std::array<char, 64> buf{};
+    std::snprintf(buf.data(), buf.size(), "%.3f", x);
+    std::string text(buf.data());
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+    return raw(key, text);
+  }
+  json_line& add(std::string_view key, const std::map<std::string, std::size_t>& m) {
+    json_line inner;
+    for (const auto& [k, v] : m) inner.add(k, v);
+    return raw(key, inner.str());
+  }
+  [[nodiscard]] std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  json_line& raw(std::string_view key, std::string_view value) {
+    if (!body_.empty()) body_ += ',';
+    body_ += json::serialize(json::string(key));
+    body_ += ':';
+    body_ += value;
+    return *this;
+  }
+  std::string body_;
+};
 
 // Lets this process hold as many sockets as the hard limit allows.
 rlim_t raise_open_files_limit() {
@@ -768,30 +799,29 @@ int main(int argc, char** argv) {
   std::sort(all.setup_ms.begin(), all.setup_ms.end());
   const double seconds = std::chrono::duration<double>(all.connect_end - shared.start).count();
 
-  json::object out{
-      {"target", o.url},
-      {"transport", to_string(o.where.via)},
-      {"clients", o.clients},
-      {"connected", all.connected},
-      {"refused", to_json(all.refused)},
-      {"errors", all.errors},
-      {"seconds", std::round(seconds * 1000) / 1000},
-      {"rate_per_s", seconds > 0 ? std::round(static_cast<double>(all.connected) / seconds) : 0.0},
-      {"p50_ms", percentile(all.latency_ms, 0.50)},
-      {"p99_ms", percentile(all.latency_ms, 0.99)},
-      {"max_ms", all.latency_ms.empty() ? 0.0 : percentile(all.latency_ms, 1.0)},
-      {"setup_p50_ms", percentile(all.setup_ms, 0.50)},
-      {"setup_p99_ms", percentile(all.setup_ms, 0.99)},
-      {"attempted", all.attempted},
-      {"dropped_while_held", all.dropped},
-      {"concurrency", o.concurrency},
-      {"threads", o.threads},
-      {"timed_out", shared.timed_out.load()},
-  };
-  if (!all.error_kinds.empty()) out["error_kinds"] = to_json(all.error_kinds);
-  if (!all.drop_kinds.empty()) out["drop_kinds"] = to_json(all.drop_kinds);
-  if (!shared.stop_reason.empty()) out["stopped_opening"] = shared.stop_reason;
-  std::printf("%s\n", json::serialize(out).c_str());
+  json_line out;
+  out.add("target", o.url)
+      .add("transport", to_string(o.where.via))
+      .add("clients", o.clients)
+      .add("connected", all.connected)
+      .add("refused", all.refused)
+      .add("errors", all.errors)
+      .add("seconds", seconds)
+      .add("rate_per_s", seconds > 0 ? std::round(static_cast<double>(all.connected) / seconds) : 0.0)
+      .add("p50_ms", percentile(all.latency_ms, 0.50))
+      .add("p99_ms", percentile(all.latency_ms, 0.99))
+      .add("max_ms", percentile(all.latency_ms, 1.0))
+      .add("setup_p50_ms", percentile(all.setup_ms, 0.50))
+      .add("setup_p99_ms", percentile(all.setup_ms, 0.99))
+      .add("attempted", all.attempted)
+      .add("dropped_while_held", all.dropped)
+      .add("concurrency", o.concurrency)
+      .add("threads", o.threads)
+      .add("timed_out", shared.timed_out.load());
+  if (!all.error_kinds.empty()) out.add("error_kinds", all.error_kinds);
+  if (!all.drop_kinds.empty()) out.add("drop_kinds", all.drop_kinds);
+  if (!shared.stop_reason.empty()) out.add("stopped_opening", shared.stop_reason);
+  std::printf("%s\n", out.str().c_str());
   std::fflush(stdout);
   return all.connected == o.clients && !shared.timed_out ? 0 : 1;
 }

@@ -134,7 +134,9 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
   if (it == sessions_.end() || it->second.closing) return {};
   auto& s = it->second;
   ++counters_.packets_in;
-  ++s.packets;
+  // Packets after CONNACK: a `packet` fault rule's nth = 1 is the first one after
+  // login (counting the CONNECT would make nth = 1 never fire).
+  if (s.connected) ++s.packets;
   if (s.blackholed) return {};
 
   if (!s.connected) {
@@ -266,6 +268,8 @@ actions hub::handle_connect(session& s, mqtt::connect&& c, std::int64_t now_ms) 
     if (r->action == fault_action::delay) {
       auto out = handle_connect_checked(s, c, now_ms);
       for (auto& a : out) a.delay_ms += r->delay_ms;
+      // The client cannot ping before it has its CONNACK: keep alive starts then.
+      if (s.deadline_ms != 0) s.deadline_ms += r->delay_ms;
       ++counters_.faults_fired;
       emit("fault", s, 0, "delay CONNACK " + std::to_string(r->delay_ms) + " ms (rule " +
                               std::to_string(r->id) + ")", now_ms);
@@ -379,7 +383,8 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
   s.connected = true;
   s.connected_ms = now_ms;
   s.keep_alive_s = keep_alive;
-  s.deadline_ms = now_ms + static_cast<std::int64_t>(keep_alive) * 1500;
+  // Keep alive 0 (when keep_alive_min allows it) turns the check off, as in MQTT.
+  s.deadline_ms = keep_alive == 0 ? 0 : now_ms + static_cast<std::int64_t>(keep_alive) * 1500;
   ++connected_;
   add_to_user_index(s);
   ++counters_.connects_by_code[0];
@@ -596,7 +601,7 @@ void hub::blackhole(const session_filter& f, bool on, bool include_new, std::int
   for (auto& [id, s] : sessions_) {
     if (s.closing || !matches(s, f) || s.blackholed == on) continue;
     s.blackholed = on;
-    if (on) {
+    if (on || (s.connected && s.keep_alive_s == 0)) {  // keep alive 0: no check
       s.deadline_ms = 0;
     } else {
       s.deadline_ms = s.connected

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Connect rate, CONNECT->CONNACK latency and memory per idle connection of imock-server
+# and of Debian's mosquitto, over the same transports, measured by imock-connect-bench.
+#
+#   benchmarks/server_vs_mosquitto.sh [N]     # N clients per run, default 10000
+#
+# For each broker and transport (TCP, WebSocket, TLS; add wss with BENCH_TRANSPORTS):
+# start a fresh broker on free loopback ports, read its RSS (VmRSS), open N connections
+# with imock-connect-bench and hold them, read the RSS again while all N are held:
+# RSS per idle connection = (after - before) / N. Prints a Markdown table; the raw
+# JSON lines go to build/bench/server_vs_mosquitto.jsonl.
+#
+# Environment:
+#   IMOCK_BUILD_DIR   build tree to use (default build/release, the release preset)
+#   BENCH_TRANSPORTS  default "tcp ws tls"; any of tcp ws tls wss
+#   BENCH_TARGETS     default "imock mosquitto"
+#   BENCH_CONCURRENCY connection attempts in flight (default 200)
+#   BENCH_SETTLE      seconds to wait after all N are held before reading RSS (default 1)
+#   VERBOSE=1         progress on stderr
+#
+# Each process may hold at most `ulimit -Hn` (20,000 here) files, so N must stay a
+# little below that: the broker and the bench each hold N sockets.
+set -euo pipefail
+
+N=${1:-10000}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${IMOCK_BUILD_DIR:-$ROOT/build/release}
+OUT_DIR=$ROOT/build/bench
+JSONL=$OUT_DIR/server_vs_mosquitto.jsonl
+TRANSPORTS=${BENCH_TRANSPORTS:-tcp ws tls}
+TARGETS=${BENCH_TARGETS:-imock mosquitto}
+CONCURRENCY=${BENCH_CONCURRENCY:-200}
+SETTLE=${BENCH_SETTLE:-1}
+VERBOSE=${VERBOSE:-0}
+MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
+
+say() { if [[ $VERBOSE == 1 ]]; then echo "[bench] $*" >&2; fi; }
+die() { echo "server_vs_mosquitto: $*" >&2; exit 1; }
+
+[[ $N =~ ^[0-9]+$ && $N -gt 0 ]] || die "N must be a positive number, got '$N'"
+hard=$(ulimit -Hn)
+if [[ $hard != unlimited ]]; then
+  (( N + 200 <= hard )) || die "N=$N needs more than the $hard open files a process may hold; use N <= $((hard - 200))"
+  ulimit -n "$hard"  # inherited by the brokers and the bench
+fi
+# Bounds: the whole bench run (connect + hold) and the wait for a broker to listen.
+RUN_TIMEOUT=$((60 + N / 50))
+START_TIMEOUT=15
+
+mkdir -p "$OUT_DIR"
+WORK=$(mktemp -d "$OUT_DIR/run.XXXXXX")
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build --------------------------------------------------------------------------
+SERVER=$BUILD/server/imock-server
+BENCH=$BUILD/benchmarks/imock-connect-bench
+build() {
+  if [[ $BUILD == "$ROOT/build/release" ]]; then
+    [[ -f $BUILD/build.ninja ]] || (cd "$ROOT" && cmake --preset release)
+    (cd "$ROOT" && cmake --build --preset release -j2 --target imock-server imock-connect-bench)
+  else
+    [[ -f $BUILD/build.ninja ]] || (cd "$ROOT" && cmake --preset release -B "$BUILD")
+    cmake --build "$BUILD" -j2 --target imock-server imock-connect-bench
+  fi
+}
+say "building in $BUILD"
+if ! build >"$WORK/build.log" 2>&1; then
+  if [[ -x $SERVER && -x $BENCH ]]; then
+    echo "server_vs_mosquitto: build failed (see below); using the existing binaries" >&2
+    tail -5 "$WORK/build.log" >&2
+  else
+    cat "$WORK/build.log" >&2
+    die "build failed"
+  fi
+fi
+
+# --- helpers ------------------------------------------------------------------------
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+port_free() { [[ -z $(ss -Htln "sport = :$1") ]]; }
+# A free loopback port below the ephemeral range, so the bench's own sockets never take it.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    if port_free "$p"; then echo "$p"; return; fi
+  done
+  die "no free port"
+}
+
+wait_listening() {  # PID PORT
+  for _ in $(seq $((START_TIMEOUT * 10))); do
+    kill -0 "$1" 2>/dev/null || return 1
+    port_free "$2" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_pid() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# Starts a broker for TARGET/TRANSPORT; sets SERVER_PID and URL.
+start_imock() {
+  local via=$1 ready=$WORK/imock-ready.json tls=()
+  rm -f "$ready"
+  [[ $via == tls || $via == wss ]] &&
+    tls=(--tls-self-signed --listen-mqtts 127.0.0.1:0 --listen-https 127.0.0.1:0)
+  "$SERVER" --listen-mqtt 127.0.0.1:0 --listen-http 127.0.0.1:0 "${tls[@]}" \
+    --ready-file "$ready" --log-level warn >"$WORK/imock-$via.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  for _ in $(seq $((START_TIMEOUT * 10))); do
+    [[ -s $ready ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -s $ready ]] || { cat "$WORK/imock-$via.log" >&2; die "imock-server did not start"; }
+  case $via in
+    tcp) URL=mqtt://$(jq -r .mqtt "$ready") ;;
+    ws) URL=ws://$(jq -r .http "$ready")/mqtt ;;
+    tls) URL=mqtts://$(jq -r .mqtts "$ready") ;;
+    wss) URL=wss://$(jq -r .https "$ready")/mqtt ;;
+  esac
+}
+
+MOSQ_CERT=$WORK/mosquitto-cert.pem
+MOSQ_KEY=$WORK/mosquitto-key.pem
+start_mosquitto() {
+  local via=$1 port conf
+  conf=$WORK/mosquitto-$via.conf
+  port=$(free_port)
+  if [[ $via == tls || $via == wss ]] && [[ ! -f $MOSQ_CERT ]]; then
+    # Same kind of certificate imock makes: EC P-256, self-signed.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+      -keyout "$MOSQ_KEY" -out "$MOSQ_CERT" >/dev/null 2>&1 || die "openssl failed"
+  fi
+  {
+    echo "# generated by benchmarks/server_vs_mosquitto.sh"
+    echo "user $(id -un)"  # as root, mosquitto would otherwise switch to user mosquitto
+    echo "persistence false"
+    echo "log_dest stderr"
+    echo "log_type error"
+    echo "log_type warning"
+    echo "allow_anonymous true"
+    echo "max_connections -1"
+    echo "set_tcp_nodelay true"  # as imock does
+    echo "per_listener_settings false"
+    echo "listener $port 127.0.0.1"
+    case $via in
+      ws) echo "protocol websockets" ;;
+      tls) printf 'certfile %s\nkeyfile %s\n' "$MOSQ_CERT" "$MOSQ_KEY" ;;
+      wss) printf 'protocol websockets\ncertfile %s\nkeyfile %s\n' "$MOSQ_CERT" "$MOSQ_KEY" ;;
+    esac
+  } >"$conf"
+  "$MOSQUITTO" -c "$conf" >"$WORK/mosquitto-$via.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  if ! wait_listening "$SERVER_PID" "$port"; then
+    say "mosquitto cannot listen for $via: $(tail -3 "$WORK/mosquitto-$via.log")"
+    stop_pid "$SERVER_PID"
+    return 1
+  fi
+  case $via in
+    tcp) URL=mqtt://127.0.0.1:$port ;;
+    ws) URL=ws://127.0.0.1:$port/mqtt ;;
+    tls) URL=mqtts://127.0.0.1:$port ;;
+    wss) URL=wss://127.0.0.1:$port/mqtt ;;
+  esac
+}
+
+# One measurement: prints one JSON line (the bench's summary plus RSS figures).
+measure() {
+  local target=$1 via=$2 hold=$WORK/hold ready=$WORK/bench-ready.json out=$WORK/bench.json
+  local extra=() progress=() before after bench_pid rc=0
+  [[ $VERBOSE == 1 ]] && progress=(--progress)
+  if [[ $target == imock ]]; then
+    start_imock "$via"
+    extra=(--app-secret imock-demo-secret)
+  else
+    start_mosquitto "$via" || return 1
+    # Same user name and token as for imock, without the imock user properties.
+    extra=(--app-secret imock-demo-secret --plain)
+  fi
+  sleep 0.3
+  before=$(rss_kb "$SERVER_PID")
+  say "$target $via: $URL, RSS before ${before} kB"
+  rm -f "$ready" "$out"
+  touch "$hold"
+  "$BENCH" "$URL" --clients "$N" --concurrency "$CONCURRENCY" "${extra[@]}" \
+    --hold-file "$hold" --ready-file "$ready" --timeout "$RUN_TIMEOUT" \
+    "${progress[@]}" >"$out" 2>"$WORK/bench.err" &
+  bench_pid=$!
+  PIDS+=("$bench_pid")
+  while [[ ! -s $ready ]] && kill -0 "$bench_pid" 2>/dev/null; do sleep 0.1; done
+  sleep "$SETTLE"
+  after=$(rss_kb "$SERVER_PID" || echo 0)
+  rm -f "$hold"
+  wait "$bench_pid" || rc=$?
+  stop_pid "$SERVER_PID"
+  if [[ ! -s $out ]]; then
+    cat "$WORK/bench.err" >&2
+    die "imock-connect-bench ($target $via) printed no summary (exit $rc)"
+  fi
+  [[ -s $WORK/bench.err ]] && say "bench: $(cat "$WORK/bench.err")"
+  jq -c --arg server "$target" --argjson before "${before:-0}" --argjson after "${after:-0}" '
+    {server: $server} + . + {
+      rss_before_kb: $before, rss_held_kb: $after,
+      rss_per_conn_kb: (if .connected > 0
+                        then ((($after - $before) / .connected) * 100 | round) / 100
+                        else null end)}' "$out"
+}
+
+# --- runs ---------------------------------------------------------------------------
+: >"$JSONL"
+for via in $TRANSPORTS; do
+  for target in $TARGETS; do
+    if line=$(measure "$target" "$via"); then
+      echo "$line" >>"$JSONL"
+      say "$line"
+    else
+      say "$target $via: skipped"
+    fi
+  done
+done
+
+# --- table --------------------------------------------------------------------------
+jq -rs '
+  def fmt(x): if x == null then "n/a" else (x | tostring) end;
+  def ratio(a; b): if a == null or b == null or b == 0 then "n/a"
+                   else ((a / b * 100 | round) / 100 | tostring) end;
+  . as $all
+  | "| target | transport | clients | connected | connect rate/s | p50 ms | p99 ms | RSS per idle connection (KB) | rate imock/mosquitto | RSS imock/mosquitto |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ( $all[]
+      | . as $r
+      | ($all | map(select(.server == "mosquitto" and .transport == $r.transport)) | first) as $m
+      | "| \(.server) | \(.transport) | \(.clients) | \(.connected) | \(.rate_per_s) | \(.p50_ms) | \(.p99_ms) | \(fmt(.rss_per_conn_kb)) | "
+        + (if .server == "imock" and $m != null
+           then "\(ratio(.rate_per_s; $m.rate_per_s)) | \(ratio(.rss_per_conn_kb; $m.rss_per_conn_kb)) |"
+           else " | |" end) )
+' "$JSONL"
+echo
+echo "Raw results: ${JSONL#"$ROOT"/}"
