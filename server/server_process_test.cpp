@@ -232,6 +232,35 @@ TEST(ServerHttp, WebSocketGarbageBeforeConnectGetsConnack0x81) {
   EXPECT_EQ(v.reason, 0x81) << v.to_string();
 }
 
+TEST(ServerLimits, SlowReaderIsDisconnectedInsteadOfGrowingServerMemory) {
+  limits_config lim;
+  lim.outbound_queue_bytes = 64 * 1024;
+  running_server s(1.0, lim);
+  auto reader = s.login("slow-reader");  // subscribes, then never reads again
+  ASSERT_TRUE(reader);
+  reader->send(mqtt::subscribe{.packet_id = 1, .subscriptions = {{.topic_filter = "flood"}}});
+  ASSERT_TRUE(reader->receive().has_value());  // SUBACK
+  auto writer = s.open();
+  ASSERT_TRUE(writer);
+  mqtt::connect c = connect_packet(
+      k_app, *token::issue(k_app, "flooder", k_secret, s.srv().now_ms()), "w", false, false,
+      "web");
+  writer->send(c);
+  ASSERT_EQ(verdict_of(writer->receive()).reason, 0);
+  // 64 MB for a reader that does not read: far beyond socket buffers plus the queue.
+  const std::string payload(60'000, 'x');
+  bool dropped = false;
+  for (int i = 0; i < 1100 && !dropped; ++i) {
+    writer->send(mqtt::publish{.topic = "flood", .payload = payload});
+    if (i % 50 == 49) {
+      const auto m = testing::http_request(s.bound.http, "GET", "/metrics");
+      dropped = m.body.find("imock_slow_reader_drops_total 1") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(dropped) << "the slow reader was never dropped";
+  EXPECT_TRUE(s.login("still-serving"));
+}
+
 // --- the real process ---------------------------------------------------------
 
 std::filesystem::path server_binary() {
@@ -304,6 +333,64 @@ TEST(ServerProcess, BadFlagsAndBadConfigExitNonZeroWithAClearMessage) {
     EXPECT_EQ(proc->wait_exit(10s), 1);
     EXPECT_NE(slurp(err).find(other.bound.mqtt), std::string::npos) << slurp(err);
   }
+  std::filesystem::remove_all(dir);
+}
+
+
+TEST(ServerProcess, OutOfFileDescriptorsBacksOffAndRecovers) {
+  // The server gets 32 descriptors; 40 clients exhaust them. It must neither crash
+  // nor spin on accept, and must serve again once clients leave.
+  const auto dir = scratch("emfile");
+  auto proc = spawn("prlimit", {"--nofile=32:32", server_binary().string(), "--listen-mqtt",
+                                "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--ready-file",
+                                (dir / "ready.json").string()},
+                    (dir / "err").string());
+  ASSERT_TRUE(proc);
+  ASSERT_TRUE(proc->wait_output("listening", 10s)) << slurp(dir / "err");
+  const auto ready = boost::json::parse(slurp(dir / "ready.json")).as_object();
+  bound_addresses bound{.mqtt = std::string(ready.at("mqtt").as_string()),
+                        .http = std::string(ready.at("http").as_string())};
+  std::vector<std::unique_ptr<wire_client>> hogs;
+  for (int i = 0; i < 40; ++i) {
+    if (auto c = wire_client::open(transport::tcp, bound)) hogs.push_back(std::move(c));
+  }
+  // The kernel completes handshakes into the backlog even when accept fails, so all
+  // 40 "connect"; the server holds what it can and backs off on the rest.
+  const auto cpu = [&] {
+    std::ifstream stat("/proc/" + std::to_string(proc->pid) + "/stat");
+    std::string skip;
+    long utime = 0, stime = 0;
+    for (int i = 0; i < 13; ++i) stat >> skip;
+    stat >> utime >> stime;
+    return utime + stime;  // clock ticks
+  };
+  const long before = cpu();
+  // Let the server sit out of descriptors for a while (a bounded wait on a reply that
+  // cannot come: the last hog's CONNECT is stuck in the backlog).
+  hogs.back()->send(mqtt::pingreq{});
+  (void)hogs.back()->receive(500ms);
+  const long used = cpu() - before;
+  EXPECT_LT(used, 25) << "server used " << used << " ticks of CPU in 0.5 s out of descriptors";
+  hogs.clear();
+  // Descriptors come back; the server serves again.
+  std::unique_ptr<wire_client> c;
+  for (int attempt = 0; attempt < 50 && !c; ++attempt) {
+    c = wire_client::open(transport::tcp, bound);
+    if (!c) continue;
+    c->send(connect_packet("imock-demo-key",
+                           *token::issue("imock-demo-key", "back", "imock-demo-secret",
+                                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count()),
+                           "phone"));
+    const auto v = verdict_of(c->receive(2s));
+    if (v.reason != 0) c.reset();
+  }
+  EXPECT_TRUE(c) << "the server did not recover after descriptors were freed";
+  const auto m = testing::http_request(bound.http, "GET", "/metrics");
+  EXPECT_EQ(m.body.find("imock_accept_backoffs_total 0"), std::string::npos) << m.body;
+  kill(proc->pid, SIGTERM);
+  EXPECT_EQ(proc->wait_exit(10s), 0) << slurp(dir / "err");
   std::filesystem::remove_all(dir);
 }
 
