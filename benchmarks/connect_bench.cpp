@@ -121,7 +121,7 @@ struct options {
   std::string url;
   target where;
   std::size_t clients = 1000;
-  std::size_t concurrency = 200;
+  std::size_t concurrency = 100;
   unsigned threads = 1;
   unsigned source_ips = 4;
   std::string app_key = "imock-demo-key";
@@ -156,6 +156,43 @@ std::int64_t wall_now_ms() {
       .count();
 }
 
+// A one-line JSON object written in insertion order, with numbers as people write
+// them (Boost.JSON prints every double in exponent form: 1.2834E4).
+class json_line {
+ public:
+  json_line& add(std::string_view key, std::string_view text) {
+    return raw(key, json::serialize(json::string(text)));
+  }
+  json_line& add(std::string_view key, const char* text) { return add(key, std::string_view(text)); }
+  json_line& add(std::string_view key, bool b) { return raw(key, b ? "true" : "false"); }
+  json_line& add(std::string_view key, std::size_t n) { return raw(key, std::to_string(n)); }
+  json_line& add(std::string_view key, unsigned n) { return raw(key, std::to_string(n)); }
+  json_line& add(std::string_view key, double x) {  // 3 decimals, trailing zeros dropped
+    std::array<char, 64> buf{};
+    std::snprintf(buf.data(), buf.size(), "%.3f", x);
+    std::string text(buf.data());
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+    return raw(key, text);
+  }
+  json_line& add(std::string_view key, const std::map<std::string, std::size_t>& m) {
+    json_line inner;
+    for (const auto& [k, v] : m) inner.add(k, v);
+    return raw(key, inner.str());
+  }
+  [[nodiscard]] std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  json_line& raw(std::string_view key, std::string_view value) {
+    if (!body_.empty()) body_ += ',';
+    body_ += json::serialize(json::string(key));
+    body_ += ':';
+    body_ += value;
+    return *this;
+  }
+  std::string body_;
+};
+
 // What all workers share. Written before the threads start, except the atomics
 // and what `mu` guards.
 struct shared_state {
@@ -167,6 +204,7 @@ struct shared_state {
   steady::time_point deadline;
   std::atomic<bool> stop_opening{false};  // fd exhaustion: no new sockets anywhere
   std::atomic<unsigned> workers_done{0};  // workers whose connect phase is over
+  std::atomic<std::size_t> opened{0};  // sockets opened (attempts started)
   std::atomic<std::size_t> connected{0};
   std::atomic<std::size_t> finished{0};  // attempts that ended (any outcome)
   std::atomic<bool> finish{false};       // the hold is over: every worker stops
@@ -525,9 +563,8 @@ void worker::launch_more() {
         // Out of file descriptors: keep what is open, stop opening, say why once.
         std::lock_guard lock(shared_.mu);
         if (shared_.stop_opening.exchange(true) == false) {
-          shared_.stop_reason =
-              "open: " + ec.message() + " after " +
-              std::to_string(shared_.finished.load() + inflight_.size()) + " sockets";
+          shared_.stop_reason = "open: " + ec.message() + " after " +
+                                std::to_string(shared_.opened.load()) + " sockets";
           std::fprintf(stderr, "imock-connect-bench: %s; stopped opening\n",
                        shared_.stop_reason.c_str());
         }
@@ -542,6 +579,7 @@ void worker::launch_more() {
     }
     ++next_;
     ++result.attempted;
+    shared_.opened.fetch_add(1, std::memory_order_relaxed);
     c->inflight_slot = inflight_.size();
     inflight_.push_back(c.get());
     clients_.push_back(std::move(c));
@@ -564,6 +602,9 @@ void worker::sweep() {
     shared_.finish = true;
   }
   if (shared_.finish) {
+    // Attempts still in flight when the run times out count as errors.
+    const std::vector<client_base*> unfinished = inflight_;
+    for (auto* c : unfinished) on_failed(*c, "unfinished at --timeout");
     if (!connect_over_) end_connect_phase();
     io_.stop();
     return;
@@ -628,43 +669,6 @@ double percentile(const std::vector<double>& v, double p) {
   return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
-// A one-line JSON object written in insertion order, with numbers as people write
-// them (Boost.JSON prints every double in exponent form: 1.2834E4).
-class json_line {
- public:
-  json_line& add(std::string_view key, std::string_view text) {
-    return raw(key, json::serialize(json::string(text)));
-  }
-  json_line& add(std::string_view key, const char* text) { return add(key, std::string_view(text)); }
-  json_line& add(std::string_view key, bool b) { return raw(key, b ? "true" : "false"); }
-  json_line& add(std::string_view key, std::size_t n) { return raw(key, std::to_string(n)); }
-  json_line& add(std::string_view key, unsigned n) { return raw(key, std::to_string(n)); }
-  json_line& add(std::string_view key, double x) {  // 3 decimals, trailing zeros dropped
-    std::array<char, 64> buf{};
-    std::snprintf(buf.data(), buf.size(), "%.3f", x);
-    std::string text(buf.data());
-    while (text.back() == '0') text.pop_back();
-    if (text.back() == '.') text.pop_back();
-    return raw(key, text);
-  }
-  json_line& add(std::string_view key, const std::map<std::string, std::size_t>& m) {
-    json_line inner;
-    for (const auto& [k, v] : m) inner.add(k, v);
-    return raw(key, inner.str());
-  }
-  [[nodiscard]] std::string str() const { return "{" + body_ + "}"; }
-
- private:
-  json_line& raw(std::string_view key, std::string_view value) {
-    if (!body_.empty()) body_ += ',';
-    body_ += json::serialize(json::string(key));
-    body_ += ':';
-    body_ += value;
-    return *this;
-  }
-  std::string body_;
-};
-
 // Lets this process hold as many sockets as the hard limit allows.
 rlim_t raise_open_files_limit() {
   rlimit rl{};
@@ -692,7 +696,9 @@ int main(int argc, char** argv) {
   app.add_option("-n,--clients", o.clients, "connections to open")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("-c,--concurrency", o.concurrency, "attempts in flight at once (all threads)")
+  app.add_option("-c,--concurrency", o.concurrency,
+                 "attempts in flight at once, all threads (a broker's listen backlog, often "
+                 "100 or 128, drops SYNs beyond it: they are retried after 1 s)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--threads", o.threads, "event-loop threads, each with its share of clients")

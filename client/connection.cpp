@@ -17,6 +17,8 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 // splitmix64: tiny state, good enough to spread reconnects; not for secrets.
 std::uint64_t next_random(std::uint64_t& state) noexcept {
@@ -96,7 +98,9 @@ std::string to_string(const action& a) {
           [](const send& x) {
             std::string s = "send " + std::string(mqtt::type_name(mqtt::type_of(x.packet)));
             if (const auto* c = std::get_if<mqtt::connect>(&x.packet)) {
-              for (const auto& [k, v] : c->props.user_properties) s += " " + k + "=" + v;
+              for (const auto& [k, v] : c->props.user_properties) {
+                s.append(" ").append(k).append("=").append(v);
+              }
             } else if (const auto* d = std::get_if<mqtt::disconnect>(&x.packet)) {
               s += " reason " + std::to_string(d->reason);
             }
@@ -104,8 +108,7 @@ std::string to_string(const action& a) {
           },
           [](const close_transport&) { return std::string("close_transport"); },
           [](const start_timer& x) {
-            return "start_timer " + std::string(to_string(x.id)) + " at " +
-                   std::to_string(x.at_ms);
+            return "start_timer " + std::string(to_string(x.id)) + " at " + std::to_string(x.at_ms);
           },
           [](const cancel_timer& x) { return "cancel_timer " + std::string(to_string(x.id)); },
           [](const open_database& x) { return "open_database " + x.user_id; },
@@ -280,8 +283,8 @@ void connection::on_connack(const mqtt::connack& ack, std::int64_t now_ms, actio
   step_ = 0;
   last_delay_ms_ = 0;
   ping_outstanding_ = false;
-  keep_alive_s_ = ack.props.server_keep_alive.value_or(
-      static_cast<std::uint16_t>(options_->heartbeat_s));
+  keep_alive_s_ =
+      ack.props.server_keep_alive.value_or(static_cast<std::uint16_t>(options_->heartbeat_s));
   set_status(rc::status::connected, rc::code::ok, out);
   if (!succeeded_) {
     succeeded_ = true;
@@ -314,8 +317,7 @@ void connection::timer_fired(timer_id id, std::int64_t now_ms, actions& out) {
       }
       out.emplace_back(send{mqtt::pingreq{}});
       ping_outstanding_ = true;
-      arm(timer_id::heartbeat, now_ms + static_cast<std::int64_t>(keep_alive_s_) * k_ms_per_s,
-          out);
+      arm(timer_id::heartbeat, now_ms + static_cast<std::int64_t>(keep_alive_s_) * k_ms_per_s, out);
       break;
     case timer_id::ack:
       if (phase_ == phase::connecting) {
@@ -349,8 +351,7 @@ void connection::fail(rc::code why, std::int64_t now_ms, actions& out) {
   schedule_next(now_ms, out);
 }
 
-void connection::stop(std::optional<rc::status> st, rc::code why, bool report_error,
-                      actions& out) {
+void connection::stop(std::optional<rc::status> st, rc::code why, bool report_error, actions& out) {
   end_transport(out);
   for (std::size_t i = 0; i < k_timer_count; ++i) disarm(static_cast<timer_id>(i), out);
   phase_ = phase::idle;

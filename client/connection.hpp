@@ -14,8 +14,8 @@
 //   database_opened(ok)    -> db_opened{0}, status Connecting, open_transport{1},
 //                             start_timer{ack}
 //   transport_up           -> send CONNECT, start_timer{ack}
-//   CONNACK 0              -> cancel_timer{ack}, status Connected, success{user id},
-//                             start_timer{heartbeat}
+//   CONNACK 0              -> cancel_timer{ack}, status Connected, success{user id}
+//                             (cancel_timer{time_limit} first), start_timer{heartbeat}
 //   heartbeat timer        -> send PINGREQ (no PINGRESP by the next one: 30013)
 //   drop (30011, 30013...) -> close_transport, status Suspend, start_timer{reconnect}
 //   reconnect timer        -> status Connecting, open_transport{n}; its CONNECT carries
@@ -116,16 +116,16 @@ enum class jitter_kind : std::uint8_t { none, full, decorrelated };
 
 /// What init() takes. Immutable once given; many machines may share one.
 struct options {
-  std::string app_key;                // CONNECT user name; 1..32 bytes
-  std::string device_id;              // CONNECT client id; 0..64 bytes (empty: server assigns)
-  std::string platform = "ios";       // imock-platform user property (empty: not sent)
+  std::string app_key;                   // CONNECT user name; 1..32 bytes
+  std::string device_id;                 // CONNECT client id; 0..64 bytes (empty: server assigns)
+  std::string platform = "ios";          // imock-platform user property (empty: not sent)
   std::string sdk = "imock-client/0.1";  // imock-sdk user property (empty: not sent)
-  int heartbeat_s = 30;               // CONNECT keep alive; 0..65535, 0 = no heartbeat
+  int heartbeat_s = 30;                  // CONNECT keep alive; 0..65535, 0 = no heartbeat
   std::vector<std::int64_t> schedule_ms = {50, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000};
   std::int64_t schedule_tail_ms = 64'000;  // every wait after the schedule; > 0
   jitter_kind jitter = jitter_kind::none;
-  std::uint64_t jitter_seed = 0;      // mixed with init()'s per-machine seed
-  bool reconnect_kick = false;        // initial setReconnectKickEnable value
+  std::uint64_t jitter_seed = 0;                 // mixed with init()'s per-machine seed
+  bool reconnect_kick = false;                   // initial setReconnectKickEnable value
   std::int64_t connect_ack_timeout_ms = 10'000;  // > 0; see "Attempt timeout"
 };
 

@@ -134,9 +134,7 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
   if (it == sessions_.end() || it->second.closing) return {};
   auto& s = it->second;
   ++counters_.packets_in;
-  // Packets after CONNACK: a `packet` fault rule's nth = 1 is the first one after
-  // login (counting the CONNECT would make nth = 1 never fire).
-  if (s.connected) ++s.packets;
+  ++s.packets;
   if (s.blackholed) return {};
 
   if (!s.connected) {

@@ -450,6 +450,15 @@ TEST_F(HubTest, MalformedTokenIsRefusedWith31004) {
   EXPECT_TRUE(refused(out, id, k_bad_user_name_or_password, rc::code::conn_token_incorrect));
 }
 
+TEST_F(HubTest, RefusalCarriesTheCodeNameAsReasonString) {
+  session_id id = 0;
+  const auto out = connect_with(id, k_app, "not-a-token");
+  const auto* ack = find_connack(out, id);
+  ASSERT_NE(ack, nullptr) << summary(out);
+  EXPECT_EQ(ack->props.reason_string.value_or("<absent>"), "RC_CONN_TOKEN_INCORRECT");
+  EXPECT_FALSE(ack->props.maximum_packet_size.has_value()) << "only a successful CONNACK has it";
+}
+
 TEST_F(HubTest, TokenSignedWithAnotherSecretIsRefusedWith31004) {
   session_id id = 0;
   const auto forged = token::issue(k_app, "alice", "guessed-secret", k_t0);
@@ -760,6 +769,17 @@ TEST_F(HubTest, LoginOfAnotherUserKicksNobody) {
 }
 
 // --- admin and server API ------------------------------------------------------
+
+TEST_F(HubTest, ClosedSessionLeavesTheTransportCountButNotTheAcceptedCounter) {
+  const auto a = h().open(transport::wss, "192.0.2.1:1", k_t0);
+  h().open(transport::wss, "192.0.2.1:2", k_t0);
+  EXPECT_EQ(h().count_by_transport(transport::wss), 2u);
+  h().on_closed(a, "peer closed", k_t0 + 1);
+  h().on_closed(a, "closed twice", k_t0 + 2);  // ignored
+  EXPECT_EQ(h().count_by_transport(transport::wss), 1u);
+  EXPECT_EQ(h().counters().accepted[static_cast<std::size_t>(transport::wss)], 2u);
+  EXPECT_EQ(h().session_count(), 1u);
+}
 
 TEST_F(HubTest, IsOnlineFollowsLoginAndClose) {
   EXPECT_FALSE(h().is_online(k_app, "alice"));
@@ -1200,21 +1220,21 @@ TEST_F(HubTest, FaultOnTheNthPacketDropsTheSession) {
   fault_rule r;
   r.on = fault_trigger::packet;
   r.action = fault_action::drop;
-  r.nth = 3;  // the third packet after CONNECT
+  r.nth = 3;  // docs/admin-api.md: CONNECT is packet 1
   r.send_disconnect = false;
   h().faults().add(r);
 
   const auto id = login(k_app, "alice", "phone-a");
-  EXPECT_TRUE(sends(send(id, mqtt::pingreq{}, k_t0 + 1), id, "PINGRESP"));
-  EXPECT_TRUE(sends(send(id, mqtt::pingreq{}, k_t0 + 2), id, "PINGRESP"));
-  EXPECT_TRUE(sends(send(id, mqtt::pingreq{}, k_t0 + 3), id, "close"));
+  EXPECT_TRUE(sends(send(id, mqtt::pingreq{}, k_t0 + 1), id, "PINGRESP"));  // packet 2
+  EXPECT_TRUE(sends(send(id, mqtt::pingreq{}, k_t0 + 2), id, "close"));     // packet 3
+  EXPECT_FALSE(h().is_online(k_app, "alice"));
 }
 
-TEST_F(HubTest, FaultOnTheFirstPacketFiresOnTheFirstPacketAfterConnack) {
+TEST_F(HubTest, FaultOnTheNthPacketKicksWithItsCode) {
   fault_rule r;
   r.on = fault_trigger::packet;
   r.action = fault_action::kick;
-  r.nth = 1;
+  r.nth = 2;  // the first packet after CONNECT
   r.code = rc::code::disconn_kick;
   h().faults().add(r);
 
@@ -1222,6 +1242,48 @@ TEST_F(HubTest, FaultOnTheFirstPacketFiresOnTheFirstPacketAfterConnack) {
   EXPECT_TRUE(got_disconnect(send(id, mqtt::pingreq{}, k_t0 + 1), id, k_session_taken_over, 31010));
   EXPECT_EQ(h().counters().kicks, 1u);
   EXPECT_FALSE(h().is_online(k_app, "alice"));
+}
+
+TEST_F(HubTest, FaultPacketCountIncludesTheConnectSoNthOneNeverFires) {
+  // As docs/admin-api.md says; the CONNECT is answered before packet rules are asked.
+  fault_rule r;
+  r.on = fault_trigger::packet;
+  r.action = fault_action::drop;
+  r.nth = 1;
+  h().faults().add(r);
+
+  const auto id = login(k_app, "alice", "phone-a");
+  EXPECT_TRUE(sends(send(id, mqtt::pingreq{}, k_t0 + 1), id, "PINGRESP"));
+  EXPECT_EQ(h().faults().rules().size(), 1u);
+}
+
+TEST_F(HubTest, FaultKickOnConnackSendsConnackThenDisconnect31010) {
+  fault_rule r;
+  r.on = fault_trigger::connack;
+  r.action = fault_action::kick;
+  r.code = rc::code::disconn_kick;
+  h().faults().add(r);
+
+  actions out;
+  const auto id = try_login(k_app, "alice", "phone-a", out);
+  EXPECT_TRUE(sends(out, id, "CONNACK 0x00; DISCONNECT 0x8E rc-code=31010 close"));
+  EXPECT_FALSE(h().is_online(k_app, "alice"));
+  EXPECT_EQ(h().counters().kicks, 1u);
+}
+
+TEST_F(HubTest, FaultBlackholeOnTheNthPacketSilencesTheSessionFromThen) {
+  fault_rule r;
+  r.on = fault_trigger::packet;
+  r.action = fault_action::blackhole;
+  r.nth = 3;  // CONNECT is packet 1
+  h().faults().add(r);
+
+  const auto id = login(k_app, "alice", "phone-a", {.keep_alive = 10});
+  EXPECT_TRUE(sends(send(id, mqtt::pingreq{}, k_t0 + 1), id, "PINGRESP"));
+  EXPECT_TRUE(send(id, mqtt::pingreq{}, k_t0 + 2).empty());
+  EXPECT_TRUE(send(id, mqtt::pingreq{}, k_t0 + 3).empty());
+  EXPECT_TRUE(h().tick(k_t0 + 3'600'000).empty());
+  EXPECT_TRUE(h().is_online(k_app, "alice")) << "the TCP connection stays";
 }
 
 TEST_F(HubTest, FaultFiltersByUserAndDevice) {

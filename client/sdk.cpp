@@ -1,0 +1,784 @@
+// The Asio driver of the reference SDK: runs client::connection over real sockets.
+// Each client lives on a strand of the runtime's io_context; callbacks go to the
+// runtime's callback thread in order.
+#include "client/sdk.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "net/clock.hpp"
+#include "net/tls.hpp"
+#include "protocol/token.hpp"
+
+namespace imock::client {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using strand_type = asio::strand<asio::io_context::executor_type>;
+
+constexpr std::size_t k_stream_read_chunk = 2048;
+constexpr std::size_t k_tcp_read_chunk = 16 * 1024;
+
+// How a failed connect or a broken connection is reported to the state machine.
+rc::code code_for(const boost::system::error_code& ec, bool was_up) {
+  if (ec == asio::error::connection_refused) return rc::code::connection_refused;
+  if (ec == asio::error::connection_reset) return rc::code::connection_reset;
+  if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable) {
+    return rc::code::network_unavailable;
+  }
+  return was_up ? rc::code::socket_disconnected : rc::code::socket_not_connected;
+}
+
+}  // namespace
+
+std::optional<server_url> parse_server_url(std::string_view url, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<server_url> {
+    if (error != nullptr) *error = "bad server URL '" + std::string(url) + "': " + std::move(why);
+    return std::nullopt;
+  };
+  const auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return fail(parsed.error().message());
+  server_url out;
+  const auto scheme = parsed->scheme();
+  std::uint16_t default_port = 0;
+  if (scheme == "mqtt" || scheme == "tcp") {
+    out.kind = server_url::scheme::mqtt;
+    default_port = 1883;
+  } else if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls") {
+    out.kind = server_url::scheme::mqtts;
+    default_port = 8883;
+  } else if (scheme == "ws") {
+    out.kind = server_url::scheme::ws;
+    default_port = 80;
+  } else if (scheme == "wss") {
+    out.kind = server_url::scheme::wss;
+    default_port = 443;
+  } else {
+    return fail("scheme must be mqtt, mqtts, ws or wss");
+  }
+  out.host = std::string(parsed->encoded_host());
+  if (out.host.size() > 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
+  if (out.host.empty()) return fail("no host");
+  if (parsed->has_port()) {
+    const auto p = parsed->port_number();
+    if (p == 0 && parsed->port() != "0") return fail("bad port");
+    out.port = p;
+  } else {
+    out.port = default_port;
+  }
+  out.path = std::string(parsed->encoded_path());
+  if (out.path.empty()) out.path = "/mqtt";
+  return out;
+}
+
+// --- runtime ------------------------------------------------------------------------
+
+class runtime::impl {
+ public:
+  explicit impl(runtime_options o)
+      : options(o),
+        clock(o.speed),
+        io_work(asio::make_work_guard(io)),
+        cb_work(asio::make_work_guard(callbacks)) {
+    for (unsigned i = 0; i < std::max(1u, o.io_threads); ++i) {
+      threads.emplace_back([this] { io.run(); });
+    }
+    if (!o.inline_callbacks) callback_thread = std::thread([this] { callbacks.run(); });
+  }
+  ~impl() {
+    io_work.reset();
+    cb_work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+    callbacks.stop();
+    if (callback_thread.joinable()) callback_thread.join();
+  }
+
+  /// One TLS context per (verify, CA) setting, shared by the clients that use it.
+  std::shared_ptr<ssl::context> tls_context(const sdk_options& o) {
+    const std::string key = std::string(o.tls_verify ? "v" : "n") + "|" +
+                            (o.ca_file ? o.ca_file->string() : "") + "|" + o.ca_pem;
+    std::lock_guard lock(tls_mutex);
+    auto& ctx = tls_contexts[key];
+    if (!ctx) ctx = net::make_client_context(o.tls_verify, o.ca_file, o.ca_pem);
+    return ctx;
+  }
+
+  /// Runs `fn` where callbacks run: the callback thread, or inline.
+  template <typename Fn>
+  void deliver(Fn&& fn) {
+    if (options.inline_callbacks) {
+      fn();
+    } else {
+      asio::post(callbacks, std::forward<Fn>(fn));
+    }
+  }
+
+  runtime_options options;
+  net::scaled_clock clock;
+  asio::io_context io;
+  asio::io_context callbacks{1};
+  asio::executor_work_guard<asio::io_context::executor_type> io_work;
+  asio::executor_work_guard<asio::io_context::executor_type> cb_work;
+  std::vector<std::thread> threads;
+  std::thread callback_thread;
+  std::mutex tls_mutex;
+  std::map<std::string, std::shared_ptr<ssl::context>> tls_contexts;
+};
+
+runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(options)) {}
+runtime::~runtime() = default;
+runtime& runtime::default_runtime() {
+  static runtime rt;
+  return rt;
+}
+std::int64_t runtime::now_ms() const { return impl_->clock.now_ms(); }
+double runtime::speed() const { return impl_->clock.speed(); }
+
+// --- transports ------------------------------------------------------------------
+
+// What a transport tells its client. `generation` lets the client ignore events of
+// a transport it has already closed.
+class transport_owner {
+ public:
+  virtual ~transport_owner() = default;
+  virtual void on_transport_up(std::uint64_t generation) = 0;
+  virtual void on_transport_bytes(std::uint64_t generation, std::string_view bytes) = 0;
+  virtual void on_transport_down(std::uint64_t generation, rc::code why) = 0;
+};
+
+class transport_base {
+ public:
+  virtual ~transport_base() = default;
+  virtual void start() = 0;
+  virtual void send(std::string_view bytes) = 0;
+  virtual void close() = 0;
+};
+
+namespace {
+
+template <typename T>
+struct is_ws : std::false_type {};
+template <typename T>
+struct is_ws<websocket::stream<T>> : std::true_type {};
+
+template <typename Stream>
+class stream_transport final : public transport_base,
+                               public std::enable_shared_from_this<stream_transport<Stream>> {
+ public:
+  static constexpr bool k_tcp = std::is_same_v<Stream, tcp::socket>;
+  static constexpr bool k_tls = std::is_same_v<Stream, ssl::stream<tcp::socket>>;
+  static constexpr bool k_ws = is_ws<Stream>::value;
+
+  template <typename... Args>
+  stream_transport(std::weak_ptr<transport_owner> owner, std::uint64_t generation,
+                   strand_type strand, server_url url, std::string source, Args&&... args)
+      : owner_(std::move(owner)),
+        generation_(generation),
+        strand_(strand),
+        url_(std::move(url)),
+        source_(std::move(source)),
+        resolver_(strand),
+        stream_(strand, std::forward<Args>(args)...) {}
+
+  void start() override {
+    boost::system::error_code ec;
+    const auto ip = asio::ip::make_address(url_.host, ec);
+    if (!ec) return connect_to(tcp::endpoint(ip, url_.port));
+    resolver_.async_resolve(
+        url_.host, std::to_string(url_.port),
+        [self = this->shared_from_this()](boost::system::error_code e,
+                                          const tcp::resolver::results_type& results) {
+          if (e || results.empty()) return self->down(rc::code::socket_not_connected);
+          self->connect_to(results.begin()->endpoint());
+        });
+  }
+
+  void send(std::string_view bytes) override {
+    if (closed_) return;
+    pending_.append(bytes);
+    do_write();
+  }
+
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    resolver_.cancel();
+    auto& sock = socket();
+    // Best effort: a FIN after what we sent (DISCONNECT), then close.
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    sock.close(ignored);
+  }
+
+ private:
+  tcp::socket& socket() {
+    if constexpr (k_tcp || k_tls) {
+      return beast::get_lowest_layer(stream_);
+    } else {
+      return beast::get_lowest_layer(stream_).socket();
+    }
+  }
+
+  void connect_to(const tcp::endpoint& ep) {
+    auto& sock = socket();
+    boost::system::error_code ec;
+    sock.open(ep.protocol(), ec);
+    if (!ec && !source_.empty()) {
+      const auto local = asio::ip::make_address(source_, ec);
+      if (!ec) sock.bind(tcp::endpoint(local, 0), ec);
+    }
+    if (ec) {
+      // EMFILE and friends: a failed attempt like any other, retried on the schedule.
+      return down(code_for(ec, false));
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    sock.async_connect(ep, [self = this->shared_from_this()](boost::system::error_code e) {
+      if (e) return self->down(code_for(e, false));
+      self->handshake();
+    });
+  }
+
+  void handshake() {
+    auto self = this->shared_from_this();
+    if constexpr (k_tcp) {
+      stream_.non_blocking(true);
+      up();
+    } else if constexpr (k_tls) {
+      SSL_set_tlsext_host_name(stream_.native_handle(), url_.host.c_str());
+      stream_.set_verify_callback(ssl::host_name_verification(url_.host));
+      stream_.async_handshake(ssl::stream_base::client, [self](boost::system::error_code e) {
+        if (e) return self->down(rc::code::socket_not_connected);
+        self->up();
+      });
+    } else {
+      using next_type = typename Stream::next_layer_type;
+      if constexpr (!std::is_same_v<next_type, beast::tcp_stream>) {
+        SSL_set_tlsext_host_name(stream_.next_layer().native_handle(), url_.host.c_str());
+        stream_.next_layer().set_verify_callback(ssl::host_name_verification(url_.host));
+        stream_.next_layer().async_handshake(
+            ssl::stream_base::client, [self](boost::system::error_code e) {
+              if (e) return self->down(rc::code::socket_not_connected);
+              self->ws_handshake();
+            });
+      } else {
+        ws_handshake();
+      }
+    }
+  }
+
+  void ws_handshake() requires k_ws {
+    stream_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(http::field::sec_websocket_protocol, "mqtt");
+      req.set(http::field::user_agent, "imock-client");
+    }));
+    stream_.set_option(websocket::stream_base::timeout{
+        .handshake_timeout = std::chrono::seconds(30),
+        .idle_timeout = websocket::stream_base::none(),
+        .keep_alive_pings = false});
+    stream_.binary(true);
+    const std::string host = url_.host + ":" + std::to_string(url_.port);
+    stream_.async_handshake(host, url_.path,
+                            [self = this->shared_from_this()](boost::system::error_code e) {
+                              if (e) return self->down(rc::code::socket_not_connected);
+                              self->up();
+                            });
+  }
+
+  void up() {
+    up_ = true;
+    if (auto o = owner_.lock()) o->on_transport_up(generation_);
+    do_read();
+  }
+
+  void down(rc::code why) {
+    if (closed_) return;
+    close();
+    if (auto o = owner_.lock()) o->on_transport_down(generation_, why);
+  }
+
+  void do_read() {
+    if (closed_) return;
+    auto self = this->shared_from_this();
+    if constexpr (k_tcp) {
+      stream_.async_wait(tcp::socket::wait_read, [self](boost::system::error_code ec) {
+        if (ec) return self->down(code_for(ec, true));
+        thread_local std::array<char, k_tcp_read_chunk> chunk;
+        const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
+        if (ec == asio::error::would_block) return self->do_read();
+        if (ec) return self->down(code_for(ec, true));
+        self->deliver(std::string_view(chunk.data(), n));
+      });
+    } else {
+      if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(k_stream_read_chunk);
+      stream_.async_read_some(asio::buffer(read_buffer_.get(), k_stream_read_chunk),
+                              [self](boost::system::error_code ec, std::size_t n) {
+                                if (ec) return self->down(code_for(ec, true));
+                                self->deliver(std::string_view(self->read_buffer_.get(), n));
+                              });
+    }
+  }
+
+  void deliver(std::string_view bytes) {
+    if (auto o = owner_.lock()) o->on_transport_bytes(generation_, bytes);
+    do_read();
+  }
+
+  void do_write() {
+    if (closed_ || writing_active_ || pending_.empty() || !up_) return;
+    std::swap(pending_, writing_);
+    writing_active_ = true;
+    auto handler = [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+      self->writing_active_ = false;
+      if (ec) return self->down(code_for(ec, true));
+      self->writing_.clear();
+      self->do_write();
+    };
+    if constexpr (k_ws) {
+      stream_.async_write(asio::buffer(writing_), std::move(handler));
+    } else {
+      asio::async_write(stream_, asio::buffer(writing_), std::move(handler));
+    }
+  }
+
+  std::weak_ptr<transport_owner> owner_;
+  std::uint64_t generation_;
+  strand_type strand_;
+  server_url url_;
+  std::string source_;
+  tcp::resolver resolver_;
+  Stream stream_;
+  std::string pending_;
+  std::string writing_;
+  std::unique_ptr<char[]> read_buffer_;
+  bool up_ = false;
+  bool writing_active_ = false;
+  bool closed_ = false;
+};
+
+using tcp_transport = stream_transport<tcp::socket>;
+using tls_transport = stream_transport<ssl::stream<tcp::socket>>;
+using ws_transport = stream_transport<websocket::stream<beast::tcp_stream>>;
+using wss_transport = stream_transport<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>;
+
+}  // namespace
+
+// --- the client's state -------------------------------------------------------------
+
+class client::state final : public transport_owner,
+                            public std::enable_shared_from_this<client::state> {
+ public:
+  explicit state(runtime::impl& rt)
+      : rt_(rt), strand_(asio::make_strand(rt.io)), timer_(strand_) {}
+
+  ~state() override { close_database(); }
+
+  // Runs `fn` on the strand (never inline: the caller is the app's thread).
+  template <typename Fn>
+  void on_strand(Fn&& fn) {
+    asio::post(strand_, [self = shared_from_this(), fn = std::forward<Fn>(fn)]() mutable {
+      if (!self->detached_) fn(*self);
+    });
+  }
+
+  std::int64_t now() const { return rt_.clock.now_ms(); }
+
+  void handle(actions&& todo) {
+    // Handlers of some actions feed events back into the machine; their actions are
+    // appended to `todo` and run in order after the current ones.
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+      action a = std::move(todo[i]);
+      if (trace_) trace_line(to_string(a));
+      std::visit([&](auto& x) { run(x, todo); }, a);
+    }
+  }
+
+  // --- actions ---
+  void run(const open_transport& a, actions& out) {
+    close_transport_now();
+    const auto& url = urls_[(a.attempt == 0 ? 0 : a.attempt - 1) % urls_.size()];
+    const auto gen = ++generation_;
+    std::weak_ptr<transport_owner> self = shared_from_this();
+    try {
+      switch (url.kind) {
+        case server_url::scheme::mqtt:
+          transport_ = std::make_shared<tcp_transport>(self, gen, strand_, url, sdk_.source_address);
+          break;
+        case server_url::scheme::mqtts:
+          transport_ = std::make_shared<tls_transport>(self, gen, strand_, url, sdk_.source_address,
+                                                       *rt_.tls_context(sdk_));
+          break;
+        case server_url::scheme::ws:
+          transport_ = std::make_shared<ws_transport>(self, gen, strand_, url, sdk_.source_address);
+          break;
+        case server_url::scheme::wss:
+          transport_ = std::make_shared<wss_transport>(self, gen, strand_, url, sdk_.source_address,
+                                                       *rt_.tls_context(sdk_));
+          break;
+      }
+    } catch (const std::exception& e) {
+      if (trace_) trace_line(std::string("transport: ") + e.what());
+      machine_.transport_failed(rc::code::socket_not_connected, now(), out);
+      return;
+    }
+    decoder_ = mqtt::decoder();
+    transport_->start();
+  }
+  void run(const send& a, actions&) {
+    if (!transport_) return;
+    std::string bytes;
+    if (mqtt::encode(a.packet, bytes)) transport_->send(bytes);
+  }
+  void run(const close_transport&, actions&) { close_transport_now(); }
+  void run(const start_timer& a, actions&) {
+    deadlines_[static_cast<std::size_t>(a.id)] = a.at_ms;
+    rearm();
+  }
+  void run(const cancel_timer& a, actions&) {
+    deadlines_[static_cast<std::size_t>(a.id)] = k_unarmed;
+    rearm();
+  }
+  void run(const open_database& a, actions& out) {
+    machine_.database_opened(open_database_for(a.user_id), now(), out);
+  }
+  void run(const db_opened& a, actions&) {
+    deliver([cb = on_db_opened_, code = a.code] {
+      if (cb) cb(code);
+    });
+  }
+  void run(const success& a, actions&) {
+    deliver([cb = on_success_, user = a.user_id] {
+      if (cb) cb(user);
+    });
+  }
+  void run(const error& a, actions&) {
+    deliver([cb = on_error_, code = a.code] {
+      if (cb) cb(code);
+    });
+  }
+  void run(const status_changed& a, actions&) {
+    status_.store(static_cast<int>(a.value));
+    deliver([cb = listener_, st = a.value, cause = a.cause] {
+      if (cb) cb(st, cause);
+    });
+  }
+
+  // --- transport events (on the strand) ---
+  void on_transport_up(std::uint64_t gen) override {
+    if (gen != generation_ || detached_) return;
+    if (trace_) trace_line("transport up");
+    actions out;
+    machine_.transport_up(now(), out);
+    handle(std::move(out));
+  }
+  void on_transport_bytes(std::uint64_t gen, std::string_view bytes) override {
+    if (gen != generation_ || detached_) return;
+    decoder_.feed(bytes);
+    std::error_code ec;
+    while (gen == generation_) {
+      auto p = decoder_.next(ec);
+      if (ec) {
+        if (trace_) trace_line("bad packet from server: " + decoder_.error_detail());
+        close_transport_now();
+        actions out;
+        machine_.transport_failed(rc::code::socket_disconnected, now(), out);
+        handle(std::move(out));
+        return;
+      }
+      if (!p) break;
+      if (trace_) trace_line("received " + std::string(mqtt::type_name(mqtt::type_of(*p))));
+      actions out;
+      machine_.packet_received(*p, now(), out);
+      handle(std::move(out));
+    }
+  }
+  void on_transport_down(std::uint64_t gen, rc::code why) override {
+    if (gen != generation_ || detached_) return;
+    if (trace_) trace_line("transport down: " + std::to_string(static_cast<int>(why)));
+    transport_.reset();
+    actions out;
+    if (why == rc::code::socket_disconnected) {
+      machine_.transport_closed(now(), out);
+    } else {
+      machine_.transport_failed(why, now(), out);
+    }
+    handle(std::move(out));
+  }
+
+  void detach() {
+    detached_ = true;
+    alive_->store(false);
+    close_transport_now();
+    timer_.cancel();
+    close_database();
+  }
+
+  runtime::impl& rt_;
+  strand_type strand_;
+  connection machine_;
+  sdk_options sdk_;
+  std::vector<server_url> urls_;
+  std::string app_key_;
+  db_opened_fn on_db_opened_;
+  success_fn on_success_;
+  error_fn on_error_;
+  status_fn listener_;
+  trace_fn trace_;
+  std::atomic<int> status_{static_cast<int>(rc::status::unconnected)};
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+
+ private:
+  static constexpr std::int64_t k_unarmed = std::numeric_limits<std::int64_t>::max();
+
+  template <typename Fn>
+  void deliver(Fn&& fn) {
+    rt_.deliver([alive = alive_, fn = std::forward<Fn>(fn)]() mutable {
+      if (alive->load()) fn();
+    });
+  }
+
+  void trace_line(const std::string& line) {
+    rt_.deliver([alive = alive_, cb = trace_, t = now(), line] {
+      if (alive->load() && cb) cb(t, line);
+    });
+  }
+
+  void close_transport_now() {
+    ++generation_;
+    if (transport_) {
+      transport_->close();
+      transport_.reset();
+    }
+  }
+
+  void rearm() {
+    std::int64_t next = k_unarmed;
+    for (auto d : deadlines_) next = std::min(next, d);
+    if (next == k_unarmed) {
+      timer_.cancel();
+      return;
+    }
+    if (next == armed_at_) return;
+    armed_at_ = next;
+    timer_.expires_after(rt_.clock.real(std::max<std::int64_t>(0, next - now())));
+    timer_.async_wait([self = shared_from_this(), next](boost::system::error_code ec) {
+      if (ec || self->detached_ || self->armed_at_ != next) return;
+      self->armed_at_ = k_unarmed;
+      self->fire_due();
+    });
+  }
+
+  void fire_due() {
+    const auto t = now();
+    actions out;
+    for (std::size_t i = 0; i < deadlines_.size(); ++i) {
+      if (deadlines_[i] <= t) {
+        deadlines_[i] = k_unarmed;
+        machine_.timer_fired(static_cast<timer_id>(i), t, out);
+      }
+    }
+    handle(std::move(out));
+    rearm();
+  }
+
+  rc::code open_database_for(const std::string& user_id) {
+    if (sdk_.data_dir.empty()) return rc::code::ok;
+    close_database();
+    std::error_code fs_ec;
+    const auto dir = sdk_.data_dir / app_key_ / user_id;
+    std::filesystem::create_directories(dir, fs_ec);
+    if (fs_ec) return rc::code::database_error;
+    const auto file = (dir / "imock.db").string();
+    if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+      close_database();
+      return rc::code::database_error;
+    }
+    // The local message store a real SDK keeps; imock only needs it to exist and open.
+    const char* schema =
+        "CREATE TABLE IF NOT EXISTS messages(id INTEGER PRIMARY KEY, conversation TEXT NOT NULL,"
+        " sender TEXT NOT NULL, sent_ms INTEGER NOT NULL, body BLOB);"
+        "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
+    if (sqlite3_exec(db_, schema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      close_database();
+      return rc::code::database_error;
+    }
+    return rc::code::ok;
+  }
+
+  void close_database() {
+    if (db_ != nullptr) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+    }
+  }
+
+  asio::steady_timer timer_;
+  std::array<std::int64_t, 4> deadlines_{k_unarmed, k_unarmed, k_unarmed, k_unarmed};
+  std::int64_t armed_at_ = k_unarmed;
+  std::shared_ptr<transport_base> transport_;
+  std::uint64_t generation_ = 0;
+  mqtt::decoder decoder_;
+  sqlite3* db_ = nullptr;
+  bool detached_ = false;
+};
+
+// --- client -------------------------------------------------------------------------
+
+client::client(runtime& rt) : runtime_(rt), state_(std::make_shared<state>(rt.get())) {}
+
+client::~client() {
+  // Detach on the strand and wait, so nothing of this client runs afterwards.
+  std::promise<void> done;
+  auto s = state_;
+  asio::post(s->strand_, [s, &done] {
+    s->detach();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+rc::code client::init(std::string app_key, sdk_options options) {
+  std::vector<server_url> urls;
+  for (const auto& u : options.urls) {
+    auto parsed = parse_server_url(u);
+    if (!parsed) return rc::code::invalid_parameter;
+    urls.push_back(std::move(*parsed));
+  }
+  if (urls.empty()) return rc::code::invalid_parameter;
+  auto mopts = std::make_shared<::imock::client::options>();
+  mopts->app_key = app_key;
+  mopts->device_id = options.device_id;
+  if (mopts->device_id.empty()) {
+    std::random_device rd;
+    mopts->device_id = "imock-" + std::to_string(rd()) + std::to_string(rd());
+  }
+  mopts->platform = options.platform;
+  mopts->heartbeat_s = options.heartbeat_s;
+  if (!options.schedule_ms.empty()) mopts->schedule_ms = options.schedule_ms;
+  mopts->schedule_tail_ms = options.schedule_tail_ms;
+  mopts->jitter = options.jitter;
+  mopts->jitter_seed = options.jitter_seed;
+  mopts->reconnect_kick = options.reconnect_kick;
+  mopts->connect_ack_timeout_ms = options.connect_ack_timeout_ms;
+  if (validate(*mopts) != rc::code::ok) return rc::code::invalid_parameter;
+  if (options.tls_verify || options.ca_file || !options.ca_pem.empty()) {
+    try {
+      (void)runtime_.get().tls_context(options);
+    } catch (const std::exception&) {
+      return rc::code::invalid_parameter;
+    }
+  }
+  std::promise<rc::code> result;
+  auto s = state_;
+  asio::post(s->strand_, [s, &result, mopts, urls = std::move(urls), app_key,
+                          options = std::move(options)]() mutable {
+    const auto rc = s->machine_.init(mopts, std::random_device{}());
+    if (rc == rc::code::ok) {
+      s->sdk_ = std::move(options);
+      s->urls_ = std::move(urls);
+      s->app_key_ = std::move(app_key);
+    }
+    result.set_value(rc);
+  });
+  return result.get_future().get();
+}
+
+void client::connect(std::string token, int time_limit_s, db_opened_fn on_db_opened,
+                     success_fn on_success, error_fn on_error) {
+  state_->on_strand([token = std::move(token), time_limit_s, on_db_opened = std::move(on_db_opened),
+                     on_success = std::move(on_success),
+                     on_error = std::move(on_error)](state& s) mutable {
+    actions out;
+    const bool idle = s.machine_.current_phase() == phase::idle;
+    if (idle) {
+      // A new connect() call: its callbacks replace the previous call's. A refused
+      // call (34001) reports to its own error callback and leaves the active one alone.
+      s.on_db_opened_ = std::move(on_db_opened);
+      s.on_success_ = std::move(on_success);
+      s.on_error_ = std::move(on_error);
+      s.machine_.connect(token, time_limit_s, s.now(), out);
+      s.handle(std::move(out));
+      return;
+    }
+    s.machine_.connect(token, time_limit_s, s.now(), out);
+    for (const auto& a : out) {
+      if (const auto* e = std::get_if<error>(&a)) {
+        s.rt_.deliver([alive = s.alive_, cb = on_error, code = e->code] {
+          if (alive->load() && cb) cb(code);
+        });
+      }
+    }
+  });
+}
+
+void client::disconnect() {
+  state_->on_strand([](state& s) {
+    actions out;
+    s.machine_.disconnect(s.now(), out);
+    s.handle(std::move(out));
+  });
+}
+
+void client::logout() {
+  state_->on_strand([](state& s) {
+    actions out;
+    s.machine_.logout(s.now(), out);
+    s.handle(std::move(out));
+  });
+}
+
+void client::set_connection_status_listener(status_fn listener) {
+  state_->on_strand([listener = std::move(listener)](state& s) mutable {
+    s.listener_ = std::move(listener);
+  });
+}
+
+void client::set_trace(trace_fn trace) {
+  state_->on_strand([trace = std::move(trace)](state& s) mutable { s.trace_ = std::move(trace); });
+}
+
+rc::status client::current_status() const {
+  return static_cast<rc::status>(state_->status_.load());
+}
+
+void client::set_reconnect_kick_enable(bool on) {
+  state_->on_strand([on](state& s) { s.machine_.set_reconnect_kick(on); });
+}
+
+void client::set_network_available(bool available) {
+  state_->on_strand([available](state& s) {
+    actions out;
+    s.machine_.network_changed(available, s.now(), out);
+    s.handle(std::move(out));
+  });
+}
+
+void client::app_foreground() {
+  state_->on_strand([](state& s) {
+    actions out;
+    s.machine_.foreground(s.now(), out);
+    s.handle(std::move(out));
+  });
+}
+
+}  // namespace imock::client

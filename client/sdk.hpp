@@ -1,0 +1,138 @@
+// libimock-client: the reference client SDK, shaped like the documented one
+// (SPEC.md §1-§5): init, connect with a time limit and three callbacks, a status
+// listener, reconnect on the documented schedule, reconnect-kick, disconnect and
+// logout. The decisions live in client/connection.hpp (sans-IO); this is the
+// Asio driver that runs them over mqtt://, mqtts://, ws:// and wss://.
+//
+// Threads: a runtime owns the event-loop thread(s) and one callback thread that
+// many clients share. Callbacks never run on the caller's thread, and run in the
+// order the events happened. No Asio in this header.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/connection.hpp"
+#include "protocol/codes.hpp"
+
+namespace imock::client {
+
+struct runtime_options {
+  unsigned io_threads = 1;
+  /// Client time runs `speed` times faster than the wall clock (the harness).
+  double speed = 1.0;
+  /// Run callbacks on the event-loop thread instead of the callback thread (the
+  /// storm tool, which runs thousands of clients and counts events). Still never
+  /// the caller's thread.
+  bool inline_callbacks = false;
+};
+
+/// Event-loop threads and the callback thread shared by clients. Destroy clients first.
+class runtime {
+ public:
+  explicit runtime(runtime_options options = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// A process-wide runtime with one event-loop thread, made on first use.
+  static runtime& default_runtime();
+
+  /// Client time now (ms since the epoch, scaled by speed).
+  [[nodiscard]] std::int64_t now_ms() const;
+  [[nodiscard]] double speed() const;
+
+  class impl;
+  impl& get() { return *impl_; }
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+struct sdk_options {
+  /// Connection servers, tried in turn (attempt n uses urls[n % size]):
+  /// mqtt://host:port, mqtts://host:port, ws://host:port/mqtt, wss://host:port/mqtt.
+  std::vector<std::string> urls;
+  bool tls_verify = true;  // check the server certificate (off for self-signed test servers)
+  std::optional<std::filesystem::path> ca_file;
+  std::string ca_pem;  // a trusted certificate in PEM (e.g. the mock's self-signed one)
+  /// The local database lives in <data_dir>/<app_key>/<user_id>/imock.db. Empty: no
+  /// database (db_opened(0) at once; what the storm tool uses).
+  std::filesystem::path data_dir;
+  std::string device_id;  // CONNECT client id; empty: "imock-" + random
+  std::string platform = "ios";
+  std::uint16_t heartbeat_s = 30;
+  /// Reconnect schedule override; empty: the documented 0.05 s ... 32 s, then 64 s.
+  std::vector<std::int64_t> schedule_ms;
+  std::int64_t schedule_tail_ms = 64'000;
+  jitter_kind jitter = jitter_kind::none;  // the documented schedule has none
+  std::uint64_t jitter_seed = 0;
+  bool reconnect_kick = false;
+  std::int64_t connect_ack_timeout_ms = 10'000;
+  /// Local address to bind before connecting ("127.0.0.2"): spreads a storm over
+  /// source addresses. Empty: the system picks.
+  std::string source_address;
+};
+
+using db_opened_fn = std::function<void(rc::code code)>;
+using success_fn = std::function<void(const std::string& user_id)>;
+using error_fn = std::function<void(rc::code code)>;
+/// Status changes; `cause` is the code behind the change (31010 for a kick).
+using status_fn = std::function<void(rc::status status, rc::code cause)>;
+/// Every action of the state machine and every transport event, for traces.
+using trace_fn = std::function<void(std::int64_t now_ms, const std::string& line)>;
+
+class client {
+ public:
+  explicit client(runtime& rt = runtime::default_runtime());
+  /// Closes the connection; no callback runs after the destructor returns.
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Must come first. Returns 0, or 33003 for bad options (no app key, bad URL, ...).
+  rc::code init(std::string app_key, sdk_options options);
+
+  /// Connects; `time_limit_s` > 0 gives up after that long with 34006, <= 0 keeps
+  /// trying. db_opened fires before the network is up; success once connected;
+  /// error only for codes the SDK cannot recover from (then it stops).
+  void connect(std::string token, int time_limit_s, db_opened_fn on_db_opened,
+               success_fn on_success, error_fn on_error);
+  /// Leaves the reconnect loop: status 12 SignOut. disconnect keeps push, logout not;
+  /// for the connection they are the same.
+  void disconnect();
+  void logout();
+
+  void set_connection_status_listener(status_fn listener);
+  void set_trace(trace_fn trace);
+  [[nodiscard]] rc::status current_status() const;
+  void set_reconnect_kick_enable(bool on);
+
+  /// Network reachability and app foreground, as the OS would report them.
+  void set_network_available(bool available);
+  void app_foreground();
+
+  class state;
+
+ private:
+  runtime& runtime_;
+  std::shared_ptr<state> state_;
+};
+
+/// Parses a server URL. nullopt and `error` when it is not one of the four schemes
+/// with a host (ports default to 1883, 8883, 80, 443; ws paths default to /mqtt).
+struct server_url {
+  enum class scheme { mqtt, mqtts, ws, wss } kind = scheme::mqtt;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string path;  // ws/wss only
+};
+std::optional<server_url> parse_server_url(std::string_view url, std::string* error = nullptr);
+
+}  // namespace imock::client
