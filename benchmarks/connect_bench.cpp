@@ -14,11 +14,11 @@
 // stream type (TCP, TLS, WebSocket, WebSocket over TLS); it reports back to its
 // worker, which keeps the tallies. Deadlines (per attempt and overall) are checked
 // by one periodic sweep per worker rather than a timer per connection.
-#include <CLI/CLI.hpp>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <array>
@@ -71,10 +71,14 @@ enum class transport { tcp, tls, ws, wss };
 
 std::string_view to_string(transport t) {
   switch (t) {
-    case transport::tcp: return "tcp";
-    case transport::tls: return "tls";
-    case transport::ws: return "ws";
-    case transport::wss: return "wss";
+    case transport::tcp:
+      return "tcp";
+    case transport::tls:
+      return "tls";
+    case transport::ws:
+      return "ws";
+    case transport::wss:
+      return "wss";
   }
   return "?";
 }
@@ -163,7 +167,9 @@ class json_line {
   json_line& add(std::string_view key, std::string_view text) {
     return raw(key, json::serialize(json::string(text)));
   }
-  json_line& add(std::string_view key, const char* text) { return add(key, std::string_view(text)); }
+  json_line& add(std::string_view key, const char* text) {
+    return add(key, std::string_view(text));
+  }
   json_line& add(std::string_view key, bool b) { return raw(key, b ? "true" : "false"); }
   json_line& add(std::string_view key, std::size_t n) { return raw(key, std::to_string(n)); }
   json_line& add(std::string_view key, unsigned n) { return raw(key, std::to_string(n)); }
@@ -204,7 +210,7 @@ struct shared_state {
   steady::time_point deadline;
   std::atomic<bool> stop_opening{false};  // fd exhaustion: no new sockets anywhere
   std::atomic<unsigned> workers_done{0};  // workers whose connect phase is over
-  std::atomic<std::size_t> opened{0};  // sockets opened (attempts started)
+  std::atomic<std::size_t> opened{0};     // sockets opened (attempts started)
   std::atomic<std::size_t> connected{0};
   std::atomic<std::size_t> finished{0};  // attempts that ended (any outcome)
   std::atomic<bool> finish{false};       // the hold is over: every worker stops
@@ -218,7 +224,7 @@ struct tally {
   std::size_t attempted = 0;
   std::size_t connected = 0;
   std::size_t errors = 0;
-  std::size_t dropped = 0;  // closed by the broker while held
+  std::size_t dropped = 0;                         // closed by the broker while held
   std::map<std::string, std::size_t> refused;      // CONNACK reason -> count
   std::map<std::string, std::size_t> error_kinds;  // "stage: message" -> count
   std::map<std::string, std::size_t> drop_kinds;
@@ -247,12 +253,12 @@ class client_base {
 
 class worker {
  public:
-  worker(shared_state& shared, unsigned index)
-      : shared_(shared), index_(index), sweep_(io_) {
+  worker(shared_state& shared, unsigned index) : shared_(shared), index_(index), sweep_(io_) {
     const auto& o = shared_.opts;
     const std::size_t n = o.clients;
     mine_ = n > index_ ? (n - index_ + shared_.workers - 1) / shared_.workers : 0;
-    concurrency_ = std::max<std::size_t>(1, (o.concurrency + shared_.workers - 1) / shared_.workers);
+    concurrency_ =
+        std::max<std::size_t>(1, (o.concurrency + shared_.workers - 1) / shared_.workers);
     clients_.reserve(mine_);
     result.latency_ms.reserve(mine_);
     result.setup_ms.reserve(mine_);
@@ -493,7 +499,7 @@ class client final : public client_base {
   // broker is noticed (and counted as dropped).
   void read() {
     stream_.async_read_some(asio::buffer(buffer_), [this](boost::system::error_code e,
-                                                         std::size_t n) {
+                                                          std::size_t n) {
       if (state == phase::done) return;
       if (e) return fail(state == phase::held ? "held" : "read CONNACK", e);
       decoder_.feed(std::string_view(buffer_.data(), n));
@@ -501,8 +507,9 @@ class client final : public client_base {
       while (auto p = decoder_.next(dec)) {
         if (state == phase::in_flight) {
           const auto* ack = std::get_if<mqtt::connack>(&*p);
-          if (ack == nullptr) return fail_with("read CONNACK: got " +
-                                               std::string(mqtt::type_name(mqtt::type_of(*p))));
+          if (ack == nullptr)
+            return fail_with("read CONNACK: got " +
+                             std::string(mqtt::type_name(mqtt::type_of(*p))));
           worker_.on_connack(*this, sent_, ack->reason, ack->props.find_user_property("rc-code"));
           if (state == phase::done) return;  // refused
         } else if (const auto* d = std::get_if<mqtt::disconnect>(&*p)) {
@@ -658,8 +665,8 @@ void worker::report_progress() {
   if (now - last_progress_ < std::chrono::seconds(1)) return;
   last_progress_ = now;
   std::fprintf(stderr, "[%.1fs] finished %zu/%zu, connected %zu\n",
-               std::chrono::duration<double>(now - shared_.start).count(),
-               shared_.finished.load(), shared_.opts.clients, shared_.connected.load());
+               std::chrono::duration<double>(now - shared_.start).count(), shared_.finished.load(),
+               shared_.opts.clients, shared_.connected.load());
 }
 
 /// Nearest-rank percentile of sorted `v` (0 when empty).
@@ -813,7 +820,8 @@ int main(int argc, char** argv) {
       .add("refused", all.refused)
       .add("errors", all.errors)
       .add("seconds", seconds)
-      .add("rate_per_s", seconds > 0 ? std::round(static_cast<double>(all.connected) / seconds) : 0.0)
+      .add("rate_per_s",
+           seconds > 0 ? std::round(static_cast<double>(all.connected) / seconds) : 0.0)
       .add("p50_ms", percentile(all.latency_ms, 0.50))
       .add("p99_ms", percentile(all.latency_ms, 0.99))
       .add("max_ms", percentile(all.latency_ms, 1.0))

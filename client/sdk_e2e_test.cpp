@@ -1,0 +1,441 @@
+// The reference SDK end to end against a real imock-server, on every transport:
+// the codes only a server can cause, kicks, reconnect-kick, drops and recovery,
+// time limits, heartbeat starvation, and which thread runs the callbacks.
+#include "client/sdk.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "protocol/token.hpp"
+#include "server/server.hpp"
+#include "server/testing/wire_client.hpp"
+
+namespace imock::client {
+namespace {
+
+using namespace std::chrono_literals;
+using server::transport;
+
+constexpr std::string_view k_app = "sdk-app";
+constexpr std::string_view k_secret = "sdk-secret";
+constexpr std::string_view k_blocked_app = "sdk-blocked";
+constexpr double k_speed = 20.0;  // server and client time run 20x: 64 s cost 3.2 s
+
+// Everything a client reported, in order, with the thread it ran on.
+class recorder {
+ public:
+  struct entry {
+    std::string what;  // "db_opened 0", "status 10 0", "success alice", "error 31004"
+    std::thread::id thread;
+  };
+
+  void add(std::string what) {
+    std::lock_guard lock(mutex_);
+    entries_.push_back({std::move(what), std::this_thread::get_id()});
+    changed_.notify_all();
+  }
+
+  // Waits until `what` has been recorded (as a whole entry), at most `timeout`.
+  ::testing::AssertionResult wait_for(const std::string& what,
+                                      std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mutex_);
+    const bool ok = changed_.wait_for(lock, timeout, [&] { return index_of(what) >= 0; });
+    if (ok) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "waited " << timeout.count() << " ms for '" << what
+                                         << "'; saw: " << dump();
+  }
+
+  // True when `what` never appears within `window`.
+  ::testing::AssertionResult absent_for(const std::string& what, std::chrono::milliseconds window) {
+    std::unique_lock lock(mutex_);
+    const bool appeared = changed_.wait_for(lock, window, [&] { return index_of(what) >= 0; });
+    if (!appeared) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "'" << what << "' appeared; saw: " << dump();
+  }
+
+  // Waits until `what` has been recorded `n` times.
+  ::testing::AssertionResult wait_count(const std::string& what, int n,
+                                        std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mutex_);
+    if (changed_.wait_for(lock, timeout, [&] { return count(what) >= n; })) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "waited for " << n << " x '" << what
+                                         << "'; saw: " << dump();
+  }
+
+  // True when `what` is recorded at most `n` times during the whole `window`.
+  ::testing::AssertionResult count_stays(const std::string& what, int n,
+                                         std::chrono::milliseconds window) {
+    std::unique_lock lock(mutex_);
+    const bool exceeded = changed_.wait_for(lock, window, [&] { return count(what) > n; });
+    if (!exceeded) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "'" << what << "' seen more than " << n
+                                         << " times; saw: " << dump();
+  }
+
+  std::vector<entry> entries() {
+    std::lock_guard lock(mutex_);
+    return entries_;
+  }
+
+  std::string dump() const {
+    std::string out;
+    for (const auto& e : entries_) out += "[" + e.what + "] ";
+    return out;
+  }
+
+ private:
+  int count(const std::string& what) const {
+    int n = 0;
+    for (const auto& e : entries_) n += e.what == what ? 1 : 0;
+    return n;
+  }
+
+  int index_of(const std::string& what) const {
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].what == what) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<entry> entries_;
+};
+
+std::string status_text(rc::status s, rc::code cause) {
+  return "status " + std::to_string(static_cast<int>(s)) + " " +
+         std::to_string(static_cast<int>(cause));
+}
+
+class SdkE2e : public ::testing::TestWithParam<transport> {
+ protected:
+  static void SetUpTestSuite() {
+    server::server_config c;
+    c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)},
+              {.key = std::string(k_blocked_app), .secret = std::string(k_secret),
+               .state = server::app_state::blocked}};
+    c.limits.replay_protection = false;  // server time runs fast; signatures use wall time
+    c.listen = {.mqtt = "127.0.0.1:0", .http = "127.0.0.1:0", .mqtts = "127.0.0.1:0",
+                .https = "127.0.0.1:0", .tls_self_signed = true};
+    srv_ = std::make_unique<server::server>(server::server_options{.config = c, .speed = k_speed});
+    bound_ = srv_->start();
+    thread_ = std::thread([] { srv_->run(); });
+    rt_ = std::make_unique<runtime>(runtime_options{.speed = k_speed});
+    data_dir_ = std::filesystem::temp_directory_path() / ("imock-sdk-" + std::to_string(getpid()));
+  }
+  static void TearDownTestSuite() {
+    rt_.reset();
+    srv_->stop(1000);
+    thread_.join();
+    srv_.reset();
+    std::filesystem::remove_all(data_dir_);
+  }
+
+  std::string url() const {
+    switch (GetParam()) {
+      case transport::tcp: return "mqtt://" + bound_.mqtt;
+      case transport::tls: return "mqtts://" + *bound_.mqtts;
+      case transport::ws: return "ws://" + bound_.http + "/mqtt";
+      case transport::wss: return "wss://" + *bound_.https + "/mqtt";
+    }
+    return {};
+  }
+
+  // A user id unique to this test and transport.
+  std::string user(std::string_view tag) const {
+    std::string name = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+                       "_" + std::string(tag);
+    for (auto& ch : name) {
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    }
+    return name.substr(name.size() > 60 ? name.size() - 60 : 0);
+  }
+
+  std::string token_for(std::string_view user_id, std::string_view app = k_app) const {
+    return *token::issue(app, user_id, k_secret, srv_->now_ms());
+  }
+
+  struct sdk {
+    std::unique_ptr<client> c;
+    std::shared_ptr<recorder> rec = std::make_shared<recorder>();
+  };
+
+  sdk make(std::string_view device, bool reconnect_kick = false, std::string_view app = k_app,
+           std::uint16_t heartbeat_s = 30) {
+    sdk s{std::make_unique<client>(*rt_)};
+    sdk_options o{.urls = {url()},
+                  .tls_verify = false,
+                  .data_dir = data_dir_,
+                  .device_id = std::string(device),
+                  .heartbeat_s = heartbeat_s,
+                  .reconnect_kick = reconnect_kick};
+    EXPECT_EQ(s.c->init(std::string(app), o), rc::code::ok);
+    s.c->set_connection_status_listener(
+        [rec = s.rec](rc::status st, rc::code cause) { rec->add(status_text(st, cause)); });
+    return s;
+  }
+
+  static void connect(sdk& s, const std::string& token, int time_limit_s = 0) {
+    auto rec = s.rec;
+    s.c->connect(
+        token, time_limit_s, [rec](rc::code c) { rec->add("db_opened " + std::to_string(static_cast<int>(c))); },
+        [rec](const std::string& u) { rec->add("success " + u); },
+        [rec](rc::code c) { rec->add("error " + std::to_string(static_cast<int>(c))); });
+  }
+
+  static server::testing::http_result admin(std::string_view path,
+                                            const boost::json::object& body) {
+    return server::testing::http_request(bound_.http, "POST", path, boost::json::serialize(body));
+  }
+
+  static std::unique_ptr<server::server> srv_;
+  static server::bound_addresses bound_;
+  static std::thread thread_;
+  static std::unique_ptr<runtime> rt_;
+  static std::filesystem::path data_dir_;
+};
+
+std::unique_ptr<server::server> SdkE2e::srv_;
+server::bound_addresses SdkE2e::bound_;
+std::thread SdkE2e::thread_;
+std::unique_ptr<runtime> SdkE2e::rt_;
+std::filesystem::path SdkE2e::data_dir_;
+
+TEST_P(SdkE2e, ConnectReportsDbOpenedConnectingConnectedSuccessInOrderOnTheCallbackThread) {
+  const auto u = user("u");
+  auto s = make("phone");
+  connect(s, token_for(u));
+  ASSERT_TRUE(s.rec->wait_for("success " + u));
+  const auto entries = s.rec->entries();
+  std::vector<std::string> seen;
+  for (const auto& e : entries) seen.push_back(e.what);
+  EXPECT_EQ(seen, (std::vector<std::string>{"db_opened 0", "status 10 0", "status 0 0",
+                                            "success " + u}));
+  for (const auto& e : entries) {
+    EXPECT_NE(e.thread, std::this_thread::get_id()) << "a callback ran on the caller's thread";
+    EXPECT_EQ(e.thread, entries.front().thread) << "callbacks run on one callback thread";
+  }
+  EXPECT_TRUE(std::filesystem::exists(data_dir_ / std::string(k_app) / u / "imock.db"));
+  EXPECT_EQ(s.c->current_status(), rc::status::connected);
+}
+
+TEST_P(SdkE2e, TamperedTokenGivesError31004AndStops) {
+  auto s = make("phone");
+  auto t = token_for(user("u"));
+  t[t.size() - 3] = t[t.size() - 3] == 'A' ? 'B' : 'A';
+  connect(s, t);
+  EXPECT_TRUE(s.rec->wait_for("error 31004"));
+  EXPECT_TRUE(s.rec->wait_for("status 15 31004"));
+  EXPECT_TRUE(s.rec->count_stays("status 10 0", 1, 300ms)) << "no second attempt after 31004";
+}
+
+TEST_P(SdkE2e, BlockedAppGivesError31008) {
+  auto s = make("phone", false, k_blocked_app);
+  connect(s, token_for(user("u"), k_blocked_app));
+  EXPECT_TRUE(s.rec->wait_for("error 31008"));
+}
+
+TEST_P(SdkE2e, UnknownAppKeyGivesError31002) {
+  auto s = make("phone", false, "sdk-nobody");
+  connect(s, *token::issue("sdk-nobody", user("u"), k_secret, srv_->now_ms()));
+  EXPECT_TRUE(s.rec->wait_for("error 31002"));
+}
+
+TEST_P(SdkE2e, ExpiredTokenGivesError31020) {
+  auto s = make("phone");
+  connect(s, *token::issue(k_app, user("u"), k_secret, srv_->now_ms() - 10'000, 1'000));
+  EXPECT_TRUE(s.rec->wait_for("error 31020"));
+}
+
+TEST_P(SdkE2e, BlockedUserGivesError31009AndBlockWhileOnlineGivesStatus16) {
+  const auto u = user("u");
+  auto s = make("phone");
+  connect(s, token_for(u));
+  ASSERT_TRUE(s.rec->wait_for("success " + u));
+  ASSERT_EQ(admin("/admin/users/block", {{"app", k_app}, {"user", u}, {"minutes", 5}}).status,
+            200);
+  EXPECT_TRUE(s.rec->wait_for("status 16 31009"));
+  auto again = make("phone");
+  connect(again, token_for(u));
+  EXPECT_TRUE(again.rec->wait_for("error 31009"));
+}
+
+TEST_P(SdkE2e, LoginOnAnotherDeviceKicksWithStatus6And31010) {
+  const auto u = user("u");
+  auto a = make("phone-a");
+  connect(a, token_for(u));
+  ASSERT_TRUE(a.rec->wait_for("success " + u));
+  auto b = make("phone-b");
+  connect(b, token_for(u));
+  ASSERT_TRUE(b.rec->wait_for("success " + u));
+  EXPECT_TRUE(a.rec->wait_for("status 6 31010"));
+  EXPECT_TRUE(a.rec->count_stays("status 10 0", 1, 500ms)) << "a kicked client must not reconnect";
+}
+
+TEST_P(SdkE2e, ReconnectKickOnRefusesTheReconnectWith31023AndTheOtherDeviceStays) {
+  const auto u = user("u");
+  auto a = make("phone-a", /*reconnect_kick=*/true);
+  connect(a, token_for(u));
+  ASSERT_TRUE(a.rec->wait_for("success " + u));
+  // Hold A's reconnects off (recoverable refusals) until B is online.
+  ASSERT_EQ(admin("/admin/refuse", {{"device", "phone-a"}, {"count", 3}, {"code", 31003}}).status,
+            200);
+  ASSERT_EQ(admin("/admin/drop", {{"device", "phone-a"}, {"user", u}}).status, 200);
+  ASSERT_TRUE(a.rec->wait_for("status 13 31003"));
+  auto b = make("phone-b");
+  connect(b, token_for(u));
+  ASSERT_TRUE(b.rec->wait_for("success " + u));
+  EXPECT_TRUE(a.rec->wait_for("status 6 31023", 20s));
+  EXPECT_TRUE(b.rec->absent_for("status 6 31010", 500ms)) << "B stays online";
+}
+
+TEST_P(SdkE2e, ReconnectKickOffReconnectsAndKicksTheOtherDevice) {
+  const auto u = user("u");
+  auto a = make("phone-a", /*reconnect_kick=*/false);
+  connect(a, token_for(u));
+  ASSERT_TRUE(a.rec->wait_for("success " + u));
+  ASSERT_EQ(admin("/admin/refuse", {{"device", "phone-a"}, {"count", 3}, {"code", 31003}}).status,
+            200);
+  ASSERT_EQ(admin("/admin/drop", {{"device", "phone-a"}, {"user", u}}).status, 200);
+  ASSERT_TRUE(a.rec->wait_for("status 13 31003"));
+  auto b = make("phone-b");
+  connect(b, token_for(u));
+  ASSERT_TRUE(b.rec->wait_for("success " + u));
+  EXPECT_TRUE(b.rec->wait_for("status 6 31010", 20s));
+  EXPECT_TRUE(a.rec->wait_count("status 0 0", 2)) << "A is connected again";
+}
+
+TEST_P(SdkE2e, DropIsRecoveredWithoutASecondSuccess) {
+  const auto u = user("u");
+  auto s = make("phone");
+  connect(s, token_for(u));
+  ASSERT_TRUE(s.rec->wait_for("success " + u));
+  ASSERT_EQ(admin("/admin/drop", {{"user", u}}).status, 200);
+  ASSERT_TRUE(s.rec->wait_for("status 13 30011"));
+  EXPECT_TRUE(s.rec->wait_count("status 0 0", 2)) << "connected again after the drop";
+  int successes = 0;
+  for (const auto& e : s.rec->entries()) successes += e.what.starts_with("success") ? 1 : 0;
+  EXPECT_EQ(successes, 1);
+}
+
+TEST_P(SdkE2e, TimeLimitReachedWhileTheServerRefusesGives34006) {
+  auto s = make("phone");
+  ASSERT_EQ(admin("/admin/refuse", {{"device", "phone"}, {"user", user("u")}, {"count", 0},
+                                    {"code", 31003}})
+                .status,
+            200);
+  connect(s, token_for(user("u")), /*time_limit_s=*/3);  // 3 s at 20x: 150 ms
+  EXPECT_TRUE(s.rec->wait_for("error 34006"));
+  EXPECT_TRUE(s.rec->wait_for("status 14 34006"));
+  ASSERT_EQ(admin("/admin/faults/clear", {}).status, 200);
+}
+
+TEST_P(SdkE2e, BlackholeStarvesTheHeartbeatAndTheClientReconnects) {
+  const auto u = user("u");
+  auto s = make("phone", false, k_app, /*heartbeat_s=*/5);
+  connect(s, token_for(u));
+  ASSERT_TRUE(s.rec->wait_for("success " + u));
+  ASSERT_EQ(admin("/admin/blackhole", {{"user", u}, {"include_new", false}}).status, 200);
+  // PINGREQ at 5 s, no PINGRESP by 10 s: 30013 (0.5 s of wall time at 20x).
+  EXPECT_TRUE(s.rec->wait_for("status 13 30013"));
+  EXPECT_TRUE(s.rec->wait_count("status 0 0", 2)) << "reconnected after the heartbeat timeout";
+}
+
+TEST_P(SdkE2e, DisconnectSignsOutAndStaysOut) {
+  const auto u = user("u");
+  auto s = make("phone");
+  connect(s, token_for(u));
+  ASSERT_TRUE(s.rec->wait_for("success " + u));
+  s.c->disconnect();
+  EXPECT_TRUE(s.rec->wait_for("status 12 0"));
+  EXPECT_TRUE(s.rec->count_stays("status 10 0", 1, 500ms)) << "no reconnect after disconnect";
+  EXPECT_EQ(s.c->current_status(), rc::status::sign_out);
+}
+
+TEST_P(SdkE2e, SecondConnectGives34001ToItsOwnErrorCallback) {
+  const auto u = user("u");
+  auto s = make("phone");
+  connect(s, token_for(u));
+  ASSERT_TRUE(s.rec->wait_for("success " + u));
+  connect(s, token_for(u));
+  EXPECT_TRUE(s.rec->wait_for("error 34001"));
+  EXPECT_EQ(s.c->current_status(), rc::status::connected);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTransports, SdkE2e,
+                         ::testing::Values(transport::tcp, transport::tls, transport::ws,
+                                           transport::wss),
+                         [](const auto& info) { return std::string(server::to_string(info.param)); });
+
+TEST(Sdk, ConnectBeforeInitGives33001OnTheCallbackThread) {
+  runtime rt;
+  client c(rt);
+  recorder rec;
+  c.connect("whatever", 0, nullptr, nullptr, [&](rc::code code) {
+    rec.add("error " + std::to_string(static_cast<int>(code)));
+  });
+  EXPECT_TRUE(rec.wait_for("error 33001"));
+  EXPECT_NE(rec.entries().front().thread, std::this_thread::get_id());
+}
+
+TEST(Sdk, InitRefusesBadUrlsWith33003) {
+  runtime rt;
+  client c(rt);
+  EXPECT_EQ(c.init("app", {.urls = {"http://x"}}), rc::code::invalid_parameter);
+  EXPECT_EQ(c.init("app", {.urls = {}}), rc::code::invalid_parameter);
+  EXPECT_EQ(c.init("", {.urls = {"mqtt://127.0.0.1:1"}}), rc::code::invalid_parameter);
+  EXPECT_EQ(c.init("app", {.urls = {"mqtt://127.0.0.1:1"}}), rc::code::ok);
+}
+
+TEST(Sdk, ServerUrlsParse) {
+  auto u = parse_server_url("wss://example.com/mqtt");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->kind, server_url::scheme::wss);
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->path, "/mqtt");
+  u = parse_server_url("mqtt://127.0.0.1:18830");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->port, 18830);
+  std::string why;
+  EXPECT_FALSE(parse_server_url("ftp://x", &why));
+  EXPECT_NE(why.find("scheme"), std::string::npos);
+}
+
+TEST(Sdk, RefusedConnectionIsRecoverableAndRetriedUntilTheServerAppears) {
+  // Nothing listens on the port at first: 32061, Suspend, retries on the schedule.
+  runtime rt({.speed = k_speed});
+  server::server_config c;
+  c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
+  c.listen.mqtt = "127.0.0.1:0";
+  c.listen.http = "127.0.0.1:0";
+  auto srv = std::make_unique<server::server>(server::server_options{.config = c, .speed = k_speed});
+  const auto bound = srv->start();
+  std::thread th([&] { srv->run(); });
+  // Stop accepting: the port is closed, connections are refused.
+  ASSERT_EQ(server::testing::http_request(bound.http, "POST", "/admin/stop-accepting", "{}").status,
+            200);
+  client cl(rt);
+  ASSERT_EQ(cl.init(std::string(k_app), {.urls = {"mqtt://" + bound.mqtt}}), rc::code::ok);
+  recorder rec;
+  cl.set_connection_status_listener(
+      [&](rc::status st, rc::code cause) { rec.add(status_text(st, cause)); });
+  cl.connect(*token::issue(k_app, "patient", k_secret, srv->now_ms()), 0, nullptr,
+             [&](const std::string& u) { rec.add("success " + u); }, nullptr);
+  EXPECT_TRUE(rec.wait_for("status 13 32061"));
+  ASSERT_EQ(
+      server::testing::http_request(bound.http, "POST", "/admin/resume-accepting", "{}").status,
+      200);
+  EXPECT_TRUE(rec.wait_for("success patient", 20s));
+  srv->stop(1000);
+  th.join();
+}
+
+}  // namespace
+}  // namespace imock::client
