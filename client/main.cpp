@@ -1,0 +1,170 @@
+// imock-client: the reference SDK on the command line. Connects, prints every
+// callback and status change with a timestamp, and stays connected (reconnecting
+// by the documented schedule) until Ctrl-C, which disconnects cleanly.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "client/sdk.hpp"
+#include "client/token_fetch.hpp"
+
+namespace {
+
+using namespace imock;
+
+std::mutex g_out_mutex;
+bool g_json = false;
+
+std::string wall_time() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03d", buf, static_cast<int>(ms.count() % 1000));
+  return out;
+}
+
+// One line per event: "12:00:01.234 status 10 Connecting" or a JSON object.
+void emit(std::string_view event, boost::json::object fields, const std::string& text) {
+  std::lock_guard lock(g_out_mutex);
+  if (g_json) {
+    fields["t"] = wall_time();
+    fields["event"] = event;
+    std::printf("%s\n", boost::json::serialize(fields).c_str());
+  } else {
+    std::printf("%s %s\n", wall_time().c_str(), text.c_str());
+  }
+  std::fflush(stdout);
+}
+
+std::string code_text(rc::code c) {
+  return std::to_string(static_cast<int>(c)) + " " + std::string(rc::name(c));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "imock-client: the imock reference SDK on the command line.\n"
+      "Connects with a token, prints every callback and status change, reconnects by the\n"
+      "documented schedule, and disconnects cleanly on Ctrl-C.\n"
+      "Example: imock-client --url mqtt://127.0.0.1:18830 --app-key imock-demo-key \\\n"
+      "           --user alice --app-secret imock-demo-secret --api http://127.0.0.1:18080",
+      "imock-client"};
+  std::vector<std::string> urls;
+  std::string app_key, token, user, secret, api = "http://127.0.0.1:18080", device, platform = "ios";
+  std::string data_dir, ca_file;
+  int time_limit = 0;
+  int heartbeat = 30;
+  bool reconnect_kick = false, insecure = false, trace = false;
+  app.add_option("--url", urls, "server URL: mqtt://, mqtts://, ws://HOST:PORT/mqtt, wss:// "
+                                "(repeat for fallbacks)")
+      ->required();
+  app.add_option("--app-key", app_key, "the app key")->required();
+  auto* token_opt = app.add_option("--token", token, "the token to connect with");
+  auto* user_opt = app.add_option("--user", user,
+                                  "fetch a token for this user id through the signed server "
+                                  "API (needs --app-secret)");
+  app.add_option("--app-secret", secret, "the app secret, to sign the server API call");
+  app.add_option("--api", api, "the server API base URL (default http://127.0.0.1:18080)");
+  app.add_option("--device", device, "device id (MQTT client id; default: random)");
+  app.add_option("--platform", platform, "ios, android, web, desktop (default ios)");
+  app.add_option("--time-limit", time_limit,
+                 "seconds to try before error 34006; <= 0 keeps trying (default 0)");
+  app.add_option("--heartbeat", heartbeat, "PINGREQ interval in seconds (default 30)")
+      ->check(CLI::Range(0, 65535));
+  app.add_flag("--reconnect-kick", reconnect_kick,
+               "refuse my reconnect if another device logged in meanwhile (31023)");
+  app.add_option("--data-dir", data_dir, "open the local database under this folder");
+  app.add_flag("--insecure", insecure, "do not verify the server's TLS certificate");
+  app.add_option("--ca-file", ca_file, "trust this CA (PEM) for mqtts:// and wss://")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--json", g_json, "print JSON lines instead of text");
+  app.add_flag("--trace", trace, "also print every state-machine action");
+  token_opt->excludes(user_opt);
+  CLI11_PARSE(app, argc, argv);
+
+  if (token.empty()) {
+    if (user.empty() || secret.empty()) {
+      std::fprintf(stderr, "imock-client: give --token, or --user with --app-secret\n");
+      return 2;
+    }
+    auto fetched = client::fetch_token(api, app_key, secret, user);
+    if (fetched.token.empty()) {
+      std::fprintf(stderr, "imock-client: %s\n", fetched.error.c_str());
+      return 1;
+    }
+    token = fetched.token;
+    emit("token", {{"user", user}}, "token fetched for " + user + " from " + api);
+  }
+
+  // Ctrl-C and SIGTERM are taken with sigwait on this thread; block them before any
+  // thread starts so none of the SDK's threads receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  client::sdk_options opts{.urls = urls,
+                           .tls_verify = !insecure,
+                           .device_id = device,
+                           .platform = platform,
+                           .heartbeat_s = static_cast<std::uint16_t>(heartbeat),
+                           .reconnect_kick = reconnect_kick};
+  if (!ca_file.empty()) opts.ca_file = ca_file;
+  if (!data_dir.empty()) opts.data_dir = data_dir;
+
+  client::client c;
+  if (const auto rc = c.init(app_key, opts); rc != rc::code::ok) {
+    std::fprintf(stderr, "imock-client: init refused: %s (check --url and --app-key)\n",
+                 code_text(rc).c_str());
+    return 2;
+  }
+  c.set_connection_status_listener([](rc::status s, rc::code cause) {
+    std::string text = "status " + std::to_string(static_cast<int>(s)) + " " +
+                       std::string(rc::name(s));
+    if (cause != rc::code::ok) text += " (" + code_text(cause) + ")";
+    emit("status",
+         {{"status", static_cast<int>(s)}, {"name", rc::name(s)},
+          {"android", rc::to_android(s).value_or(-99)}, {"code", static_cast<int>(cause)}},
+         text);
+  });
+  if (trace) {
+    c.set_trace([](std::int64_t, const std::string& line) {
+      emit("trace", {{"line", line}}, "trace " + line);
+    });
+  }
+  c.connect(
+      token, time_limit,
+      [](rc::code code) {
+        emit("db_opened", {{"code", static_cast<int>(code)}}, "db_opened " + code_text(code));
+      },
+      [](const std::string& user_id) {
+        emit("success", {{"user", user_id}}, "success user " + user_id);
+      },
+      [](rc::code code) {
+        emit("error", {{"code", static_cast<int>(code)}, {"name", rc::name(code)}},
+             "error " + code_text(code));
+      });
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  emit("signal", {{"signal", sig}}, "signal " + std::to_string(sig) + ": disconnecting");
+  c.disconnect();
+  // Give the DISCONNECT and the SignOut status a moment to go out (bounded).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (c.current_status() != rc::status::sign_out && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return 0;
+}
