@@ -50,7 +50,12 @@ START_TIMEOUT=15
 
 mkdir -p "$OUT_DIR"
 WORK=$(mktemp -d "$OUT_DIR/run.XXXXXX")
-PIDS=()
+PIDS=()  # processes this script started and has not reaped yet
+forget_pid() {
+  local keep=() p
+  for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do
@@ -117,6 +122,7 @@ stop_pid() {
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
 }
 
 # start_imock / start_mosquitto TRANSPORT: start a fresh broker with all its listeners
@@ -195,6 +201,7 @@ CONF
 }
 
 # One measurement: prints one JSON line (the bench's summary plus RSS figures).
+# Runs in the main shell (never in $(...)) so the EXIT trap sees the PIDs it starts.
 measure() {
   local target=$1 via=$2 hold=$WORK/hold ready=$WORK/bench-ready.json out=$WORK/bench.json
   local extra=() progress=() before after bench_pid rc=0
@@ -222,6 +229,7 @@ measure() {
   after=$(rss_kb "$SERVER_PID" || echo 0)
   rm -f "$hold"
   wait "$bench_pid" || rc=$?
+  forget_pid "$bench_pid"
   stop_pid "$SERVER_PID"
   if [[ ! -s $out ]]; then
     cat "$WORK/bench.err" >&2
@@ -240,9 +248,9 @@ measure() {
 : >"$JSONL"
 for via in $TRANSPORTS; do
   for target in $TARGETS; do
-    if line=$(measure "$target" "$via"); then
-      echo "$line" >>"$JSONL"
-      say "$line"
+    if measure "$target" "$via" >"$WORK/line.json"; then
+      cat "$WORK/line.json" >>"$JSONL"
+      say "$(cat "$WORK/line.json")"
     else
       say "$target $via: skipped"
     fi

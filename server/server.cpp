@@ -311,8 +311,12 @@ class mqtt_session final : public session_base,
       if (!p) break;
       srv_.apply(h.on_packet(id_, std::move(*p), srv_.now_ms()));
     }
-    // An idle connection should hold no decode buffer.
-    if (decoder_.buffered() == 0) decoder_ = mqtt::decoder(srv_.limits().max_packet_size);
+    // An idle connection should hold no decode buffer. Swap, not assign: assigning
+    // an empty decoder keeps the old buffer's capacity.
+    if (decoder_.buffered() == 0) {
+      mqtt::decoder fresh(srv_.limits().max_packet_size);
+      std::swap(decoder_, fresh);
+    }
     do_read();
   }
 
@@ -332,11 +336,8 @@ class mqtt_session final : public session_base,
     auto handler = [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
       self->write_active_ = false;
       if (ec) return self->fail(ec, "write: ");
-      if (self->writing_.capacity() > 512) {
-        std::string().swap(self->writing_);
-      } else {
-        self->writing_.clear();
-      }
+      // Idle connections are the common case: keep no write buffer between writes.
+      std::string().swap(self->writing_);
       self->do_write();
     };
     if constexpr (k_ws) {
