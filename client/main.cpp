@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client/harness_mode.hpp"
 #include "client/sdk.hpp"
 #include "client/token_fetch.hpp"
 
@@ -65,11 +66,16 @@ int main(int argc, char** argv) {
   std::string data_dir, ca_file;
   int time_limit = 0;
   int heartbeat = 30;
-  bool reconnect_kick = false, insecure = false, trace = false;
+  bool reconnect_kick = false, insecure = false, trace = false, harness = false;
+  // Checked before parsing: the harness mode takes no other flags.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--harness") return client::run_harness_mode();
+  }
   app.add_option("--url", urls, "server URL: mqtt://, mqtts://, ws://HOST:PORT/mqtt, wss:// "
                                 "(repeat for fallbacks)")
       ->required();
   app.add_option("--app-key", app_key, "the app key")->required();
+  (void)harness;
   auto* token_opt = app.add_option("--token", token, "the token to connect with");
   auto* user_opt = app.add_option("--user", user,
                                   "fetch a token for this user id through the signed server "
@@ -90,6 +96,9 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_flag("--json", g_json, "print JSON lines instead of text");
   app.add_flag("--trace", trace, "also print every state-machine action");
+  app.add_flag("--harness", harness,
+               "speak imock-harness's JSON-lines protocol on stdin/stdout (docs/scenarios.md); "
+               "all other flags are ignored");
   token_opt->excludes(user_opt);
   CLI11_PARSE(app, argc, argv);
 

@@ -1,0 +1,130 @@
+// imock-client --harness: the JSON-lines protocol imock-harness uses to drive a client
+// program (docs/scenarios.md, "Other clients"). Commands arrive on stdin, one JSON
+// object per line; events leave on stdout, one per line, in the order they happened.
+#include "client/harness_mode.hpp"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include "client/sdk.hpp"
+
+namespace imock::client {
+namespace {
+
+namespace json = boost::json;
+
+std::mutex g_out;
+
+void emit(json::object o) {
+  const std::string line = json::serialize(o) + "\n";
+  std::lock_guard lock(g_out);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+}
+
+std::string str(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::int64_t num(const json::object& o, const char* key, std::int64_t fallback) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : fallback;
+}
+
+bool flag(const json::object& o, const char* key, bool fallback) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() ? v->as_bool() : fallback;
+}
+
+}  // namespace
+
+int run_harness_mode() {
+  std::unique_ptr<runtime> rt;
+  std::unique_ptr<client> c;
+  emit({{"event", "ready"}});
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    boost::system::error_code ec;
+    const auto v = json::parse(line, ec);
+    if (ec || !v.is_object()) {
+      emit({{"event", "bad_command"}, {"line", line}});
+      continue;
+    }
+    const auto& o = v.as_object();
+    const std::string cmd = str(o, "cmd");
+    if (cmd == "quit") break;
+    if (cmd == "init") {
+      if (!rt) {
+        const double speed = o.if_contains("speed") && o.at("speed").is_number()
+                                 ? o.at("speed").to_number<double>()
+                                 : 1.0;
+        rt = std::make_unique<runtime>(runtime_options{.speed = speed});
+        c = std::make_unique<client>(*rt);
+        c->set_connection_status_listener([](rc::status st, rc::code cause) {
+          emit({{"event", "status"}, {"status", static_cast<int>(st)},
+                {"code", static_cast<int>(cause)}});
+        });
+        c->set_trace([](std::int64_t t, const std::string& l) {
+          if (l.starts_with("open_transport #")) {
+            emit({{"event", "attempt"}, {"n", std::stoi(l.substr(16))}, {"t_ms", t}});
+          }
+        });
+      }
+      sdk_options opts;
+      if (const auto* urls = o.if_contains("urls"); urls != nullptr && urls->is_array()) {
+        for (const auto& u : urls->as_array()) {
+          if (u.is_string()) opts.urls.emplace_back(u.as_string());
+        }
+      }
+      opts.device_id = str(o, "device");
+      if (o.contains("platform")) opts.platform = str(o, "platform");
+      opts.heartbeat_s = static_cast<std::uint16_t>(num(o, "heartbeat_s", 30));
+      opts.reconnect_kick = flag(o, "reconnect_kick", false);
+      opts.tls_verify = flag(o, "tls_verify", true);
+      opts.data_dir = str(o, "data_dir");
+      if (const auto* s = o.if_contains("schedule_ms"); s != nullptr && s->is_array()) {
+        for (const auto& ms : s->as_array()) {
+          if (ms.is_number()) opts.schedule_ms.push_back(ms.to_number<std::int64_t>());
+        }
+      }
+      const auto rc = c->init(str(o, "app_key"), opts);
+      emit({{"event", "init"}, {"code", static_cast<int>(rc)}});
+      continue;
+    }
+    if (!c) {
+      // Like the SDK: anything before init fails with 33001.
+      if (cmd == "connect") {
+        emit({{"event", "error"}, {"code", static_cast<int>(rc::code::client_not_init)}});
+      }
+      continue;
+    }
+    if (cmd == "connect") {
+      c->connect(
+          str(o, "token"), static_cast<int>(num(o, "time_limit_s", 0)),
+          [](rc::code code) { emit({{"event", "db_opened"}, {"code", static_cast<int>(code)}}); },
+          [](const std::string& user) { emit({{"event", "success"}, {"user", user}}); },
+          [](rc::code code) { emit({{"event", "error"}, {"code", static_cast<int>(code)}}); });
+    } else if (cmd == "disconnect") {
+      c->disconnect();
+    } else if (cmd == "logout") {
+      c->logout();
+    } else if (cmd == "network") {
+      c->set_network_available(flag(o, "available", true));
+    } else if (cmd == "foreground") {
+      c->app_foreground();
+    } else if (cmd == "reconnect_kick") {
+      c->set_reconnect_kick_enable(flag(o, "on", false));
+    } else {
+      emit({{"event", "bad_command"}, {"line", line}});
+    }
+  }
+  c.reset();
+  rt.reset();
+  return 0;
+}
+
+}  // namespace imock::client

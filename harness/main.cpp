@@ -1,0 +1,193 @@
+// imock-harness: runs scenario files against imock-server and the reference SDK (or
+// another client program), checks them, and writes the conformance matrix.
+//   imock-harness run scenarios/ [--speed 20] [--junit out.xml] [--trace-dir traces/]
+//   imock-harness check scenarios/*.yaml
+//   imock-harness matrix scenarios/ [--run] [--out docs/conformance.md]
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "harness/loader.hpp"
+#include "harness/matrix.hpp"
+#include "harness/runner.hpp"
+
+namespace {
+
+using namespace imock::harness;
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += ' ';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+void write_junit(const std::filesystem::path& file, const std::vector<scenario_result>& results) {
+  int failures = 0;
+  double total = 0;
+  for (const auto& r : results) {
+    failures += r.passed ? 0 : 1;
+    total += r.wall_seconds;
+  }
+  std::ofstream out(file, std::ios::trunc);
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<testsuites><testsuite name=\"imock-harness\" tests=\"" << results.size()
+      << "\" failures=\"" << failures << "\" time=\"" << total << "\">\n";
+  for (const auto& r : results) {
+    out << "  <testcase classname=\"scenarios\" name=\"" << xml_escape(r.name) << "\" file=\""
+        << xml_escape(r.file) << "\" time=\"" << r.wall_seconds << "\"";
+    if (r.passed) {
+      out << "/>\n";
+    } else {
+      out << ">\n    <failure message=\"" << xml_escape(r.failure.substr(0, r.failure.find('\n')))
+          << "\">" << xml_escape(render_failure(r)) << "</failure>\n  </testcase>\n";
+    }
+  }
+  out << "</testsuite></testsuites>\n";
+}
+
+std::vector<std::filesystem::path> as_paths(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
+
+// Loads every file; prints load errors. Returns the scenarios that loaded.
+std::vector<scenario> load_all(const std::vector<std::filesystem::path>& files, int& bad) {
+  std::vector<scenario> out;
+  for (const auto& f : files) {
+    std::vector<load_error> errors;
+    auto s = load_scenario(f, errors);
+    if (!s) {
+      ++bad;
+      for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+      continue;
+    }
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "imock-harness: run YAML scenarios (docs/scenarios.md) against imock-server and a client "
+      "SDK,\nand report what happened.",
+      "imock-harness"};
+  app.require_subcommand(1);
+
+  std::vector<std::string> run_paths;
+  double speed = k_default_speed;
+  std::string junit, trace_dir, client_cmd;
+  bool quiet = false, verbose = false;
+  auto* run = app.add_subcommand("run", "run scenario files or folders");
+  run->add_option("paths", run_paths, "scenario files or folders")->required();
+  auto* speed_opt = run->add_option("--speed", speed,
+                                    "scenario time runs this much faster than the wall clock "
+                                    "(default: the scenario's speed, else 20)")
+                        ->check(CLI::PositiveNumber);
+  run->add_option("--junit", junit, "write a JUnit XML report here");
+  run->add_option("--trace-dir", trace_dir, "write one JSON-lines trace per scenario here");
+  run->add_option("--client-cmd", client_cmd,
+                  "drive clients through this program (JSON lines on stdin/stdout) instead of "
+                  "the in-process reference SDK, e.g. \"imock-client --harness\"");
+  run->add_flag("--quiet", quiet, "print failures only");
+  run->add_flag("--verbose", verbose, "print the trace of passing scenarios too");
+
+  std::vector<std::string> check_paths;
+  auto* check = app.add_subcommand("check", "validate scenario files without running them");
+  check->add_option("paths", check_paths, "scenario files or folders")->required();
+
+  std::vector<std::string> matrix_paths{"scenarios"};
+  std::string matrix_out;
+  bool matrix_run = false;
+  auto* matrix = app.add_subcommand(
+      "matrix", "write the conformance matrix: every documented code and status, the "
+                "scenarios covering it, and (with --run) their results");
+  matrix->add_option("paths", matrix_paths, "scenario files or folders (default: scenarios)");
+  matrix->add_option("--out", matrix_out, "write the Markdown here (default: stdout)");
+  matrix->add_flag("--run", matrix_run, "run the scenarios and show their results");
+  matrix->add_option("--speed", speed, "as for run")->check(CLI::PositiveNumber);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*check) {
+    int bad = 0;
+    const auto files = scenario_files(as_paths(check_paths));
+    const auto loaded = load_all(files, bad);
+    std::printf("%zu scenario files, %zu valid, %d with errors\n", files.size(), loaded.size(),
+                bad);
+    return bad == 0 && !files.empty() ? 0 : 1;
+  }
+
+  const bool running = *run || matrix_run;
+  const auto files = scenario_files(as_paths(*run ? run_paths : matrix_paths));
+  if (files.empty()) {
+    std::fprintf(stderr, "imock-harness: no scenario files found\n");
+    return 2;
+  }
+  int bad = 0;
+  const auto scenarios = load_all(files, bad);
+
+  std::vector<scenario_result> results;
+  if (running) {
+    run_options opts{.speed = speed, .force_speed = speed_opt->count() > 0};
+    if (!client_cmd.empty()) opts.client_cmd = client_cmd;
+    if (!trace_dir.empty()) std::filesystem::create_directories(trace_dir);
+    int passed = 0;
+    for (const auto& s : scenarios) {
+      auto r = run_scenario(s, opts);
+      if (r.passed) {
+        ++passed;
+        if (!quiet) std::printf("PASS %-48s %6.2f s\n", r.name.c_str(), r.wall_seconds);
+        if (verbose) std::printf("%s", render_trace(r.trace).c_str());
+      } else {
+        std::printf("%s\n", render_failure(r).c_str());
+      }
+      std::fflush(stdout);
+      if (!trace_dir.empty()) {
+        std::ofstream(std::filesystem::path(trace_dir) / (r.name + ".jsonl"), std::ios::trunc)
+            << trace_jsonl(r.trace);
+      }
+      results.push_back(std::move(r));
+    }
+    if (!junit.empty()) write_junit(junit, results);
+    std::printf("%d passed, %d failed\n", passed,
+                static_cast<int>(results.size()) - passed + bad);
+  }
+
+  if (*matrix) {
+    const std::string md = render_matrix(scenarios, results);
+    if (matrix_out.empty()) {
+      std::printf("\n%s", md.c_str());
+    } else {
+      std::ofstream(matrix_out, std::ios::trunc) << md;
+      std::printf("conformance matrix written to %s\n", matrix_out.c_str());
+    }
+    const auto missing = uncovered_codes(scenarios);
+    if (!missing.empty()) {
+      std::string list;
+      for (int c : missing) list += " " + std::to_string(c);
+      std::fprintf(stderr, "codes without a scenario:%s\n", list.c_str());
+    }
+  }
+
+  bool all_passed = bad == 0;
+  for (const auto& r : results) all_passed = all_passed && r.passed;
+  return all_passed ? 0 : 1;
+}
