@@ -183,7 +183,8 @@ int main(int argc, char** argv) {
     if (!missing.empty()) {
       std::string list;
       for (int c : missing) list += " " + std::to_string(c);
-      std::fprintf(stderr, "codes without a scenario:%s\n", list.c_str());
+      std::fprintf(stderr, "imock-harness: documented codes without a scenario:%s\n", list.c_str());
+      return 1;
     }
   }
 

@@ -285,6 +285,9 @@ class external_client final : public harness_client {
     posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
     posix_spawn_file_actions_addclose(&fa, to_child[1]);
     posix_spawn_file_actions_addclose(&fa, from_child[0]);
+    // The client must not inherit the in-process server's sockets (a listening socket
+    // held open by a child keeps "stop accepting" from refusing connections).
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     std::string sh = "/bin/sh", dash_c = "-c";
     char* argv[] = {sh.data(), dash_c.data(), command_.data(), nullptr};
     const int rc = posix_spawn(&pid_, "/bin/sh", &fa, nullptr, argv, environ);
@@ -645,9 +648,10 @@ class run {
     if (const auto pos = form.find("{now}"); pos != std::string::npos) {
       form.replace(pos, 5, std::to_string(server_->now_ms() + 1));
     }
-    // The app of the call: the first app (scenarios with several apps name the
-    // app in the form's `app` pseudo-field? no: server API calls are per app key).
-    const std::string app = s_.server.apps.empty() ? "" : s_.server.apps.front().key;
+    // Signed with the step's app (the client's, or the first app by default).
+    const std::string app = !a.app.empty() ? a.app
+                            : s_.server.apps.empty() ? std::string()
+                                                     : s_.server.apps.front().key;
     const auto r = api_call(app, a.path, form);
     const int want = a.expect_code.value_or(200);
     boost::system::error_code ec;
@@ -675,11 +679,6 @@ class run {
   std::string seen_after(const std::string& source, std::size_t from) const {
     std::string out;
     int n = 0;
-    for (const auto& e : trace_.snapshot()) {
-      if (n >= 0 && e.source == source) {
-        (void)from;
-      }
-    }
     const auto all = trace_.snapshot();
     for (std::size_t i = from; i < all.size(); ++i) {
       if (all[i].source != source) continue;
@@ -719,6 +718,7 @@ class run {
                ", after the previous match): " + seen_after(source, start);
       }
       at = *found + 1;
+      last_match_[source] = *found;
     }
     return {};
   }
@@ -782,14 +782,22 @@ class run {
     for (auto ms : a.intervals_ms) total += ms;
     const auto within = a.within_ms > 0 ? a.within_ms : total + total / 10 + 5'000;
     const auto is_attempt = [](const trace_entry& e) { return e.kind == "attempt"; };
+    const bool from_matched = [&] {
+      const auto it = last_match_.find(source);
+      if (it == last_match_.end() || it->second + 1 != from) return false;
+      return trace_.snapshot()[it->second].kind == "attempt";
+    }();
     const int need = static_cast<int>(a.intervals_ms.size()) + 1;
-    const int n = trace_.count_until(source, from, is_attempt, trace_.real_deadline(within),
-                                     [&](int k) { return k >= need; });
+    const int n = (from_matched ? 1 : 0) +
+                  trace_.count_until(source, from, is_attempt, trace_.real_deadline(within),
+                                     [&](int k) { return k + (from_matched ? 1 : 0) >= need; });
     std::vector<trace_entry> attempts;
-    for (const auto& e : trace_.snapshot()) {
-      (void)e;
-    }
     const auto all = trace_.snapshot();
+    // An attempt the previous expectation of this client matched is the first one.
+    if (const auto it = last_match_.find(source);
+        it != last_match_.end() && it->second + 1 == from && is_attempt(all[it->second])) {
+      attempts.push_back(all[it->second]);
+    }
     for (std::size_t i = from; i < all.size() && static_cast<int>(attempts.size()) < need; ++i) {
       if (all[i].source == source && is_attempt(all[i])) attempts.push_back(all[i]);
     }
@@ -815,7 +823,7 @@ class run {
     }
     if (!ok) return "reconnect schedule of " + source + " is off:" + report;
     // Leave the cursor after the last attempt checked.
-    for (std::size_t i = from, seen = 0; i < all.size(); ++i) {
+    for (std::size_t i = from, seen = from_matched ? 1 : 0; i < all.size(); ++i) {
       if (all[i].source == source && is_attempt(all[i]) && ++seen == attempts.size()) {
         cursor(source) = i + 1;
         break;
@@ -854,6 +862,7 @@ class run {
   std::unique_ptr<client::runtime> runtime_;
   std::map<std::string, std::unique_ptr<harness_client>> clients_;
   std::map<std::string, std::size_t> cursors_;
+  std::map<std::string, std::size_t> last_match_;  // trace index an expect last matched
   std::map<std::string, std::string> last_token_;
   std::filesystem::path data_dir_;
   bool remove_data_dir_ = false;

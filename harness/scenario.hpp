@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct source_mark {
 };
 
 enum class transport_kind { tcp, tls, ws, wss };
+
+/// "tcp", "tls", "ws", "wss": the spelling of scenario files.
+std::string_view to_string(transport_kind t) noexcept;
 
 struct client_spec {
   std::string name;
@@ -57,6 +61,9 @@ enum class token_kind {
   previous,   // the token this client connected with last time
 };
 
+/// "fresh", "api", ..., "literal": the spelling of scenario files.
+std::string_view to_string(token_kind t) noexcept;
+
 struct client_action {
   enum class kind {
     init,
@@ -87,6 +94,7 @@ struct server_action {
 
 /// A signed server API call (docs/server-api.md).
 struct api_action {
+  std::string app;   // the app key whose secret signs the call (default: the first app)
   std::string path;  // /user/block.json
   std::string form;  // userId=alice&minute=10
   std::optional<int> expect_code;  // the JSON "code" expected (default: 200)

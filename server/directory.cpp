@@ -2,7 +2,7 @@
 
 namespace imock::server {
 
-directory::directory(const server_config& config) {
+directory::directory(const server_config& config, std::int64_t start_ms) {
   for (const auto& app : config.apps) {
     upsert_app(app);
   }
@@ -11,7 +11,8 @@ directory::directory(const server_config& config) {
       auto& rec = ensure_user(*app, user.user_id);
       rec.name = user.name;
       rec.portrait_uri = user.portrait_uri;
-      rec.blocked_until_ms = user.blocked_until_ms;
+      // In the config it is a duration (blocked_for); here a point in server time.
+      rec.blocked_until_ms = user.blocked_until_ms > 0 ? start_ms + user.blocked_until_ms : 0;
     }
   }
 }

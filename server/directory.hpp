@@ -29,7 +29,8 @@ struct app_record {
 class directory {
  public:
   directory() = default;
-  explicit directory(const server_config& config);
+  /// `start_ms`: server time at start; users' blocked_for in the config counts from it.
+  explicit directory(const server_config& config, std::int64_t start_ms = 0);
 
   [[nodiscard]] app_record* find_app(std::string_view key) noexcept;
   [[nodiscard]] const app_record* find_app(std::string_view key) const noexcept;

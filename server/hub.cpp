@@ -79,8 +79,8 @@ std::string_view to_string(transport t) noexcept {
   return "?";
 }
 
-hub::hub(const server_config& config, std::uint64_t fault_seed)
-    : config_(config), dir_(config), faults_(fault_seed) {}
+hub::hub(const server_config& config, std::uint64_t fault_seed, std::int64_t start_ms)
+    : config_(config), dir_(config, start_ms), faults_(fault_seed) {}
 
 std::string hub::user_key(std::string_view app, std::string_view user) {
   std::string key;

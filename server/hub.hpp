@@ -76,7 +76,8 @@ struct hub_counters {
 
 class hub {
  public:
-  hub(const server_config& config, std::uint64_t fault_seed = 1);
+  /// `start_ms`: server time now (users blocked in the config count from it).
+  hub(const server_config& config, std::uint64_t fault_seed = 1, std::int64_t start_ms = 0);
 
   // --- session lifecycle (called by the I/O layer) ---------------------------
 

@@ -13,6 +13,8 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -88,7 +90,7 @@ class server::impl final : public server_control {
   explicit impl(server_options options)
       : opts_(std::move(options)),
         clock_(opts_.speed),
-        hub_(opts_.config, opts_.fault_seed),
+        hub_(opts_.config, opts_.fault_seed, clock_.now_ms()),
         api_(hub_.dir(), hub_.config().limits, api_hooks_for()),
         admin_(hub_, *this),
         sweep_(io_),
@@ -661,6 +663,9 @@ bound_addresses server::impl::start() {
 void server::impl::open_listener(listener& l) {
   auto acc = std::make_unique<tcp::acceptor>(io_);
   acc->open(l.endpoint.protocol());
+  // Programs started by an embedding process (the harness's client programs) must
+  // not inherit the listening socket: it would keep "stop accepting" from refusing.
+  ::fcntl(acc->native_handle(), F_SETFD, FD_CLOEXEC);
   acc->set_option(asio::socket_base::reuse_address(true));
   acc->bind(l.endpoint);
   acc->listen(asio::socket_base::max_listen_connections);
