@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: builds imock (release preset) and walks through
-# imock-server with real clients (scripts/demo): server API token, MQTT 5 connect,
-# a refused token, a kick, a block, the event log. It becomes the conformance suite
-# once imock-harness exists.
-#   ./run.sh            the walk-through (exits when done)
+# The main job on embedded defaults: builds imock (release preset), runs the whole
+# conformance suite (scenarios/*.yaml) against imock-server and the reference SDK,
+# writes docs/conformance.md and prints it.
+#   ./run.sh            the conformance suite and its matrix
+#   ./run.sh --demo     a walk-through of imock-server with real MQTT clients
 #   ./run.sh --serve    just run imock-server on its defaults until Ctrl-C
 # Installs what is missing first, through scripts/install-deps.
 set -euo pipefail
@@ -11,8 +11,14 @@ cd "$(dirname "$0")"
 scripts/install-deps
 cmake --preset release >/dev/null
 cmake --build --preset release
-if [ "${1:-}" = "--serve" ]; then
-  shift
-  exec build/release/server/imock-server "$@"
-fi
-exec scripts/demo build/release/server/imock-server
+case "${1:-}" in
+  --serve) shift; exec build/release/server/imock-server "$@" ;;
+  --demo) exec scripts/demo build/release/server/imock-server ;;
+  "") ;;
+  *) echo "run.sh: unknown argument '$1' (try --demo or --serve)" >&2; exit 2 ;;
+esac
+status=0
+build/release/harness/imock-harness matrix scenarios --run --out docs/conformance.md || status=$?
+echo
+cat docs/conformance.md
+exit $status
