@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -472,7 +473,11 @@ class run {
       tls = tls || c.transport == transport_kind::tls || c.transport == transport_kind::wss;
     }
     config.listen = {.mqtt = "127.0.0.1:0", .http = "127.0.0.1:0"};
-    if (tls) {
+    if (options_.listen) {
+      config.listen = *options_.listen;
+      tls = tls || config.listen.tls_self_signed || config.listen.tls_cert.has_value();
+    }
+    if (tls && !options_.listen) {
       config.listen.mqtts = "127.0.0.1:0";
       config.listen.https = "127.0.0.1:0";
       config.listen.tls_self_signed = true;
@@ -488,7 +493,9 @@ class run {
                     .device = e.device, .detail = e.detail});
       });
     });
-    if (!options_.client_cmd) {
+    if (options_.server_only) {
+      introduce();
+    } else if (!options_.client_cmd) {
       runtime_ = std::make_unique<client::runtime>(client::runtime_options{.speed = speed_});
     }
     if (options_.data_dir.empty()) {
@@ -606,8 +613,92 @@ class run {
     return server_->request(req);
   }
 
+  void say(const std::string& line) {
+    if (options_.say) {
+      options_.say(line);
+    } else {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+  }
+
+  // Server-side mode: tell the person where to point their client, and with what.
+  void introduce() {
+    say("scenario " + s_.name + ": " + s_.description);
+    say("  mqtt   mqtt://" + bound_.mqtt);
+    say("  ws     ws://" + bound_.http + "/mqtt   (server API and admin API on http://" +
+        bound_.http + ")");
+    if (bound_.mqtts) say("  mqtts  mqtts://" + *bound_.mqtts);
+    if (bound_.https) say("  wss    wss://" + *bound_.https + "/mqtt");
+    for (const auto& [name, c] : s_.clients) {
+      const auto* app = app_of(c.app);
+      const auto token = token::issue(c.app, c.user, app != nullptr ? app->secret : "x",
+                                      server_->now_ms(),
+                                      app != nullptr ? app->token_lifetime_ms : 0);
+      say("  client '" + name + "': app key " + c.app + ", user " + c.user + ", device " +
+          c.device + ", token " + token.value_or("(cannot issue)"));
+    }
+  }
+
+  // The server's log entries that are this client's connect attempts.
+  trace_store::pred attempt_of(const std::string& client) const {
+    const auto user = s_.clients.at(client).user;
+    return [user](const trace_entry& e) { return e.kind == "connect" && e.user == user; };
+  }
+
+  std::string server_side_client_step(const client_action& a) {
+    const auto& spec = s_.clients.at(a.client);
+    const auto wait = trace_.real_deadline(options_.client_wait_ms);
+    const auto user = spec.user;
+    switch (a.what) {
+      case client_action::kind::connect: {
+        say("now: connect your client '" + a.client + "' (user " + user + ")");
+        const auto found = trace_.wait_for("server", cursor("server"), attempt_of(a.client), wait);
+        if (!found) return "your client '" + a.client + "' did not connect within " +
+                           format_ms(options_.client_wait_ms);
+        return {};
+      }
+      case client_action::kind::disconnect:
+      case client_action::kind::logout: {
+        say("now: " + std::string(a.what == client_action::kind::logout ? "log out" : "disconnect") +
+            " your client '" + a.client + "'");
+        const auto found = trace_.wait_for(
+            "server", cursor("server"),
+            [user](const trace_entry& e) {
+              return (e.kind == "disconnect" || e.kind == "closed") && e.user == user;
+            },
+            wait);
+        if (!found) return "your client '" + a.client + "' did not disconnect within " +
+                           format_ms(options_.client_wait_ms);
+        return {};
+      }
+      case client_action::kind::network_down:
+        say("now: take the network away from your client '" + a.client + "'");
+        return {};
+      case client_action::kind::network_up:
+        say("now: give the network back to your client '" + a.client + "'");
+        return {};
+      case client_action::kind::foreground:
+        say("now: bring your client '" + a.client + "' to the foreground");
+        return {};
+      case client_action::kind::init:
+      case client_action::kind::set_reconnect_kick:
+        return {};
+    }
+    return {};
+  }
+
+  // Server-side mode turns a client expectation about attempts into one about the
+  // server's log; the rest cannot be seen from the server.
+  bool skip_client_expectation(const std::string& client, const std::string& what) {
+    if (!options_.server_only || client.empty()) return false;
+    say("  (skipped, client-side: " + client + " " + what + ")");
+    return true;
+  }
+
   // --- steps ---
   std::string do_step(const client_action& a) {
+    if (options_.server_only) return server_side_client_step(a);
     auto& c = client_for(a.client);
     const auto& spec = s_.clients.at(a.client);
     switch (a.what) {
@@ -692,6 +783,25 @@ class run {
   }
 
   std::string do_step(const expect_step& a) {
+    if (options_.server_only && !a.client.empty()) {
+      // Only attempts can be seen from the server.
+      const bool attempts_only = std::all_of(a.client_events.begin(), a.client_events.end(),
+                                             [](const auto& m) { return m.event == "attempt"; });
+      if (!attempts_only) {
+        skip_client_expectation(a.client, "events");
+        return {};
+      }
+      auto& at = cursor("server");
+      for (std::size_t k = 0; k < a.client_events.size(); ++k) {
+        const auto found = trace_.wait_for("server", at, attempt_of(a.client),
+                                           trace_.real_deadline(a.within_ms));
+        if (!found) return "expected a connect attempt from " + a.client + " within " +
+                           format_ms(a.within_ms);
+        at = *found + 1;
+        last_match_["server"] = *found;
+      }
+      return {};
+    }
     const auto deadline = trace_.real_deadline(a.within_ms);
     const std::string source = a.client.empty() ? "server" : a.client;
     auto& at = cursor(source);
@@ -723,8 +833,22 @@ class run {
     return {};
   }
 
-  trace_store::pred pred_of(const std::optional<client_event_match>& c,
+  // The source and predicate of an absent/count step; in server-side mode a client's
+  // attempts are read from the server's log (nullopt source: cannot be checked).
+  std::optional<std::string> source_of(const std::string& client,
+                                       const std::optional<client_event_match>& c) {
+    if (client.empty()) return std::string("server");
+    if (!options_.server_only) return client;
+    if (c && c->event == "attempt") return std::string("server");
+    return std::nullopt;
+  }
+
+  trace_store::pred pred_of(const std::string& client,
+                            const std::optional<client_event_match>& c,
                             const std::optional<server_event_match>& s) {
+    if (options_.server_only && !client.empty() && c && c->event == "attempt") {
+      return attempt_of(client);
+    }
     if (c) {
       const auto m = *c;
       return [m](const trace_entry& e) { return matches(m, e); };
@@ -734,9 +858,15 @@ class run {
   }
 
   std::string do_step(const absent_step& a) {
-    const std::string source = a.client.empty() ? "server" : a.client;
+    const auto maybe_source = source_of(a.client, a.client_event);
+    if (!maybe_source) {
+      skip_client_expectation(a.client, "absent " + describe(*a.client_event));
+      return {};
+    }
+    const std::string source = *maybe_source;
     const auto from = cursor(source);
-    const auto found = trace_.wait_for(source, from, pred_of(a.client_event, a.server_event),
+    const auto found = trace_.wait_for(source, from,
+                                       pred_of(a.client, a.client_event, a.server_event),
                                        trace_.real_deadline(a.for_ms));
     if (found) {
       const auto all = trace_.snapshot();
@@ -751,9 +881,14 @@ class run {
   }
 
   std::string do_step(const count_step& a) {
-    const std::string source = a.client.empty() ? "server" : a.client;
+    const auto maybe_source = source_of(a.client, a.client_event);
+    if (!maybe_source) {
+      skip_client_expectation(a.client, "count " + describe(*a.client_event));
+      return {};
+    }
+    const std::string source = *maybe_source;
     const auto from = cursor(source);
-    const auto p = pred_of(a.client_event, a.server_event);
+    const auto p = pred_of(a.client, a.client_event, a.server_event);
     // Stop early only when the answer cannot change any more: at_least reached
     // (and no upper bound), or an upper bound exceeded.
     const int n = trace_.count_until(
@@ -776,16 +911,18 @@ class run {
   }
 
   std::string do_step(const schedule_step& a) {
-    const auto& source = a.client;
+    const std::string source = options_.server_only ? "server" : a.client;
     const auto from = cursor(source);
     std::int64_t total = 0;
     for (auto ms : a.intervals_ms) total += ms;
     const auto within = a.within_ms > 0 ? a.within_ms : total + total / 10 + 5'000;
-    const auto is_attempt = [](const trace_entry& e) { return e.kind == "attempt"; };
+    const trace_store::pred is_attempt =
+        options_.server_only ? attempt_of(a.client)
+                             : [](const trace_entry& e) { return e.kind == "attempt"; };
     const bool from_matched = [&] {
       const auto it = last_match_.find(source);
       if (it == last_match_.end() || it->second + 1 != from) return false;
-      return trace_.snapshot()[it->second].kind == "attempt";
+      return is_attempt(trace_.snapshot()[it->second]);
     }();
     const int need = static_cast<int>(a.intervals_ms.size()) + 1;
     const int n = (from_matched ? 1 : 0) +
@@ -833,6 +970,7 @@ class run {
   }
 
   std::string do_step(const status_step& a) {
+    if (skip_client_expectation(a.client, "status " + std::to_string(a.status))) return {};
     // The latest status the client reported, waiting up to 1 s of scenario time
     // for one that matches.
     const auto deadline = trace_.real_deadline(1000);

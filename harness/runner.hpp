@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "harness/scenario.hpp"
 
 namespace imock::harness {
@@ -26,6 +28,20 @@ struct run_options {
   std::optional<std::string> client_cmd;
   /// Where local databases go (a fresh temporary folder when empty).
   std::filesystem::path data_dir;
+
+  /// Server-side mode (imock-server --scenario): no clients are started; a client you
+  /// run yourself (a real app) plays them. Client actions wait for (connect,
+  /// disconnect) or ask for (network, foreground) what the client does; connect
+  /// attempts are read from the server's log, so `attempt` expectations and
+  /// `schedule` steps check the real client's retries; other client expectations
+  /// (status, callbacks) are skipped and said so.
+  bool server_only = false;
+  /// Listen addresses for server-side mode (default: ephemeral ports on loopback).
+  std::optional<server::listen_config> listen;
+  /// How long a client action waits for the real client, in scenario time.
+  std::int64_t client_wait_ms = 300'000;
+  /// Where server-side mode writes its instructions (stdout when empty).
+  std::function<void(const std::string&)> say;
 };
 
 /// One line of the trace. `t_ms` is scenario time since the scenario started.

@@ -394,5 +394,34 @@ TEST(ServerProcess, OutOfFileDescriptorsBacksOffAndRecovers) {
   std::filesystem::remove_all(dir);
 }
 
+
+TEST(ServerProcess, ScenarioModeChecksAClientRunElsewhere) {
+  // imock-server --scenario plays the server side; imock-client plays "your app".
+  const auto dir = scratch("scenario");
+  const auto source = std::filesystem::path(IMOCK_SOURCE_DIR) / "server/testdata/field-drop.yaml";
+  auto srv = spawn(server_binary(), {"--scenario", source.string(), "--listen-mqtt",
+                                     "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--speed",
+                                     "1", "--client-wait", "20s"},
+                   (dir / "err").string());
+  ASSERT_TRUE(srv);
+  ASSERT_TRUE(srv->wait_output("client 'alice'", 10s)) << srv->seen << slurp(dir / "err");
+  ASSERT_TRUE(srv->wait_output("\n", 1s));
+  const auto url_at = srv->seen.find("mqtt://");
+  const auto url = srv->seen.substr(url_at, srv->seen.find('\n', url_at) - url_at);
+  const auto token_at = srv->seen.find("token ", srv->seen.find("client 'alice'")) + 6;
+  const auto token = srv->seen.substr(token_at, srv->seen.find('\n', token_at) - token_at);
+  const auto client_bin = server_binary().parent_path().parent_path() / "client" / "imock-client";
+  auto app = spawn(client_bin, {"--url", url, "--app-key", "imock-demo-key", "--token", token,
+                                "--device", "phone"},
+                   (dir / "client.err").string());
+  ASSERT_TRUE(app);
+  const int status = srv->wait_exit(60s);
+  const auto output = srv->read_all(1s);
+  EXPECT_EQ(status, 0) << output << slurp(dir / "err");
+  EXPECT_NE(output.find("PASS field-drop"), std::string::npos) << output;
+  EXPECT_NE(output.find("skipped, client-side"), std::string::npos) << output;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace imock::server
