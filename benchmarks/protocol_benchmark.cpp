@@ -21,9 +21,8 @@ mqtt::connect sample_connect() {
   c.password = *token::issue("demo-app-key", "user0001", "demo-secret", k_now_ms);
   c.props.session_expiry_interval = 0;
   c.props.receive_maximum = 64;
-  c.props.user_properties = {{"imock-reconnect", "0"},
-                             {"imock-reconnect-kick", "1"},
-                             {"imock-platform", "ios"}};
+  c.props.user_properties = {
+      {"imock-reconnect", "0"}, {"imock-reconnect-kick", "1"}, {"imock-platform", "ios"}};
   return c;
 }
 

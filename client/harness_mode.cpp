@@ -65,7 +65,8 @@ int run_harness_mode() {
         rt = std::make_unique<runtime>(runtime_options{.speed = speed});
         c = std::make_unique<client>(*rt);
         c->set_connection_status_listener([](rc::status st, rc::code cause) {
-          emit({{"event", "status"}, {"status", static_cast<int>(st)},
+          emit({{"event", "status"},
+                {"status", static_cast<int>(st)},
                 {"code", static_cast<int>(cause)}});
         });
         c->set_trace([](std::int64_t t, const std::string& l) {
@@ -105,9 +106,15 @@ int run_harness_mode() {
     if (cmd == "connect") {
       c->connect(
           str(o, "token"), static_cast<int>(num(o, "time_limit_s", 0)),
-          [](rc::code code) { emit({{"event", "db_opened"}, {"code", static_cast<int>(code)}}); },
-          [](const std::string& user) { emit({{"event", "success"}, {"user", user}}); },
-          [](rc::code code) { emit({{"event", "error"}, {"code", static_cast<int>(code)}}); });
+          [](rc::code code) {
+            emit({{"event", "db_opened"}, {"code", static_cast<int>(code)}});
+          },
+          [](const std::string& user) {
+            emit({{"event", "success"}, {"user", user}});
+          },
+          [](rc::code code) {
+            emit({{"event", "error"}, {"code", static_cast<int>(code)}});
+          });
     } else if (cmd == "disconnect") {
       c->disconnect();
     } else if (cmd == "logout") {

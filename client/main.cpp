@@ -1,8 +1,8 @@
 // imock-client: the reference SDK on the command line. Connects, prints every
 // callback and status change with a timestamp, and stays connected (reconnecting
 // by the documented schedule) until Ctrl-C, which disconnects cleanly.
-#include <CLI/CLI.hpp>
 #include <signal.h>
+#include <CLI/CLI.hpp>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
       "           --user alice --app-secret imock-demo-secret --api http://127.0.0.1:18080",
       "imock-client"};
   std::vector<std::string> urls;
-  std::string app_key, token, user, secret, api = "http://127.0.0.1:18080", device, platform = "ios";
+  std::string app_key, token, user, secret, api = "http://127.0.0.1:18080", device,
+                                            platform = "ios";
   std::string data_dir, ca_file;
   int time_limit = 0;
   int heartbeat = 30;
@@ -71,8 +72,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--harness") return client::run_harness_mode();
   }
-  app.add_option("--url", urls, "server URL: mqtt://, mqtts://, ws://HOST:PORT/mqtt, wss:// "
-                                "(repeat for fallbacks)")
+  app.add_option("--url", urls,
+                 "server URL: mqtt://, mqtts://, ws://HOST:PORT/mqtt, wss:// "
+                 "(repeat for fallbacks)")
       ->required();
   app.add_option("--app-key", app_key, "the app key")->required();
   (void)harness;
@@ -140,12 +142,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   c.set_connection_status_listener([](rc::status s, rc::code cause) {
-    std::string text = "status " + std::to_string(static_cast<int>(s)) + " " +
-                       std::string(rc::name(s));
+    std::string text =
+        "status " + std::to_string(static_cast<int>(s)) + " " + std::string(rc::name(s));
     if (cause != rc::code::ok) text += " (" + code_text(cause) + ")";
     emit("status",
-         {{"status", static_cast<int>(s)}, {"name", rc::name(s)},
-          {"android", rc::to_android(s).value_or(-99)}, {"code", static_cast<int>(cause)}},
+         {{"status", static_cast<int>(s)},
+          {"name", rc::name(s)},
+          {"android", rc::to_android(s).value_or(-99)},
+          {"code", static_cast<int>(cause)}},
          text);
   });
   if (trace) {
@@ -172,7 +176,8 @@ int main(int argc, char** argv) {
   c.disconnect();
   // Give the DISCONNECT and the SignOut status a moment to go out (bounded).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (c.current_status() != rc::status::sign_out && std::chrono::steady_clock::now() < deadline) {
+  while (c.current_status() != rc::status::sign_out &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return 0;

@@ -46,8 +46,8 @@ class recorder {
     std::unique_lock lock(mutex_);
     const bool ok = changed_.wait_for(lock, timeout, [&] { return index_of(what) >= 0; });
     if (ok) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "waited " << timeout.count() << " ms for '" << what
-                                         << "'; saw: " << dump();
+    return ::testing::AssertionFailure()
+           << "waited " << timeout.count() << " ms for '" << what << "'; saw: " << dump();
   }
 
   // True when `what` never appears within `window`.
@@ -65,8 +65,8 @@ class recorder {
     if (changed_.wait_for(lock, timeout, [&] { return count(what) >= n; })) {
       return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << "waited for " << n << " x '" << what
-                                         << "'; saw: " << dump();
+    return ::testing::AssertionFailure()
+           << "waited for " << n << " x '" << what << "'; saw: " << dump();
   }
 
   // True when `what` is recorded at most `n` times during the whole `window`.
@@ -75,8 +75,8 @@ class recorder {
     std::unique_lock lock(mutex_);
     const bool exceeded = changed_.wait_for(lock, window, [&] { return count(what) > n; });
     if (!exceeded) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "'" << what << "' seen more than " << n
-                                         << " times; saw: " << dump();
+    return ::testing::AssertionFailure()
+           << "'" << what << "' seen more than " << n << " times; saw: " << dump();
   }
 
   std::vector<entry> entries() {
@@ -119,11 +119,15 @@ class SdkE2e : public ::testing::TestWithParam<transport> {
   static void SetUpTestSuite() {
     server::server_config c;
     c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)},
-              {.key = std::string(k_blocked_app), .secret = std::string(k_secret),
+              {.key = std::string(k_blocked_app),
+               .secret = std::string(k_secret),
                .state = server::app_state::blocked}};
     c.limits.replay_protection = false;  // server time runs fast; signatures use wall time
-    c.listen = {.mqtt = "127.0.0.1:0", .http = "127.0.0.1:0", .mqtts = "127.0.0.1:0",
-                .https = "127.0.0.1:0", .tls_self_signed = true};
+    c.listen = {.mqtt = "127.0.0.1:0",
+                .http = "127.0.0.1:0",
+                .mqtts = "127.0.0.1:0",
+                .https = "127.0.0.1:0",
+                .tls_self_signed = true};
     srv_ = std::make_unique<server::server>(server::server_options{.config = c, .speed = k_speed});
     bound_ = srv_->start();
     thread_ = std::thread([] { srv_->run(); });
@@ -140,18 +144,23 @@ class SdkE2e : public ::testing::TestWithParam<transport> {
 
   std::string url() const {
     switch (GetParam()) {
-      case transport::tcp: return "mqtt://" + bound_.mqtt;
-      case transport::tls: return "mqtts://" + *bound_.mqtts;
-      case transport::ws: return "ws://" + bound_.http + "/mqtt";
-      case transport::wss: return "wss://" + *bound_.https + "/mqtt";
+      case transport::tcp:
+        return "mqtt://" + bound_.mqtt;
+      case transport::tls:
+        return "mqtts://" + *bound_.mqtts;
+      case transport::ws:
+        return "ws://" + bound_.http + "/mqtt";
+      case transport::wss:
+        return "wss://" + *bound_.https + "/mqtt";
     }
     return {};
   }
 
   // A user id unique to this test and transport.
   std::string user(std::string_view tag) const {
-    std::string name = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                       "_" + std::string(tag);
+    std::string name =
+        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+        std::string(tag);
     for (auto& ch : name) {
       if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
     }
@@ -185,7 +194,8 @@ class SdkE2e : public ::testing::TestWithParam<transport> {
   static void connect(sdk& s, const std::string& token, int time_limit_s = 0) {
     auto rec = s.rec;
     s.c->connect(
-        token, time_limit_s, [rec](rc::code c) { rec->add("db_opened " + std::to_string(static_cast<int>(c))); },
+        token, time_limit_s,
+        [rec](rc::code c) { rec->add("db_opened " + std::to_string(static_cast<int>(c))); },
         [rec](const std::string& u) { rec->add("success " + u); },
         [rec](rc::code c) { rec->add("error " + std::to_string(static_cast<int>(c))); });
   }
@@ -216,8 +226,8 @@ TEST_P(SdkE2e, ConnectReportsDbOpenedConnectingConnectedSuccessInOrderOnTheCallb
   const auto entries = s.rec->entries();
   std::vector<std::string> seen;
   for (const auto& e : entries) seen.push_back(e.what);
-  EXPECT_EQ(seen, (std::vector<std::string>{"db_opened 0", "status 10 0", "status 0 0",
-                                            "success " + u}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"db_opened 0", "status 10 0", "status 0 0", "success " + u}));
   for (const auto& e : entries) {
     EXPECT_NE(e.thread, std::this_thread::get_id()) << "a callback ran on the caller's thread";
     EXPECT_EQ(e.thread, entries.front().thread) << "callbacks run on one callback thread";
@@ -259,8 +269,7 @@ TEST_P(SdkE2e, BlockedUserGivesError31009AndBlockWhileOnlineGivesStatus16) {
   auto s = make("phone");
   connect(s, token_for(u));
   ASSERT_TRUE(s.rec->wait_for("success " + u));
-  ASSERT_EQ(admin("/admin/users/block", {{"app", k_app}, {"user", u}, {"minutes", 5}}).status,
-            200);
+  ASSERT_EQ(admin("/admin/users/block", {{"app", k_app}, {"user", u}, {"minutes", 5}}).status, 200);
   EXPECT_TRUE(s.rec->wait_for("status 16 31009"));
   auto again = make("phone");
   connect(again, token_for(u));
@@ -327,8 +336,8 @@ TEST_P(SdkE2e, DropIsRecoveredWithoutASecondSuccess) {
 
 TEST_P(SdkE2e, TimeLimitReachedWhileTheServerRefusesGives34006) {
   auto s = make("phone");
-  ASSERT_EQ(admin("/admin/refuse", {{"device", "phone"}, {"user", user("u")}, {"count", 0},
-                                    {"code", 31003}})
+  ASSERT_EQ(admin("/admin/refuse",
+                  {{"device", "phone"}, {"user", user("u")}, {"count", 0}, {"code", 31003}})
                 .status,
             200);
   connect(s, token_for(user("u")), /*time_limit_s=*/3);  // 3 s at 20x: 150 ms
@@ -372,15 +381,16 @@ TEST_P(SdkE2e, SecondConnectGives34001ToItsOwnErrorCallback) {
 INSTANTIATE_TEST_SUITE_P(AllTransports, SdkE2e,
                          ::testing::Values(transport::tcp, transport::tls, transport::ws,
                                            transport::wss),
-                         [](const auto& info) { return std::string(server::to_string(info.param)); });
+                         [](const auto& info) {
+                           return std::string(server::to_string(info.param));
+                         });
 
 TEST(Sdk, ConnectBeforeInitGives33001OnTheCallbackThread) {
   runtime rt;
   client c(rt);
   recorder rec;
-  c.connect("whatever", 0, nullptr, nullptr, [&](rc::code code) {
-    rec.add("error " + std::to_string(static_cast<int>(code)));
-  });
+  c.connect("whatever", 0, nullptr, nullptr,
+            [&](rc::code code) { rec.add("error " + std::to_string(static_cast<int>(code))); });
   EXPECT_TRUE(rec.wait_for("error 33001"));
   EXPECT_NE(rec.entries().front().thread, std::this_thread::get_id());
 }
@@ -415,7 +425,8 @@ TEST(Sdk, RefusedConnectionIsRecoverableAndRetriedUntilTheServerAppears) {
   c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
   c.listen.mqtt = "127.0.0.1:0";
   c.listen.http = "127.0.0.1:0";
-  auto srv = std::make_unique<server::server>(server::server_options{.config = c, .speed = k_speed});
+  auto srv =
+      std::make_unique<server::server>(server::server_options{.config = c, .speed = k_speed});
   const auto bound = srv->start();
   std::thread th([&] { srv->run(); });
   // Stop accepting: the port is closed, connections are refused.
@@ -426,8 +437,9 @@ TEST(Sdk, RefusedConnectionIsRecoverableAndRetriedUntilTheServerAppears) {
   recorder rec;
   cl.set_connection_status_listener(
       [&](rc::status st, rc::code cause) { rec.add(status_text(st, cause)); });
-  cl.connect(*token::issue(k_app, "patient", k_secret, srv->now_ms()), 0, nullptr,
-             [&](const std::string& u) { rec.add("success " + u); }, nullptr);
+  cl.connect(
+      *token::issue(k_app, "patient", k_secret, srv->now_ms()), 0, nullptr,
+      [&](const std::string& u) { rec.add("success " + u); }, nullptr);
   EXPECT_TRUE(rec.wait_for("status 13 32061"));
   ASSERT_EQ(
       server::testing::http_request(bound.http, "POST", "/admin/resume-accepting", "{}").status,

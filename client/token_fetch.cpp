@@ -87,7 +87,8 @@ token_result fetch_token(std::string_view api_base, std::string_view app_key,
     boost::system::error_code ec;
     const auto body = boost::json::parse(res.body(), ec);
     if (ec || !body.is_object()) {
-      out.error = "server API answered HTTP " + std::to_string(res.result_int()) + ": " + res.body();
+      out.error =
+          "server API answered HTTP " + std::to_string(res.result_int()) + ": " + res.body();
       return out;
     }
     const auto& o = body.as_object();

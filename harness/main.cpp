@@ -23,10 +23,18 @@ std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
           out += ' ';
@@ -116,9 +124,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> matrix_paths{"scenarios"};
   std::string matrix_out;
   bool matrix_run = false;
-  auto* matrix = app.add_subcommand(
-      "matrix", "write the conformance matrix: every documented code and status, the "
-                "scenarios covering it, and (with --run) their results");
+  auto* matrix =
+      app.add_subcommand("matrix",
+                         "write the conformance matrix: every documented code and status, the "
+                         "scenarios covering it, and (with --run) their results");
   matrix->add_option("paths", matrix_paths, "scenario files or folders (default: scenarios)");
   matrix->add_option("--out", matrix_out, "write the Markdown here (default: stdout)");
   matrix->add_flag("--run", matrix_run, "run the scenarios and show their results");
@@ -167,8 +176,7 @@ int main(int argc, char** argv) {
       results.push_back(std::move(r));
     }
     if (!junit.empty()) write_junit(junit, results);
-    std::printf("%d passed, %d failed\n", passed,
-                static_cast<int>(results.size()) - passed + bad);
+    std::printf("%d passed, %d failed\n", passed, static_cast<int>(results.size()) - passed + bad);
   }
 
   if (*matrix) {

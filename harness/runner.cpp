@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -165,19 +165,19 @@ class in_process_client final : public harness_client {
 
   bool init() override {
     inited_ = true;
-    const auto rc = client_.init(
-        setup_.app_key,
-        {.urls = setup_.urls,
-         .tls_verify = false,
-         .data_dir = setup_.data_dir,
-         .device_id = setup_.device,
-         .platform = setup_.platform,
-         .heartbeat_s = setup_.heartbeat_s,
-         .schedule_ms = setup_.schedule_ms,
-         .reconnect_kick = setup_.reconnect_kick});
+    const auto rc = client_.init(setup_.app_key, {.urls = setup_.urls,
+                                                  .tls_verify = false,
+                                                  .data_dir = setup_.data_dir,
+                                                  .device_id = setup_.device,
+                                                  .platform = setup_.platform,
+                                                  .heartbeat_s = setup_.heartbeat_s,
+                                                  .schedule_ms = setup_.schedule_ms,
+                                                  .reconnect_kick = setup_.reconnect_kick});
     const std::string name = setup_.name;
     client_.set_connection_status_listener([this, name](rc::status st, rc::code cause) {
-      trace_.add({.source = name, .kind = "status", .status = static_cast<int>(st),
+      trace_.add({.source = name,
+                  .kind = "status",
+                  .status = static_cast<int>(st),
                   .code = static_cast<int>(cause)});
     });
     client_.set_trace([this, name](std::int64_t t, const std::string& line) {
@@ -489,8 +489,12 @@ class run {
     server_->call([this](server::hub& h) {
       h.events().set_listener([this](const server::event& e) {
         if (e.kind == "accept" || e.kind == "api" || e.kind == "start") return;  // noise
-        trace_.add({.source = "server", .kind = e.kind, .code = e.code, .user = e.user,
-                    .device = e.device, .detail = e.detail});
+        trace_.add({.source = "server",
+                    .kind = e.kind,
+                    .code = e.code,
+                    .user = e.user,
+                    .device = e.device,
+                    .detail = e.detail});
       });
     });
     if (options_.server_only) {
@@ -535,10 +539,18 @@ class run {
                        .data_dir = spec.database ? data_dir_ : std::filesystem::path(),
                        .speed = speed_};
     switch (spec.transport) {
-      case transport_kind::tcp: setup.urls = {"mqtt://" + bound_.mqtt}; break;
-      case transport_kind::tls: setup.urls = {"mqtts://" + bound_.mqtts.value_or("")}; break;
-      case transport_kind::ws: setup.urls = {"ws://" + bound_.http + "/mqtt"}; break;
-      case transport_kind::wss: setup.urls = {"wss://" + bound_.https.value_or("") + "/mqtt"}; break;
+      case transport_kind::tcp:
+        setup.urls = {"mqtt://" + bound_.mqtt};
+        break;
+      case transport_kind::tls:
+        setup.urls = {"mqtts://" + bound_.mqtts.value_or("")};
+        break;
+      case transport_kind::ws:
+        setup.urls = {"ws://" + bound_.http + "/mqtt"};
+        break;
+      case transport_kind::wss:
+        setup.urls = {"wss://" + bound_.https.value_or("") + "/mqtt"};
+        break;
     }
     std::unique_ptr<harness_client> c;
     if (options_.client_cmd) {
@@ -549,9 +561,7 @@ class run {
     return *clients_.emplace(name, std::move(c)).first->second;
   }
 
-  const server::app_config* app_of(const std::string& key) const {
-    return s_.server.find_app(key);
-  }
+  const server::app_config* app_of(const std::string& key) const { return s_.server.find_app(key); }
 
   std::string make_token(const client_spec& spec, const client_action& a) {
     const auto* app = app_of(spec.app);
@@ -600,16 +610,16 @@ class run {
     const auto* app = app_of(app_key);
     const std::string nonce = std::to_string(++nonce_);
     const std::string ts = std::to_string(server_->now_ms());
-    server::api_request req{.method = "POST",
-                            .path = path,
-                            .content_type = "application/x-www-form-urlencoded",
-                            .headers = {{"app-key", app_key},
-                                        {"nonce", nonce},
-                                        {"timestamp", ts},
-                                        {"signature", server::api_signature(
-                                                          app != nullptr ? app->secret : "",
-                                                          nonce, ts)}},
-                            .body = form};
+    server::api_request req{
+        .method = "POST",
+        .path = path,
+        .content_type = "application/x-www-form-urlencoded",
+        .headers = {{"app-key", app_key},
+                    {"nonce", nonce},
+                    {"timestamp", ts},
+                    {"signature",
+                     server::api_signature(app != nullptr ? app->secret : "", nonce, ts)}},
+        .body = form};
     return server_->request(req);
   }
 
@@ -632,9 +642,9 @@ class run {
     if (bound_.https) say("  wss    wss://" + *bound_.https + "/mqtt");
     for (const auto& [name, c] : s_.clients) {
       const auto* app = app_of(c.app);
-      const auto token = token::issue(c.app, c.user, app != nullptr ? app->secret : "x",
-                                      server_->now_ms(),
-                                      app != nullptr ? app->token_lifetime_ms : 0);
+      const auto token =
+          token::issue(c.app, c.user, app != nullptr ? app->secret : "x", server_->now_ms(),
+                       app != nullptr ? app->token_lifetime_ms : 0);
       say("  client '" + name + "': app key " + c.app + ", user " + c.user + ", device " +
           c.device + ", token " + token.value_or("(cannot issue)"));
     }
@@ -654,13 +664,15 @@ class run {
       case client_action::kind::connect: {
         say("now: connect your client '" + a.client + "' (user " + user + ")");
         const auto found = trace_.wait_for("server", cursor("server"), attempt_of(a.client), wait);
-        if (!found) return "your client '" + a.client + "' did not connect within " +
-                           format_ms(options_.client_wait_ms);
+        if (!found)
+          return "your client '" + a.client + "' did not connect within " +
+                 format_ms(options_.client_wait_ms);
         return {};
       }
       case client_action::kind::disconnect:
       case client_action::kind::logout: {
-        say("now: " + std::string(a.what == client_action::kind::logout ? "log out" : "disconnect") +
+        say("now: " +
+            std::string(a.what == client_action::kind::logout ? "log out" : "disconnect") +
             " your client '" + a.client + "'");
         const auto found = trace_.wait_for(
             "server", cursor("server"),
@@ -668,8 +680,9 @@ class run {
               return (e.kind == "disconnect" || e.kind == "closed") && e.user == user;
             },
             wait);
-        if (!found) return "your client '" + a.client + "' did not disconnect within " +
-                           format_ms(options_.client_wait_ms);
+        if (!found)
+          return "your client '" + a.client + "' did not disconnect within " +
+                 format_ms(options_.client_wait_ms);
         return {};
       }
       case client_action::kind::network_down:
@@ -709,17 +722,30 @@ class run {
         const auto token = make_token(spec, a);
         last_token_[spec.name] = token;
         const auto limit_ms = a.time_limit_ms.value_or(spec.time_limit_ms);
-        c.connect(token, static_cast<int>(limit_ms <= 0 ? limit_ms / 1000 - (limit_ms < 0 ? 1 : 0)
-                                                        : (limit_ms + 999) / 1000),
+        c.connect(token,
+                  static_cast<int>(limit_ms <= 0 ? limit_ms / 1000 - (limit_ms < 0 ? 1 : 0)
+                                                 : (limit_ms + 999) / 1000),
                   a.init_first);
         break;
       }
-      case client_action::kind::disconnect: c.disconnect(); break;
-      case client_action::kind::logout: c.logout(); break;
-      case client_action::kind::network_down: c.network(false); break;
-      case client_action::kind::network_up: c.network(true); break;
-      case client_action::kind::foreground: c.foreground(); break;
-      case client_action::kind::set_reconnect_kick: c.reconnect_kick(a.on); break;
+      case client_action::kind::disconnect:
+        c.disconnect();
+        break;
+      case client_action::kind::logout:
+        c.logout();
+        break;
+      case client_action::kind::network_down:
+        c.network(false);
+        break;
+      case client_action::kind::network_up:
+        c.network(true);
+        break;
+      case client_action::kind::foreground:
+        c.foreground();
+        break;
+      case client_action::kind::set_reconnect_kick:
+        c.reconnect_kick(a.on);
+        break;
     }
     return {};
   }
@@ -740,7 +766,7 @@ class run {
       form.replace(pos, 5, std::to_string(server_->now_ms() + 1));
     }
     // Signed with the step's app (the client's, or the first app by default).
-    const std::string app = !a.app.empty() ? a.app
+    const std::string app = !a.app.empty()           ? a.app
                             : s_.server.apps.empty() ? std::string()
                                                      : s_.server.apps.front().key;
     const auto r = api_call(app, a.path, form);
@@ -793,10 +819,11 @@ class run {
       }
       auto& at = cursor("server");
       for (std::size_t k = 0; k < a.client_events.size(); ++k) {
-        const auto found = trace_.wait_for("server", at, attempt_of(a.client),
-                                           trace_.real_deadline(a.within_ms));
-        if (!found) return "expected a connect attempt from " + a.client + " within " +
-                           format_ms(a.within_ms);
+        const auto found =
+            trace_.wait_for("server", at, attempt_of(a.client), trace_.real_deadline(a.within_ms));
+        if (!found)
+          return "expected a connect attempt from " + a.client + " within " +
+                 format_ms(a.within_ms);
         at = *found + 1;
         last_match_["server"] = *found;
       }
@@ -843,8 +870,7 @@ class run {
     return std::nullopt;
   }
 
-  trace_store::pred pred_of(const std::string& client,
-                            const std::optional<client_event_match>& c,
+  trace_store::pred pred_of(const std::string& client, const std::optional<client_event_match>& c,
                             const std::optional<server_event_match>& s) {
     if (options_.server_only && !client.empty() && c && c->event == "attempt") {
       return attempt_of(client);
@@ -865,15 +891,15 @@ class run {
     }
     const std::string source = *maybe_source;
     const auto from = cursor(source);
-    const auto found = trace_.wait_for(source, from,
-                                       pred_of(a.client, a.client_event, a.server_event),
-                                       trace_.real_deadline(a.for_ms));
+    const auto found =
+        trace_.wait_for(source, from, pred_of(a.client, a.client_event, a.server_event),
+                        trace_.real_deadline(a.for_ms));
     if (found) {
       const auto all = trace_.snapshot();
       return "expected no " +
-             (a.client_event ? describe(*a.client_event) : describe(*a.server_event)) +
-             " from " + source + " for " + format_ms(a.for_ms) + ", but saw " +
-             describe(all[*found]) + " at " + format_ms(all[*found].t_ms);
+             (a.client_event ? describe(*a.client_event) : describe(*a.server_event)) + " from " +
+             source + " for " + format_ms(a.for_ms) + ", but saw " + describe(all[*found]) +
+             " at " + format_ms(all[*found].t_ms);
     }
     // The window is consumed: later expectations look after it.
     cursor(source) = trace_.size();
@@ -891,13 +917,12 @@ class run {
     const auto p = pred_of(a.client, a.client_event, a.server_event);
     // Stop early only when the answer cannot change any more: at_least reached
     // (and no upper bound), or an upper bound exceeded.
-    const int n = trace_.count_until(
-        source, from, p, trace_.real_deadline(a.within_ms), [&](int k) {
+    const int n =
+        trace_.count_until(source, from, p, trace_.real_deadline(a.within_ms), [&](int k) {
           if ((a.equals && k > *a.equals) || (a.at_most && k > *a.at_most)) return true;
           return a.at_least && !a.equals && !a.at_most && k >= *a.at_least;
         });
-    const std::string what =
-        a.client_event ? describe(*a.client_event) : describe(*a.server_event);
+    const std::string what = a.client_event ? describe(*a.client_event) : describe(*a.server_event);
     auto fail = [&](const std::string& bound) {
       return "expected " + bound + " x " + what + " from " + source + " within " +
              format_ms(a.within_ms) + ", saw " + std::to_string(n) + ": " +
@@ -939,9 +964,9 @@ class run {
       if (all[i].source == source && is_attempt(all[i])) attempts.push_back(all[i]);
     }
     if (n < need) {
-      return "expected " + std::to_string(need) + " connect attempts from " + source +
-             " within " + format_ms(within) + ", saw " + std::to_string(attempts.size()) +
-             ": " + seen_after(source, from);
+      return "expected " + std::to_string(need) + " connect attempts from " + source + " within " +
+             format_ms(within) + ", saw " + std::to_string(attempts.size()) + ": " +
+             seen_after(source, from);
     }
     std::string report;
     bool ok = true;
@@ -955,8 +980,8 @@ class run {
       const bool good = std::llabs(gap - want) <= a.tolerance_ms;
       ok = ok && good;
       report += "\n  gap " + std::to_string(k + 1) + ": expected " + format_ms(want) + ", got " +
-                format_ms(gap) + (good ? "" : "   <-- off by more than " +
-                                                   format_ms(a.tolerance_ms));
+                format_ms(gap) +
+                (good ? "" : "   <-- off by more than " + format_ms(a.tolerance_ms));
     }
     if (!ok) return "reconnect schedule of " + source + " is off:" + report;
     // Leave the cursor after the last attempt checked.
@@ -981,7 +1006,8 @@ class run {
         if (e.source == a.client && e.kind == "status") last = e.status;
       }
       if (last == a.status || clock_type::now() >= deadline) break;
-      trace_.wait_for(a.client, trace_.size(), [](const trace_entry&) { return true; }, deadline);
+      trace_.wait_for(
+          a.client, trace_.size(), [](const trace_entry&) { return true; }, deadline);
     }
     if (last != a.status) {
       return "expected " + a.client + "'s status to be " + std::to_string(a.status) + " " +

@@ -48,7 +48,7 @@ struct run_options {
 struct trace_entry {
   std::int64_t t_ms = 0;
   std::string source;  // a client's name, "server", or "step"
-  std::string kind;    // status, db_opened, success, error, attempt, trace; server event kinds; step
+  std::string kind;  // status, db_opened, success, error, attempt, trace; server event kinds; step
   int status = -1;
   int code = 0;
   std::string user;
@@ -61,8 +61,8 @@ struct scenario_result {
   std::string name;
   std::string file;
   bool passed = false;
-  std::string failure;      // what was expected and what was seen instead
-  std::string failed_step;  // "file:line:col: step text"
+  std::string failure;           // what was expected and what was seen instead
+  std::string failed_step;       // "file:line:col: step text"
   std::size_t failed_index = 0;  // trace index near the failure
   std::vector<trace_entry> trace;
   double wall_seconds = 0;

@@ -33,16 +33,16 @@ std::string_view to_string(transport_kind t) noexcept;
 
 struct client_spec {
   std::string name;
-  std::string app;            // app key; default: the first app of the server section
-  std::string user;           // default: the client's name
-  std::string device;         // default: the client's name
+  std::string app;     // app key; default: the first app of the server section
+  std::string user;    // default: the client's name
+  std::string device;  // default: the client's name
   std::string platform = "ios";
   transport_kind transport = transport_kind::tcp;
   bool reconnect_kick = false;
-  std::int64_t heartbeat_ms = 30'000;  // whole seconds
-  std::int64_t time_limit_ms = 0;      // default for connect; <= 0: keep trying
+  std::int64_t heartbeat_ms = 30'000;                    // whole seconds
+  std::int64_t time_limit_ms = 0;                        // default for connect; <= 0: keep trying
   std::optional<std::vector<std::int64_t>> schedule_ms;  // reconnect schedule override
-  bool database = true;               // open the local SQLite database
+  bool database = true;                                  // open the local SQLite database
   source_mark where;
 };
 
@@ -50,15 +50,15 @@ struct client_spec {
 
 /// Token a connect uses.
 enum class token_kind {
-  fresh,      // issued by the harness now with the app's secret and lifetime
-  api,        // fetched through the signed server API (getToken)
-  expired,    // issued an hour ago, lifetime 1 s
-  tampered,   // a fresh token with one byte of its signature changed
-  other_app,  // a fresh token signed for another app key
-  unreadable, // not a token at all (the SDK cannot read a user id: 33002)
-  empty,      // "" (33003)
-  literal,    // `token_text`
-  previous,   // the token this client connected with last time
+  fresh,       // issued by the harness now with the app's secret and lifetime
+  api,         // fetched through the signed server API (getToken)
+  expired,     // issued an hour ago, lifetime 1 s
+  tampered,    // a fresh token with one byte of its signature changed
+  other_app,   // a fresh token signed for another app key
+  unreadable,  // not a token at all (the SDK cannot read a user id: 33002)
+  empty,       // "" (33003)
+  literal,     // `token_text`
+  previous,    // the token this client connected with last time
 };
 
 /// "fresh", "api", ..., "literal": the spelling of scenario files.
@@ -108,9 +108,9 @@ struct wait_action {
 
 /// What an expectation looks for in a client's events.
 struct client_event_match {
-  std::string event;  // status, db_opened, success, error, attempt
-  std::optional<int> status;  // status value (iOS numbering)
-  std::optional<int> code;    // error / db_opened code, or a status change's cause
+  std::string event;                // status, db_opened, success, error, attempt
+  std::optional<int> status;        // status value (iOS numbering)
+  std::optional<int> code;          // error / db_opened code, or a status change's cause
   std::optional<std::string> user;  // success
 };
 
@@ -124,7 +124,7 @@ struct server_event_match {
 };
 
 struct expect_step {
-  std::string client;  // empty: a server expectation
+  std::string client;                             // empty: a server expectation
   std::vector<client_event_match> client_events;  // one, or an ordered sequence
   std::vector<server_event_match> server_events;
   std::int64_t within_ms = 5'000;
@@ -163,8 +163,8 @@ struct status_step {
   int status = 0;
 };
 
-using step_body = std::variant<client_action, server_action, api_action, wait_action,
-                               expect_step, absent_step, count_step, schedule_step, status_step>;
+using step_body = std::variant<client_action, server_action, api_action, wait_action, expect_step,
+                               absent_step, count_step, schedule_step, status_step>;
 
 struct step {
   step_body body;

@@ -20,15 +20,14 @@ class scaled_clock {
   /// Milliseconds since the Unix epoch in scaled time (starts at the real time).
   [[nodiscard]] std::int64_t now_ms() const noexcept {
     const auto real = std::chrono::steady_clock::now() - start_;
-    return epoch_start_ms_ +
-           static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(real).count() *
-                                     speed_);
+    return epoch_start_ms_ + static_cast<std::int64_t>(
+                                 std::chrono::duration<double, std::milli>(real).count() * speed_);
   }
 
   /// The wall-clock duration of `scaled_ms` milliseconds of scaled time.
   [[nodiscard]] std::chrono::nanoseconds real(std::int64_t scaled_ms) const noexcept {
-    return std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(scaled_ms) *
-                                                              1e6 / speed_));
+    return std::chrono::nanoseconds(
+        static_cast<std::int64_t>(static_cast<double>(scaled_ms) * 1e6 / speed_));
   }
 
   [[nodiscard]] double speed() const noexcept { return speed_; }

@@ -76,8 +76,8 @@ pem_pair make_self_signed(std::string_view common_name) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
-  X509_EXTENSION* san = X509V3_EXT_conf_nid(
-      nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1");
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
+                                            "DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1");
   if (san == nullptr) fail("cannot build the subjectAltName extension");
   X509_add_ext(cert.get(), san, -1);
   X509_EXTENSION_free(san);

@@ -31,10 +31,10 @@ constexpr std::array k_codes = std::to_array<code_info>({
      k_network, "Navigation: response could not be read."},
     {navi_respond_error, "RC_NAVI_NODE_NOT_FOUND", k_recoverable, s::suspend, k_not_on_wire,
      k_network, "Navigation: no node for this app."},
-    {navi_appkey_error, "RC_NAVI_APPKEY_ERROR", k_recoverable, s::suspend, k_not_on_wire,
-     k_network, "Navigation: app key refused by the navigation server."},
-    {navi_server_error, "RC_NAVI_SERVER_ERROR", k_recoverable, s::suspend, k_not_on_wire,
-     k_network, "Navigation: server error."},
+    {navi_appkey_error, "RC_NAVI_APPKEY_ERROR", k_recoverable, s::suspend, k_not_on_wire, k_network,
+     "Navigation: app key refused by the navigation server."},
+    {navi_server_error, "RC_NAVI_SERVER_ERROR", k_recoverable, s::suspend, k_not_on_wire, k_network,
+     "Navigation: server error."},
     {socket_not_connected, "RC_SOCKET_NOT_CONNECTED", k_recoverable, s::suspend, k_not_on_wire,
      k_network, "Socket could not be connected."},
     {socket_disconnected, "RC_SOCKET_DISCONNECTED", k_recoverable, s::suspend, k_not_on_wire,
@@ -61,8 +61,8 @@ constexpr std::array k_codes = std::to_array<code_info>({
      0x87, k_server, "App key blocked or deleted."},
     {conn_user_blocked, "RC_CONN_USER_BLOCKED", k_terminal, s::disconn_exception, 0x8A, k_server,
      "User blocked: refused at connect, or disconnected at once while online."},
-    {disconn_kick, "RC_DISCONN_KICK", k_terminal, s::kicked_offline_by_other_client, 0x8E,
-     k_server, "Kicked offline after a successful connect (login elsewhere or admin kick)."},
+    {disconn_kick, "RC_DISCONN_KICK", k_terminal, s::kicked_offline_by_other_client, 0x8E, k_server,
+     "Kicked offline after a successful connect (login elsewhere or admin kick)."},
     {conn_token_expire, "RC_CONN_TOKEN_EXPIRE", k_terminal, s::token_incorrect, 0x86, k_server,
      "Token past its lifetime (or revoked, by default)."},
     {conn_other_device_login, "RC_CONN_OTHER_DEVICE_LOGIN", k_terminal,
@@ -151,9 +151,9 @@ const code_info* find(int value) noexcept {
   if (value == 0) {
     return &k_ok_info;
   }
-  const auto it = std::lower_bound(
-      k_codes.begin(), k_codes.end(), value,
-      [](const code_info& row, int v) { return static_cast<int>(row.value) < v; });
+  const auto it =
+      std::lower_bound(k_codes.begin(), k_codes.end(), value,
+                       [](const code_info& row, int v) { return static_cast<int>(row.value) < v; });
   return (it != k_codes.end() && static_cast<int>(it->value) == value) ? &*it : nullptr;
 }
 
@@ -225,9 +225,7 @@ const std::error_category& rc_category() noexcept {
   return category;
 }
 
-std::error_code make_error_code(code c) noexcept {
-  return {static_cast<int>(c), rc_category()};
-}
+std::error_code make_error_code(code c) noexcept { return {static_cast<int>(c), rc_category()}; }
 
 std::string_view name(code c) noexcept {
   const auto* row = find(static_cast<int>(c));

@@ -89,7 +89,7 @@ struct code_info {
 
 struct status_info {
   status value;
-  std::string_view name;  // "KickedOfflineByOtherClient"
+  std::string_view name;       // "KickedOfflineByOtherClient"
   std::optional<int> android;  // Android's number for the same state, if it has one
   bool app_must_handle;        // SPEC.md §3: 6, 14, 15, 16, 17, 19
   bool terminal;               // the SDK does not leave this status by itself

@@ -66,8 +66,8 @@ std::string render_codes_md() {
   for (const auto& row : all_statuses()) {
     out << "| " << static_cast<int>(row.value) << " | " << row.name << " | "
         << (row.android ? std::to_string(*row.android) : std::string("-")) << " | "
-        << (row.app_must_handle ? "yes" : "no") << " | " << (row.terminal ? "yes" : "no")
-        << " | " << row.description << " |\n";
+        << (row.app_must_handle ? "yes" : "no") << " | " << (row.terminal ? "yes" : "no") << " | "
+        << row.description << " |\n";
   }
   return out.str();
 }
@@ -137,9 +137,9 @@ TEST(Docs, ProtocolMdWireTableMatchesTheCodeTable) {
 
 TEST(Docs, ProtocolMdDescribesEveryTransportAndThePropertiesTheSdkSends) {
   const std::string text = read_file(k_docs + "protocol.md");
-  for (const char* needle : {"mqtt://", "mqtts://", "ws://", "wss://", "`/mqtt`", "`rc-code`",
-                             "`imock-reconnect`", "`imock-reconnect-kick`", "`user-id`",
-                             "HMAC-SHA256", "0x95", "0x81", "0x82"}) {
+  for (const char* needle :
+       {"mqtt://", "mqtts://", "ws://", "wss://", "`/mqtt`", "`rc-code`", "`imock-reconnect`",
+        "`imock-reconnect-kick`", "`user-id`", "HMAC-SHA256", "0x95", "0x81", "0x82"}) {
     EXPECT_NE(text.find(needle), std::string::npos) << needle;
   }
 }

@@ -75,32 +75,32 @@ using user_property = std::pair<std::string, std::string>;
 /// The decoder refuses (malformed) a property that is not allowed in the packet
 /// it appears in, and (protocol error) a duplicate of a single-valued property.
 struct properties {
-  std::optional<std::uint8_t> payload_format_indicator;       // 0x01 PUBLISH
-  std::optional<std::uint32_t> message_expiry_interval;       // 0x02 PUBLISH
-  std::optional<std::string> content_type;                    // 0x03 PUBLISH
-  std::optional<std::string> response_topic;                  // 0x08 PUBLISH
-  std::optional<std::string> correlation_data;                // 0x09 PUBLISH (binary)
-  std::vector<std::uint32_t> subscription_identifiers;        // 0x0B PUBLISH, SUBSCRIBE (one)
-  std::optional<std::uint32_t> session_expiry_interval;       // 0x11 CONNECT, CONNACK, DISCONNECT
-  std::optional<std::string> assigned_client_identifier;      // 0x12 CONNACK
-  std::optional<std::uint16_t> server_keep_alive;             // 0x13 CONNACK
-  std::optional<std::string> authentication_method;           // 0x15 CONNECT, CONNACK
-  std::optional<std::string> authentication_data;             // 0x16 CONNECT, CONNACK (binary)
-  std::optional<std::uint8_t> request_problem_information;    // 0x17 CONNECT
-  std::optional<std::uint8_t> request_response_information;   // 0x19 CONNECT
-  std::optional<std::string> response_information;            // 0x1A CONNACK
-  std::optional<std::string> server_reference;                // 0x1C CONNACK, DISCONNECT
-  std::optional<std::string> reason_string;                   // 0x1F CONNACK, PUBACK, SUBACK, UNSUBACK, DISCONNECT
-  std::optional<std::uint16_t> receive_maximum;               // 0x21 CONNECT, CONNACK
-  std::optional<std::uint16_t> topic_alias_maximum;           // 0x22 CONNECT, CONNACK
-  std::optional<std::uint16_t> topic_alias;                   // 0x23 PUBLISH
-  std::optional<std::uint8_t> maximum_qos;                    // 0x24 CONNACK
-  std::optional<std::uint8_t> retain_available;               // 0x25 CONNACK
-  std::vector<user_property> user_properties;                 // 0x26 all
-  std::optional<std::uint32_t> maximum_packet_size;           // 0x27 CONNECT, CONNACK
-  std::optional<std::uint8_t> wildcard_subscription_available;     // 0x28 CONNACK
-  std::optional<std::uint8_t> subscription_identifier_available;   // 0x29 CONNACK
-  std::optional<std::uint8_t> shared_subscription_available;       // 0x2A CONNACK
+  std::optional<std::uint8_t> payload_format_indicator;      // 0x01 PUBLISH
+  std::optional<std::uint32_t> message_expiry_interval;      // 0x02 PUBLISH
+  std::optional<std::string> content_type;                   // 0x03 PUBLISH
+  std::optional<std::string> response_topic;                 // 0x08 PUBLISH
+  std::optional<std::string> correlation_data;               // 0x09 PUBLISH (binary)
+  std::vector<std::uint32_t> subscription_identifiers;       // 0x0B PUBLISH, SUBSCRIBE (one)
+  std::optional<std::uint32_t> session_expiry_interval;      // 0x11 CONNECT, CONNACK, DISCONNECT
+  std::optional<std::string> assigned_client_identifier;     // 0x12 CONNACK
+  std::optional<std::uint16_t> server_keep_alive;            // 0x13 CONNACK
+  std::optional<std::string> authentication_method;          // 0x15 CONNECT, CONNACK
+  std::optional<std::string> authentication_data;            // 0x16 CONNECT, CONNACK (binary)
+  std::optional<std::uint8_t> request_problem_information;   // 0x17 CONNECT
+  std::optional<std::uint8_t> request_response_information;  // 0x19 CONNECT
+  std::optional<std::string> response_information;           // 0x1A CONNACK
+  std::optional<std::string> server_reference;               // 0x1C CONNACK, DISCONNECT
+  std::optional<std::string> reason_string;  // 0x1F CONNACK, PUBACK, SUBACK, UNSUBACK, DISCONNECT
+  std::optional<std::uint16_t> receive_maximum;                   // 0x21 CONNECT, CONNACK
+  std::optional<std::uint16_t> topic_alias_maximum;               // 0x22 CONNECT, CONNACK
+  std::optional<std::uint16_t> topic_alias;                       // 0x23 PUBLISH
+  std::optional<std::uint8_t> maximum_qos;                        // 0x24 CONNACK
+  std::optional<std::uint8_t> retain_available;                   // 0x25 CONNACK
+  std::vector<user_property> user_properties;                     // 0x26 all
+  std::optional<std::uint32_t> maximum_packet_size;               // 0x27 CONNECT, CONNACK
+  std::optional<std::uint8_t> wildcard_subscription_available;    // 0x28 CONNACK
+  std::optional<std::uint8_t> subscription_identifier_available;  // 0x29 CONNACK
+  std::optional<std::uint8_t> shared_subscription_available;      // 0x2A CONNACK
 
   /// The value of the first user property named `key`, or nullptr.
   [[nodiscard]] const std::string* find_user_property(std::string_view key) const noexcept;
@@ -115,7 +115,8 @@ struct will {
   std::uint8_t qos = 0;
   bool retain = false;
   std::optional<std::uint32_t> will_delay_interval;
-  properties props;  // payload format, message expiry, content type, response topic, correlation data, user properties
+  properties props;  // payload format, message expiry, content type, response topic, correlation
+                     // data, user properties
   friend bool operator==(const will&, const will&) = default;
 };
 
@@ -157,7 +158,8 @@ struct puback {
 
 struct subscription {
   std::string topic_filter;
-  std::uint8_t options = 0;  // bits 0-1 max QoS, 2 no local, 3 retain as published, 4-5 retain handling
+  std::uint8_t options =
+      0;  // bits 0-1 max QoS, 2 no local, 3 retain as published, 4-5 retain handling
   friend bool operator==(const subscription&, const subscription&) = default;
 };
 

@@ -19,9 +19,7 @@ struct bad_request : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-api_response reply(int status, const json::value& body) {
-  return {status, json::serialize(body)};
-}
+api_response reply(int status, const json::value& body) { return {status, json::serialize(body)}; }
 
 api_response ok(json::object body = {}) {
   body["code"] = 200;
@@ -78,8 +76,8 @@ class params {
     if (v == nullptr || v->is_null()) return fallback;
     if (v->is_int64()) return v->as_int64();
     if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-    if (v->is_double() && v->as_double() == static_cast<double>(static_cast<std::int64_t>(
-                                                  v->as_double()))) {
+    if (v->is_double() &&
+        v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double()))) {
       return static_cast<std::int64_t>(v->as_double());
     }
     if (v->is_string()) {
@@ -132,12 +130,18 @@ class params {
 };
 
 json::object to_json(const session_view& s) {
-  return {{"session", s.id},         {"transport", to_string(s.via)},
-          {"remote", s.remote},      {"connected", s.connected},
-          {"blackholed", s.blackholed}, {"app", s.app},
-          {"user", s.user},          {"device", s.device},
-          {"platform", s.platform},  {"opened_ms", s.opened_ms},
-          {"connected_ms", s.connected_ms}, {"keep_alive_s", s.keep_alive_s}};
+  return {{"session", s.id},
+          {"transport", to_string(s.via)},
+          {"remote", s.remote},
+          {"connected", s.connected},
+          {"blackholed", s.blackholed},
+          {"app", s.app},
+          {"user", s.user},
+          {"device", s.device},
+          {"platform", s.platform},
+          {"opened_ms", s.opened_ms},
+          {"connected_ms", s.connected_ms},
+          {"keep_alive_s", s.keep_alive_s}};
 }
 
 json::object to_json(const fault_rule& r) {
@@ -177,7 +181,7 @@ fault_rule rule_from(const params& p) {
   }
   r.times = static_cast<std::uint32_t>(p.num("times", 1));
   r.code = p.code("code", r.action == fault_action::kick ? rc::code::disconn_kick
-                                                          : rc::code::conn_server_unavailable);
+                                                         : rc::code::conn_server_unavailable);
   r.delay_ms = p.num("delay_ms", 0);
   if (r.delay_ms < 0) throw bad_request("'delay_ms' must be >= 0");
   if (r.action == fault_action::delay && r.on != fault_trigger::connect) {
@@ -235,7 +239,10 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          for (const auto& r : hub_.faults().rules()) list.push_back(to_json(r));
          return ok({{"faults", std::move(list)}});
        }},
-      {"/admin/clock", [&](const params&, std::int64_t now) { return ok({{"now_ms", now}}); }},
+      {"/admin/clock",
+       [&](const params&, std::int64_t now) {
+         return ok({{"now_ms", now}});
+       }},
       {"/admin/status",
        [&](const params&, std::int64_t now) {
          return ok({{"now_ms", now},
@@ -260,8 +267,8 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          const auto user = p.required_str("user");
          auto* rec = hub_.dir().find_app(app);
          if (rec == nullptr) throw bad_request("unknown app '" + app + "'");
-         const auto ms = p.has("duration_ms") ? p.num("duration_ms", 0)
-                                              : p.num("minutes", 0) * 60'000;
+         const auto ms =
+             p.has("duration_ms") ? p.num("duration_ms", 0) : p.num("minutes", 0) * 60'000;
          if (ms <= 0) throw bad_request("give 'minutes' or 'duration_ms' > 0");
          hub_.dir().ensure_user(*rec, user).blocked_until_ms = now + ms;
          return applied(hub_.disconnect_user(app, user, rc::code::conn_user_blocked, now),
@@ -283,8 +290,10 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          if (rec == nullptr) throw bad_request("unknown app '" + app + "'");
          const auto before = p.num("before_ms", now + 1);
          hub_.dir().ensure_user(*rec, user).revoked_before_ms = before;
-         hub_.log("admin", "tokens of " + app + "/" + user + " issued before " +
-                               std::to_string(before) + " revoked", now);
+         hub_.log("admin",
+                  "tokens of " + app + "/" + user + " issued before " + std::to_string(before) +
+                      " revoked",
+                  now);
          return ok({{"before_ms", before}});
        }},
       {"/admin/apps/state",
@@ -342,8 +351,11 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
        }},
       {"/admin/refuse",
        [&](const params& p, std::int64_t now) {
-         fault_rule r{.on = fault_trigger::connect, .action = fault_action::refuse,
-                      .app = p.str("app"), .user = p.str("user"), .device = p.str("device")};
+         fault_rule r{.on = fault_trigger::connect,
+                      .action = fault_action::refuse,
+                      .app = p.str("app"),
+                      .user = p.str("user"),
+                      .device = p.str("device")};
          r.times = static_cast<std::uint32_t>(p.num("count", 1));
          r.every = static_cast<std::uint32_t>(p.num("every", 0));
          r.probability = p.real("probability", 1.0);
@@ -357,8 +369,11 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
        }},
       {"/admin/delay",
        [&](const params& p, std::int64_t now) {
-         fault_rule r{.on = fault_trigger::connect, .action = fault_action::delay,
-                      .app = p.str("app"), .user = p.str("user"), .device = p.str("device")};
+         fault_rule r{.on = fault_trigger::connect,
+                      .action = fault_action::delay,
+                      .app = p.str("app"),
+                      .user = p.str("user"),
+                      .device = p.str("device")};
          r.times = static_cast<std::uint32_t>(p.num("count", 1));
          r.delay_ms = p.num("ms", -1);
          if (r.delay_ms < 0) throw bad_request("'ms' (>= 0) is required");

@@ -17,7 +17,9 @@ struct user_record {
   std::string portrait_uri;
   std::int64_t blocked_until_ms = 0;   // blocked while now < blocked_until_ms
   std::int64_t revoked_before_ms = 0;  // tokens issued before this are revoked
-  [[nodiscard]] bool blocked(std::int64_t now_ms) const noexcept { return now_ms < blocked_until_ms; }
+  [[nodiscard]] bool blocked(std::int64_t now_ms) const noexcept {
+    return now_ms < blocked_until_ms;
+  }
 };
 
 struct app_record {

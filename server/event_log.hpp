@@ -15,15 +15,15 @@ namespace imock::server {
 
 struct event {
   std::uint64_t seq = 0;
-  std::int64_t t_ms = 0;     // server time (scenario time under the harness)
-  std::string kind;          // accept, connect, kick, drop, closed, fault, api, admin, ...
+  std::int64_t t_ms = 0;      // server time (scenario time under the harness)
+  std::string kind;           // accept, connect, kick, drop, closed, fault, api, admin, ...
   std::uint64_t session = 0;  // 0: not about one session
   std::string app;
   std::string user;
   std::string device;
   std::string transport;
-  int code = 0;              // documented rc code where one applies (0 = success/none)
-  std::string detail;        // human-readable rest
+  int code = 0;        // documented rc code where one applies (0 = success/none)
+  std::string detail;  // human-readable rest
 };
 
 /// One line a person can read: "12.345 connect #7 app/alice/phone tcp -> 31004 (token ...)".

@@ -36,7 +36,9 @@ std::optional<E> parse_of(const Table& table, std::string_view s) {
   return std::nullopt;
 }
 
-bool filter_ok(const std::string& want, std::string_view got) { return want.empty() || want == got; }
+bool filter_ok(const std::string& want, std::string_view got) {
+  return want.empty() || want == got;
+}
 
 }  // namespace
 
@@ -58,8 +60,8 @@ std::uint64_t fault_set::add(fault_rule rule) {
 }
 
 bool fault_set::remove(std::uint64_t id) {
-  const auto it = std::find_if(rules_.begin(), rules_.end(),
-                               [&](const fault_rule& r) { return r.id == id; });
+  const auto it =
+      std::find_if(rules_.begin(), rules_.end(), [&](const fault_rule& r) { return r.id == id; });
   if (it == rules_.end()) return false;
   rules_.erase(it);
   return true;
@@ -91,8 +93,8 @@ std::optional<fault_rule> fault_set::match(const fault_event& e) {
     }
     ++r.fired;
     fault_rule fired = r;
-    const bool used_up = (r.times != 0 && r.fired >= r.times) ||
-                         (e.on != fault_trigger::packet && r.nth != 0);
+    const bool used_up =
+        (r.times != 0 && r.fired >= r.times) || (e.on != fault_trigger::packet && r.nth != 0);
     if (used_up) {
       rules_.erase(it);
     }

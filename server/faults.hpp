@@ -44,15 +44,15 @@ struct fault_rule {
   std::string user;
   std::string device;
   // When among the matching events it fires:
-  std::uint32_t nth = 0;       // only the nth matching event (1-based); for `packet`, the nth
-                               // packet of each session; 0 = any
-  std::uint32_t every = 0;     // every Nth matching event; 0 = each
-  double probability = 1.0;    // fire with this probability (seeded generator)
-  std::uint32_t times = 1;     // how many times it may fire; 0 = unlimited
+  std::uint32_t nth = 0;     // only the nth matching event (1-based); for `packet`, the nth
+                             // packet of each session; 0 = any
+  std::uint32_t every = 0;   // every Nth matching event; 0 = each
+  double probability = 1.0;  // fire with this probability (seeded generator)
+  std::uint32_t times = 1;   // how many times it may fire; 0 = unlimited
   // Parameters:
   rc::code code = rc::code::conn_server_unavailable;  // refuse / kick
-  std::int64_t delay_ms = 0;                           // delay
-  bool send_disconnect = true;                         // drop
+  std::int64_t delay_ms = 0;                          // delay
+  bool send_disconnect = true;                        // drop
   // Book-keeping:
   std::uint64_t matched = 0;
   std::uint64_t fired = 0;

@@ -15,8 +15,8 @@ constexpr std::uint8_t k_reason_shutting_down = 0x8B;
 constexpr std::size_t k_max_client_id = 64;
 
 // Platforms that the single-mobile-device policy does not count as mobile.
-constexpr std::array<std::string_view, 6> k_non_mobile{"web", "desktop", "pc", "mac", "windows",
-                                                       "linux"};
+constexpr std::array<std::string_view, 6> k_non_mobile{"web", "desktop", "pc",
+                                                       "mac", "windows", "linux"};
 
 bool is_mobile(std::string_view platform) {
   return std::find(k_non_mobile.begin(), k_non_mobile.end(), platform) == k_non_mobile.end();
@@ -71,10 +71,14 @@ mqtt::properties rc_properties(rc::code why) {
 
 std::string_view to_string(transport t) noexcept {
   switch (t) {
-    case transport::tcp: return "tcp";
-    case transport::tls: return "tls";
-    case transport::ws: return "ws";
-    case transport::wss: return "wss";
+    case transport::tcp:
+      return "tcp";
+    case transport::tls:
+      return "tls";
+    case transport::ws:
+      return "ws";
+    case transport::wss:
+      return "wss";
   }
   return "?";
 }
@@ -142,8 +146,8 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
       return handle_connect(s, std::move(*c), now_ms);
     }
     ++counters_.protocol_errors;
-    emit("protocol_error", s, 0,
-         std::string(mqtt::type_name(mqtt::type_of(p))) + " before CONNECT", now_ms);
+    emit("protocol_error", s, 0, std::string(mqtt::type_name(mqtt::type_of(p))) + " before CONNECT",
+         now_ms);
     actions out{disconnect_action(s, k_reason_protocol_error, rc::code::ok, "CONNECT first")};
     mark_closing(s);
     return out;
@@ -223,8 +227,8 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
       ++counters_.protocol_errors;
       emit("protocol_error", s, 0,
            std::string(mqtt::type_name(mqtt::type_of(p))) + " from a client", now_ms);
-      out.push_back(disconnect_action(s, k_reason_protocol_error, rc::code::ok,
-                                      "unexpected packet"));
+      out.push_back(
+          disconnect_action(s, k_reason_protocol_error, rc::code::ok, "unexpected packet"));
       mark_closing(s);
       break;
     }
@@ -269,8 +273,10 @@ actions hub::handle_connect(session& s, mqtt::connect&& c, std::int64_t now_ms) 
       // The client cannot ping before it has its CONNACK: keep alive starts then.
       if (s.deadline_ms != 0) s.deadline_ms += r->delay_ms;
       ++counters_.faults_fired;
-      emit("fault", s, 0, "delay CONNACK " + std::to_string(r->delay_ms) + " ms (rule " +
-                              std::to_string(r->id) + ")", now_ms);
+      emit("fault", s, 0,
+           "delay CONNACK " + std::to_string(r->delay_ms) + " ms (rule " + std::to_string(r->id) +
+               ")",
+           now_ms);
       return out;
     }
     return apply_fault(s, *r, now_ms);
@@ -317,10 +323,10 @@ actions hub::handle_connect_checked(session& s, const mqtt::connect& c, std::int
     return refuse(s, verdict.result, "token refused", now_ms);
   }
   if (user != nullptr && user->blocked(now_ms)) {
-    return refuse(s, rc::code::conn_user_blocked,
-                  "blocked for " + std::to_string((user->blocked_until_ms - now_ms) / 1000) +
-                      " s more",
-                  now_ms);
+    return refuse(
+        s, rc::code::conn_user_blocked,
+        "blocked for " + std::to_string((user->blocked_until_ms - now_ms) / 1000) + " s more",
+        now_ms);
   }
   return accept(s, c, now_ms);
 }
@@ -387,9 +393,9 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
   add_to_user_index(s);
   ++counters_.connects_by_code[0];
   emit("connect", s, 0,
-       std::string("ok platform=") + (s.platform.empty() ? "-" : s.platform) +
-           " reconnect=" + (reconnect ? "1" : "0") + " reconnect_kick=" +
-           (reconnect_kick ? "1" : "0") + " keep_alive=" + std::to_string(keep_alive),
+       std::string("ok platform=") + (s.platform.empty() ? "-" : s.platform) + " reconnect=" +
+           (reconnect ? "1" : "0") + " reconnect_kick=" + (reconnect_kick ? "1" : "0") +
+           " keep_alive=" + std::to_string(keep_alive),
        now_ms);
   out.push_back(action{.session = s.id, .send = std::move(ack)});
 
@@ -420,8 +426,8 @@ action hub::disconnect_action(const session& s, std::uint8_t reason, rc::code wh
 
 actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
   ++counters_.faults_fired;
-  const std::string rule = " (rule " + std::to_string(r.id) + " on " +
-                           std::string(to_string(r.on)) + ")";
+  const std::string rule =
+      " (rule " + std::to_string(r.id) + " on " + std::string(to_string(r.on)) + ")";
   switch (r.action) {
     case fault_action::refuse:
     case fault_action::delay:  // delay is handled in handle_connect; elsewhere: refuse
@@ -433,10 +439,10 @@ actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
       }
       return refuse(s, r.code, "fault" + rule, now_ms);
     case fault_action::drop: {
-      emit("fault", s, 0,
-           std::string("drop") + (r.send_disconnect && s.connected ? " with DISCONNECT" : "") +
-               rule,
-           now_ms);
+      emit(
+          "fault", s, 0,
+          std::string("drop") + (r.send_disconnect && s.connected ? " with DISCONNECT" : "") + rule,
+          now_ms);
       action a{.session = s.id, .close = true};
       if (r.send_disconnect && s.connected) {
         a = disconnect_action(s, 0x80, rc::code::ok, "fault: drop");
@@ -470,8 +476,8 @@ actions hub::on_decode_error(session_id id, std::error_code ec, std::string_view
   auto& s = it->second;
   ++counters_.protocol_errors;
   const auto reason = static_cast<std::uint8_t>(ec.value());
-  emit("protocol_error", s, 0,
-       std::string(mqtt::reason_name(reason)) + ": " + std::string(detail), now_ms);
+  emit("protocol_error", s, 0, std::string(mqtt::reason_name(reason)) + ": " + std::string(detail),
+       now_ms);
   if (!s.connected) {
     // Before CONNACK the answer is a CONNACK (MQTT 5 §3.2.2.2), not a DISCONNECT.
     const rc::code why = reason == 0x84 ? rc::code::conn_proto_version_error : rc::code::ok;
@@ -519,8 +525,8 @@ actions hub::tick(std::int64_t now_ms) {
       ++counters_.keep_alive_timeouts;
       emit("timeout", s, 0,
            "keep alive expired (" + std::to_string(s.keep_alive_s) + " s x 1.5 silent)", now_ms);
-      out.push_back(disconnect_action(s, k_reason_keep_alive_timeout, rc::code::ok,
-                                      "keep alive timeout"));
+      out.push_back(
+          disconnect_action(s, k_reason_keep_alive_timeout, rc::code::ok, "keep alive timeout"));
     }
     mark_closing(s);
   }
@@ -602,9 +608,8 @@ void hub::blackhole(const session_filter& f, bool on, bool include_new, std::int
     if (on || (s.connected && s.keep_alive_s == 0)) {  // keep alive 0: no check
       s.deadline_ms = 0;
     } else {
-      s.deadline_ms = s.connected
-                          ? now_ms + static_cast<std::int64_t>(s.keep_alive_s) * 1500
-                          : now_ms + config_.limits.connect_timeout_ms;
+      s.deadline_ms = s.connected ? now_ms + static_cast<std::int64_t>(s.keep_alive_s) * 1500
+                                  : now_ms + config_.limits.connect_timeout_ms;
     }
     emit(on ? "blackhole" : "release", s, 0, "", now_ms);
   }
@@ -616,8 +621,8 @@ actions hub::shutdown(std::int64_t now_ms) {
   for (auto& [id, s] : sessions_) {
     if (s.closing) continue;
     if (s.connected) {
-      out.push_back(disconnect_action(s, k_reason_shutting_down,
-                                      rc::code::conn_server_unavailable, ""));
+      out.push_back(
+          disconnect_action(s, k_reason_shutting_down, rc::code::conn_server_unavailable, ""));
     } else {
       out.push_back(action{.session = id, .close = true});
     }
@@ -634,10 +639,18 @@ std::vector<session_view> hub::sessions(const session_filter& f) const {
   std::vector<session_view> out;
   for (const auto& [id, s] : sessions_) {
     if (s.closing || !matches(s, f)) continue;
-    out.push_back({.id = id, .via = s.via, .remote = s.remote, .connected = s.connected,
-                   .blackholed = s.blackholed, .app = s.app, .user = s.user, .device = s.device,
-                   .platform = s.platform, .opened_ms = s.opened_ms,
-                   .connected_ms = s.connected_ms, .keep_alive_s = s.keep_alive_s});
+    out.push_back({.id = id,
+                   .via = s.via,
+                   .remote = s.remote,
+                   .connected = s.connected,
+                   .blackholed = s.blackholed,
+                   .app = s.app,
+                   .user = s.user,
+                   .device = s.device,
+                   .platform = s.platform,
+                   .opened_ms = s.opened_ms,
+                   .connected_ms = s.connected_ms,
+                   .keep_alive_s = s.keep_alive_s});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;

@@ -1,6 +1,6 @@
 // imock-server: the scriptable mock IM server. `imock-server --help` for the flags.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -138,12 +138,14 @@ int main(int argc, char** argv) {
     const bound_addresses bound = srv.start();
     std::printf("imock-server %s listening\n", IMOCK_VERSION);
     std::printf("  mqtt   mqtt://%s\n", bound.mqtt.c_str());
-    std::printf("  http   http://%s  (server API /user/..., admin /admin/..., /metrics, "
-                "ws://%s/mqtt)\n",
-                bound.http.c_str(), bound.http.c_str());
+    std::printf(
+        "  http   http://%s  (server API /user/..., admin /admin/..., /metrics, "
+        "ws://%s/mqtt)\n",
+        bound.http.c_str(), bound.http.c_str());
     if (bound.mqtts) std::printf("  mqtts  mqtts://%s\n", bound.mqtts->c_str());
-    if (bound.https) std::printf("  https  https://%s  (wss://%s/mqtt)\n", bound.https->c_str(),
-                                 bound.https->c_str());
+    if (bound.https)
+      std::printf("  https  https://%s  (wss://%s/mqtt)\n", bound.https->c_str(),
+                  bound.https->c_str());
     if (!bound.tls_fingerprint_sha256.empty()) {
       std::printf("  TLS certificate SHA-256 fingerprint %s\n",
                   bound.tls_fingerprint_sha256.c_str());

@@ -17,7 +17,8 @@ void family(std::string& out, const char* name, const char* type, const char* he
   out += '\n';
 }
 
-void sample(std::string& out, const char* name, std::uint64_t value, const std::string& labels = {}) {
+void sample(std::string& out, const char* name, std::uint64_t value,
+            const std::string& labels = {}) {
   out += name;
   if (!labels.empty()) out += "{" + labels + "}";
   out += ' ';

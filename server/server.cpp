@@ -3,6 +3,7 @@
 // upgrade). One event-loop thread runs everything, so the hub needs no locks.
 #include "server/server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 
@@ -151,10 +151,10 @@ class server::impl final : public server_control {
             [this](std::string_view app, std::string_view user, rc::code why) {
               apply(hub_.disconnect_user(app, user, why, now_ms()));
             },
-        .log_event = [this](std::string_view kind,
-                            std::string_view detail) {
-          hub_.log(std::string(kind), std::string(detail), now_ms());
-        },
+        .log_event =
+            [this](std::string_view kind, std::string_view detail) {
+              hub_.log(std::string(kind), std::string(detail), now_ms());
+            },
     };
   }
 
@@ -203,10 +203,7 @@ class mqtt_session final : public session_base,
   static constexpr bool k_ws = is_websocket<Stream>::value;
 
   mqtt_session(server::impl& srv, Stream&& stream, transport via)
-      : srv_(srv),
-        stream_(std::move(stream)),
-        via_(via),
-        decoder_(srv.limits().max_packet_size) {}
+      : srv_(srv), stream_(std::move(stream)), via_(via), decoder_(srv.limits().max_packet_size) {}
 
   /// TCP and TLS: register and start (TLS handshakes first).
   void start() {
@@ -230,10 +227,10 @@ class mqtt_session final : public session_base,
   template <typename Request>
   void start_ws(Request req) {
     beast::get_lowest_layer(stream_).expires_never();
-    stream_.set_option(websocket::stream_base::timeout{
-        .handshake_timeout = k_handshake_timeout,
-        .idle_timeout = websocket::stream_base::none(),
-        .keep_alive_pings = false});
+    stream_.set_option(
+        websocket::stream_base::timeout{.handshake_timeout = k_handshake_timeout,
+                                        .idle_timeout = websocket::stream_base::none(),
+                                        .keep_alive_pings = false});
     stream_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::sec_websocket_protocol, "mqtt");
       res.set(http::field::server, "imock");
@@ -366,9 +363,8 @@ class mqtt_session final : public session_base,
       stream_.shutdown(tcp::socket::shutdown_send, ignored);
       drain();
     } else if constexpr (k_tls) {
-      stream_.async_shutdown([self](boost::system::error_code) {
-        self->hard_close("closed by server");
-      });
+      stream_.async_shutdown(
+          [self](boost::system::error_code) { self->hard_close("closed by server"); });
     } else {
       stream_.async_close(websocket::close_code::normal, [self](boost::system::error_code) {
         self->hard_close("closed by server");
@@ -377,15 +373,15 @@ class mqtt_session final : public session_base,
   }
 
   void drain() requires k_tcp {
-    stream_.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](
-                                                   boost::system::error_code ec) {
-      if (ec) return self->hard_close("closed by server");
-      auto& chunk = self->srv_.read_chunk();
-      const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
-      if (ec == asio::error::would_block) return self->drain();
-      if (ec || n == 0) return self->hard_close("closed by server");
-      self->drain();
-    });
+    stream_.async_wait(tcp::socket::wait_read,
+                       [self = this->shared_from_this()](boost::system::error_code ec) {
+                         if (ec) return self->hard_close("closed by server");
+                         auto& chunk = self->srv_.read_chunk();
+                         const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
+                         if (ec == asio::error::would_block) return self->drain();
+                         if (ec || n == 0) return self->hard_close("closed by server");
+                         self->drain();
+                       });
   }
 
   void fail(const boost::system::error_code& ec, std::string_view context) {
@@ -462,8 +458,8 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     if (ec == http::error::end_of_stream || routine(ec)) return close();
     if (ec) {
       // Unparsable request: answer once, in the documented error shape, then close.
-      return respond(400, R"({"code":400,"error":")" + ec.message() + "\"}",
-                     "application/json", false);
+      return respond(400, R"({"code":400,"error":")" + ec.message() + "\"}", "application/json",
+                     false);
     }
     auto req = parser_->release();
     if (websocket::is_upgrade(req)) return upgrade(std::move(req));
@@ -549,19 +545,19 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
   }
 
   void respond(int status, std::string body, std::string_view content_type, bool keep_alive) {
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(status), 11);
+    auto res =
+        std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
     res->set(http::field::server, "imock");
     res->set(http::field::content_type, content_type);
     res->keep_alive(keep_alive);
     res->body() = std::move(body);
     res->prepare_payload();
-    http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res](boost::system::error_code ec,
-                                                             std::size_t) {
-                        if (ec || !res->keep_alive()) return self->close();
-                        self->do_read();
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res](boost::system::error_code ec, std::size_t) {
+          if (ec || !res->keep_alive()) return self->close();
+          self->do_read();
+        });
   }
 
   void close() {
@@ -634,10 +630,18 @@ bound_addresses server::impl::start() {
     l.endpoint = ep;  // port 0 resolved: stop/resume accepting reopens the same port
     const std::string text = net::host_port{ep.address().to_string(), ep.port()}.to_string();
     switch (l.kind) {
-      case listener_kind::mqtt: out.mqtt = text; break;
-      case listener_kind::http: out.http = text; break;
-      case listener_kind::mqtts: out.mqtts = text; break;
-      case listener_kind::https: out.https = text; break;
+      case listener_kind::mqtt:
+        out.mqtt = text;
+        break;
+      case listener_kind::http:
+        out.http = text;
+        break;
+      case listener_kind::mqtts:
+        out.mqtts = text;
+        break;
+      case listener_kind::https:
+        out.https = text;
+        break;
     }
   }
   out.tls_fingerprint_sha256 = tls_pem_.fingerprint_sha256;
@@ -653,9 +657,9 @@ bound_addresses server::impl::start() {
     });
   }
   if (opts_.ready_file) write_ready_file(out);
-  hub_.log("start", "mqtt " + out.mqtt + ", http " + out.http +
-                        (out.mqtts ? ", mqtts " + *out.mqtts : "") +
-                        (out.https ? ", https " + *out.https : ""),
+  hub_.log("start",
+           "mqtt " + out.mqtt + ", http " + out.http + (out.mqtts ? ", mqtts " + *out.mqtts : "") +
+               (out.https ? ", https " + *out.https : ""),
            now_ms());
   return out;
 }
@@ -686,8 +690,8 @@ void server::impl::accept_loop(listener& l) {
       ++l.emfile_count;
       const auto now = std::chrono::steady_clock::now();
       if (now - l.last_emfile_log >= k_emfile_log_interval) {
-        spdlog::warn("accept: {} ({} times since the last message); backing off",
-                     ec.message(), l.emfile_count);
+        spdlog::warn("accept: {} ({} times since the last message); backing off", ec.message(),
+                     l.emfile_count);
         hub_.log("accept_backoff", ec.message(), now_ms());
         l.last_emfile_log = now;
         l.emfile_count = 0;
@@ -698,8 +702,10 @@ void server::impl::accept_loop(listener& l) {
       });
       return;
     }
-    if (!ec) on_accept(l, std::move(socket));
-    else spdlog::warn("accept: {}", ec.message());
+    if (!ec)
+      on_accept(l, std::move(socket));
+    else
+      spdlog::warn("accept: {}", ec.message());
     accept_loop(l);
   });
 }
@@ -718,8 +724,7 @@ void server::impl::on_accept(listener& l, tcp::socket socket) {
           ->start();
       break;
     case listener_kind::http:
-      std::make_shared<http_session<beast::tcp_stream>>(*this,
-                                                        beast::tcp_stream(std::move(socket)))
+      std::make_shared<http_session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)))
           ->start();
       break;
     case listener_kind::https:
@@ -734,9 +739,8 @@ void server::impl::schedule_sweep() {
   // Keep-alive and CONNECT deadlines are checked by one sweep instead of a timer per
   // session (memory per idle connection). Its period follows the speed so a scaled
   // keep alive is still enforced within ~1/4 s of server time.
-  const auto period = std::clamp<std::chrono::nanoseconds>(clock_.real(250),
-                                                           std::chrono::milliseconds(1),
-                                                           std::chrono::milliseconds(250));
+  const auto period = std::clamp<std::chrono::nanoseconds>(
+      clock_.real(250), std::chrono::milliseconds(1), std::chrono::milliseconds(250));
   sweep_.expires_after(period);
   sweep_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping_) return;
@@ -783,8 +787,9 @@ void server::impl::set_accepting(bool on) {
       accept_loop(l);
     } catch (const boost::system::system_error& e) {
       spdlog::error("cannot listen again on {}: {}", l.endpoint.port(), e.code().message());
-      hub_.log("error", "cannot listen again on port " + std::to_string(l.endpoint.port()) +
-                            ": " + e.code().message(),
+      hub_.log("error",
+               "cannot listen again on port " + std::to_string(l.endpoint.port()) + ": " +
+                   e.code().message(),
                now_ms());
     }
   }
@@ -809,12 +814,14 @@ api_response server::impl::handle_http(const api_request& r) {
   }
   if (admin_api::handles(path)) return admin_.handle(r, now);
   if (path == "/metrics") {
-    return {200, render_metrics(hub_, {.accepting = accepting_, .accept_backoffs = accept_backoffs_})};
+    return {200,
+            render_metrics(hub_, {.accepting = accepting_, .accept_backoffs = accept_backoffs_})};
   }
   if (path == "/healthz") {
-    return {200, boost::json::serialize(boost::json::object{
-                     {"code", 200}, {"status", stopping_ ? "stopping" : "ok"},
-                     {"sessions", hub_.session_count()}})};
+    return {200,
+            boost::json::serialize(boost::json::object{{"code", 200},
+                                                       {"status", stopping_ ? "stopping" : "ok"},
+                                                       {"sessions", hub_.session_count()}})};
   }
   return {404, R"j({"code":404,"error":"not found (see docs/server-api.md, docs/admin-api.md)"})j"};
 }

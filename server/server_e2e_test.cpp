@@ -29,10 +29,10 @@ server_config test_config() {
   server_config c;
   c.apps = {
       {.key = std::string(k_app), .secret = std::string(k_secret)},
-      {.key = std::string(k_multi), .secret = std::string(k_secret),
+      {.key = std::string(k_multi),
+       .secret = std::string(k_secret),
        .policy = login_policy::multi_device},
-      {.key = std::string(k_blocked), .secret = std::string(k_secret),
-       .state = app_state::blocked},
+      {.key = std::string(k_blocked), .secret = std::string(k_secret), .state = app_state::blocked},
       {.key = std::string(k_short), .secret = std::string(k_secret), .token_lifetime_ms = 1000},
   };
   c.limits.max_packet_size = 4096;
@@ -101,9 +101,8 @@ class ServerE2e : public ::testing::TestWithParam<transport> {
     client->send(c);
     const auto v = verdict_of(client->receive());
     if (v.packet != "CONNACK" || v.reason != reason || v.rc != rc) {
-      return ::testing::AssertionFailure()
-             << "expected CONNACK reason=" << reason << " rc-code=" << rc << ", got "
-             << v.to_string();
+      return ::testing::AssertionFailure() << "expected CONNACK reason=" << reason
+                                           << " rc-code=" << rc << ", got " << v.to_string();
     }
     if (!client->wait_closed()) return ::testing::AssertionFailure() << "not closed after refusal";
     return ::testing::AssertionSuccess();
@@ -112,9 +111,8 @@ class ServerE2e : public ::testing::TestWithParam<transport> {
   static ::testing::AssertionResult disconnected(wire_client& c, int reason, int rc) {
     const auto v = verdict_of(c.receive());
     if (v.packet != "DISCONNECT" || v.reason != reason || v.rc != rc) {
-      return ::testing::AssertionFailure()
-             << "expected DISCONNECT reason=" << reason << " rc-code=" << rc << ", got "
-             << v.to_string();
+      return ::testing::AssertionFailure() << "expected DISCONNECT reason=" << reason
+                                           << " rc-code=" << rc << ", got " << v.to_string();
     }
     if (!c.wait_closed()) return ::testing::AssertionFailure() << "not closed after DISCONNECT";
     return ::testing::AssertionSuccess();
@@ -179,9 +177,9 @@ TEST_P(ServerE2e, TokenRevokedThroughTheServerApiIs31020AndOpenConnectionsStay) 
   const auto old_token = token_for(u);
   auto online = login(u, "phone");
   ASSERT_TRUE(online);
-  const auto r = testing::server_api_call(
-      bound_.http, k_app, k_secret, "/user/token/expire.json",
-      "userId=" + u + "&time=" + std::to_string(srv_->now_ms() + 1));
+  const auto r =
+      testing::server_api_call(bound_.http, k_app, k_secret, "/user/token/expire.json",
+                               "userId=" + u + "&time=" + std::to_string(srv_->now_ms() + 1));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(refused(connect_packet(k_app, old_token, "tablet"), 0x86, 31020));
   online->send(mqtt::pingreq{});
@@ -197,10 +195,10 @@ TEST_P(ServerE2e, UserBlockedThroughTheServerApiIsDisconnectedAtOnceAndRefused31
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(disconnected(*online, 0x8A, 31009));
   EXPECT_TRUE(refused(connect_packet(k_app, token_for(u), "phone"), 0x8A, 31009));
-  ASSERT_EQ(testing::server_api_call(bound_.http, k_app, k_secret, "/user/unblock.json",
-                                     "userId=" + u)
-                .status,
-            200);
+  ASSERT_EQ(
+      testing::server_api_call(bound_.http, k_app, k_secret, "/user/unblock.json", "userId=" + u)
+          .status,
+      200);
   EXPECT_TRUE(login(u, "phone"));
 }
 

@@ -45,8 +45,8 @@ class ServerInterop : public ::testing::Test {
 
   std::unique_ptr<testing::child> mosquitto(const char* program, std::vector<std::string> args) {
     // stdbuf: mosquitto's stdio is block-buffered into a pipe; we read it line by line.
-    std::vector<std::string> all{"-oL", program, "-h", "127.0.0.1", "-p", port_, "-V", "mqttv5",
-                                 "-d"};
+    std::vector<std::string> all{"-oL", program, "-h",     "127.0.0.1", "-p",
+                                 port_, "-V",    "mqttv5", "-d"};
     all.insert(all.end(), args.begin(), args.end());
     auto c = testing::spawn("stdbuf", all);
     if (!c) ADD_FAILURE() << program << " could not start: run scripts/install-deps";
@@ -61,15 +61,15 @@ class ServerInterop : public ::testing::Test {
 
 TEST_F(ServerInterop, MosquittoClientsConnectWithAServerApiTokenAndExchangeAMessage) {
   const auto token = fetch_token("bob");
-  auto sub = mosquitto("mosquitto_sub", {"-i", "bob-phone", "-u", std::string(k_app), "-P",
-                                         token, "-t", "chat/#", "-C", "1", "-W", "20"});
+  auto sub = mosquitto("mosquitto_sub", {"-i", "bob-phone", "-u", std::string(k_app), "-P", token,
+                                         "-t", "chat/#", "-C", "1", "-W", "20"});
   ASSERT_TRUE(sub);
   ASSERT_TRUE(sub->wait_output("Subscribed", 10s)) << sub->seen;
   // A web client of the same user: the single-mobile-device policy leaves it alone.
-  auto pub = mosquitto("mosquitto_pub",
-                       {"-i", "bob-web", "-u", std::string(k_app), "-P", token, "-t", "chat/1",
-                        "-m", "hello from mosquitto", "-q", "1", "--property", "connect",
-                        "user-property", "imock-platform", "web"});
+  auto pub =
+      mosquitto("mosquitto_pub", {"-i", "bob-web", "-u", std::string(k_app), "-P", token, "-t",
+                                  "chat/1", "-m", "hello from mosquitto", "-q", "1", "--property",
+                                  "connect", "user-property", "imock-platform", "web"});
   ASSERT_TRUE(pub);
   EXPECT_EQ(pub->wait_exit(10s), 0) << pub->read_all(1s);
   EXPECT_TRUE(sub->wait_output("hello from mosquitto", 10s)) << sub->seen;
@@ -79,9 +79,8 @@ TEST_F(ServerInterop, MosquittoClientsConnectWithAServerApiTokenAndExchangeAMess
 TEST_F(ServerInterop, TamperedTokenIsRefusedWithBadUserNameOrPassword) {
   auto token = fetch_token("eve");
   token[token.size() / 2] = token[token.size() / 2] == 'A' ? 'B' : 'A';
-  auto sub = mosquitto("mosquitto_sub",
-                       {"-i", "eve-phone", "-u", std::string(k_app), "-P", token, "-t", "x",
-                        "-W", "10"});
+  auto sub = mosquitto("mosquitto_sub", {"-i", "eve-phone", "-u", std::string(k_app), "-P", token,
+                                         "-t", "x", "-W", "10"});
   ASSERT_TRUE(sub);
   EXPECT_TRUE(sub->wait_output("received CONNACK (134)", 10s)) << sub->seen;  // 0x86
   EXPECT_NE(sub->wait_exit(10s), 0);
@@ -89,8 +88,8 @@ TEST_F(ServerInterop, TamperedTokenIsRefusedWithBadUserNameOrPassword) {
 
 TEST_F(ServerInterop, AdminKickDisconnectsAMosquittoClient) {
   const auto token = fetch_token("carol");
-  auto sub = mosquitto("mosquitto_sub", {"-i", "carol-phone", "-u", std::string(k_app), "-P",
-                                         token, "-t", "x", "-W", "20"});
+  auto sub = mosquitto("mosquitto_sub", {"-i", "carol-phone", "-u", std::string(k_app), "-P", token,
+                                         "-t", "x", "-W", "20"});
   ASSERT_TRUE(sub);
   ASSERT_TRUE(sub->wait_output("Subscribed", 10s)) << sub->seen;
   const auto r = testing::http_request(bound_.http, "POST", "/admin/kick", R"({"user":"carol"})");

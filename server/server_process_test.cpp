@@ -23,8 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::connect_packet;
-using testing::verdict_of;
 using testing::spawn;
+using testing::verdict_of;
 using testing::wire_client;
 
 constexpr std::string_view k_app = "proc-app";
@@ -136,10 +136,10 @@ TEST(ServerListeners, RestartDisconnectsEveryoneWith0x8BAndComesBack) {
 
 TEST(ServerFaults, DropAfterConnackFaultClosesRightAfterTheConnack) {
   running_server s;
-  ASSERT_EQ(s.admin("/admin/faults", {{"on", "connack"}, {"action", "drop"},
-                                      {"send_disconnect", false}})
-                .status,
-            200);
+  ASSERT_EQ(
+      s.admin("/admin/faults", {{"on", "connack"}, {"action", "drop"}, {"send_disconnect", false}})
+          .status,
+      200);
   auto c = s.login("dropped");
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->wait_closed());
@@ -147,9 +147,8 @@ TEST(ServerFaults, DropAfterConnackFaultClosesRightAfterTheConnack) {
 
 TEST(ServerFaults, NthPacketFaultKicksOnThatPacket) {
   running_server s;
-  ASSERT_EQ(
-      s.admin("/admin/faults", {{"on", "packet"}, {"nth", 3}, {"action", "kick"}}).status,
-      200);
+  ASSERT_EQ(s.admin("/admin/faults", {{"on", "packet"}, {"nth", 3}, {"action", "kick"}}).status,
+            200);
   auto c = s.login("third");  // CONNECT is packet 1
   ASSERT_TRUE(c);
   c->send(mqtt::pingreq{});  // packet 2
@@ -188,8 +187,7 @@ TEST(ServerHttp, EventLogShowsTheConnectAndLongPollWaitsForTheNext) {
   auto c = s.login("logged");
   ASSERT_TRUE(c);
   const auto all = testing::http_request(s.bound.http, "GET", "/admin/events?format=text");
-  EXPECT_NE(all.body.find("connect #1 proc-app/logged/dev tcp ok"), std::string::npos)
-      << all.body;
+  EXPECT_NE(all.body.find("connect #1 proc-app/logged/dev tcp ok"), std::string::npos) << all.body;
   const auto last = [&] {
     const auto status =
         boost::json::parse(testing::http_request(s.bound.http, "GET", "/admin/status").body);
@@ -243,8 +241,7 @@ TEST(ServerLimits, SlowReaderIsDisconnectedInsteadOfGrowingServerMemory) {
   auto writer = s.open();
   ASSERT_TRUE(writer);
   mqtt::connect c = connect_packet(
-      k_app, *token::issue(k_app, "flooder", k_secret, s.srv().now_ms()), "w", false, false,
-      "web");
+      k_app, *token::issue(k_app, "flooder", k_secret, s.srv().now_ms()), "w", false, false, "web");
   writer->send(c);
   ASSERT_EQ(verdict_of(writer->receive()).reason, 0);
   // 64 MB for a reader that does not read: far beyond socket buffers plus the queue.
@@ -281,8 +278,9 @@ std::filesystem::path scratch(std::string_view name) {
 
 TEST(ServerProcess, SigtermSendsDisconnect0x8BAndExitsZero) {
   const auto dir = scratch("sigterm");
-  auto proc = spawn(server_binary(), {"--listen-mqtt", "127.0.0.1:0", "--listen-http", "127.0.0.1:0",
-                     "--ready-file", (dir / "ready.json").string()},
+  auto proc = spawn(server_binary(),
+                    {"--listen-mqtt", "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--ready-file",
+                     (dir / "ready.json").string()},
                     (dir / "err").string());
   ASSERT_TRUE(proc);
   // The ready file is written before the banner is printed.
@@ -329,21 +327,21 @@ TEST(ServerProcess, BadFlagsAndBadConfigExitNonZeroWithAClearMessage) {
   {
     // The port is taken: say which address could not be bound.
     running_server other;
-    auto proc = spawn(server_binary(), {"--listen-mqtt", other.bound.mqtt, "--listen-http", "127.0.0.1:0"}, err);
+    auto proc = spawn(server_binary(),
+                      {"--listen-mqtt", other.bound.mqtt, "--listen-http", "127.0.0.1:0"}, err);
     EXPECT_EQ(proc->wait_exit(10s), 1);
     EXPECT_NE(slurp(err).find(other.bound.mqtt), std::string::npos) << slurp(err);
   }
   std::filesystem::remove_all(dir);
 }
 
-
 TEST(ServerProcess, OutOfFileDescriptorsBacksOffAndRecovers) {
   // The server gets 32 descriptors; 40 clients exhaust them. It must neither crash
   // nor spin on accept, and must serve again once clients leave.
   const auto dir = scratch("emfile");
-  auto proc = spawn("prlimit", {"--nofile=32:32", server_binary().string(), "--listen-mqtt",
-                                "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--ready-file",
-                                (dir / "ready.json").string()},
+  auto proc = spawn("prlimit",
+                    {"--nofile=32:32", server_binary().string(), "--listen-mqtt", "127.0.0.1:0",
+                     "--listen-http", "127.0.0.1:0", "--ready-file", (dir / "ready.json").string()},
                     (dir / "err").string());
   ASSERT_TRUE(proc);
   ASSERT_TRUE(proc->wait_output("listening", 10s)) << slurp(dir / "err");
@@ -394,14 +392,13 @@ TEST(ServerProcess, OutOfFileDescriptorsBacksOffAndRecovers) {
   std::filesystem::remove_all(dir);
 }
 
-
 TEST(ServerProcess, ScenarioModeChecksAClientRunElsewhere) {
   // imock-server --scenario plays the server side; imock-client plays "your app".
   const auto dir = scratch("scenario");
   const auto source = std::filesystem::path(IMOCK_SOURCE_DIR) / "server/testdata/field-drop.yaml";
-  auto srv = spawn(server_binary(), {"--scenario", source.string(), "--listen-mqtt",
-                                     "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--speed",
-                                     "1", "--client-wait", "20s"},
+  auto srv = spawn(server_binary(),
+                   {"--scenario", source.string(), "--listen-mqtt", "127.0.0.1:0", "--listen-http",
+                    "127.0.0.1:0", "--speed", "1", "--client-wait", "20s"},
                    (dir / "err").string());
   ASSERT_TRUE(srv);
   ASSERT_TRUE(srv->wait_output("client 'alice'", 10s)) << srv->seen << slurp(dir / "err");
@@ -411,9 +408,10 @@ TEST(ServerProcess, ScenarioModeChecksAClientRunElsewhere) {
   const auto token_at = srv->seen.find("token ", srv->seen.find("client 'alice'")) + 6;
   const auto token = srv->seen.substr(token_at, srv->seen.find('\n', token_at) - token_at);
   const auto client_bin = server_binary().parent_path().parent_path() / "client" / "imock-client";
-  auto app = spawn(client_bin, {"--url", url, "--app-key", "imock-demo-key", "--token", token,
-                                "--device", "phone"},
-                   (dir / "client.err").string());
+  auto app =
+      spawn(client_bin,
+            {"--url", url, "--app-key", "imock-demo-key", "--token", token, "--device", "phone"},
+            (dir / "client.err").string());
   ASSERT_TRUE(app);
   const int status = srv->wait_exit(60s);
   const auto output = srv->read_all(1s);

@@ -68,8 +68,7 @@ std::unique_ptr<child> spawn(const std::filesystem::path& program, std::vector<s
   posix_spawn_file_actions_addclose(&fa, fds[0]);
   posix_spawn_file_actions_addclose(&fa, fds[1]);
   if (!err_file.empty()) {
-    posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   }
   auto c = std::make_unique<child>();
   const int rc = posix_spawnp(&c->pid, path.c_str(), &fa, nullptr, argv.data(), environ);

@@ -135,8 +135,9 @@ std::unique_ptr<wire_client> wire_client::open(transport via, const bound_addres
           return c;
         }
         if (!bound.https) return fail("no https listener");
-        auto c = std::make_unique<
-            client_impl<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>>(*tls);
+        auto c =
+            std::make_unique<client_impl<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>>(
+                *tls);
         beast::get_lowest_layer(c->stream_).connect(endpoint_of(*bound.https));
         c->stream_.next_layer().handshake(ssl::stream_base::client);
         c->stream_.set_option(websocket::stream_base::decorator(decorate));
