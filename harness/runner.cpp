@@ -304,8 +304,21 @@ class external_client final : public harness_client {
     }
     signal(SIGPIPE, SIG_IGN);
     reader_ = std::thread([this] { read_loop(); });
+    // Wait (bounded, wall clock) for the program's "ready" line, so its start-up time
+    // does not eat into the scenario's first time windows.
+    std::unique_lock lock(ready_mutex_);
+    if (!ready_cv_.wait_for(lock, std::chrono::seconds(20), [this] { return ready_; })) {
+      trace_.add({.source = setup_.name, .kind = "trace",
+                  .detail = "no \"ready\" line within 20 s from: " + command_});
+    }
     return true;
   }
+
+ public:
+  /// Starts the program now (before the steps run); false if it cannot start.
+  bool launch() { return pid_ > 0 || start(); }
+
+ private:
 
   void send(const json::object& o) {
     if (in_ < 0) return;
@@ -365,6 +378,11 @@ class external_client final : public harness_client {
         e.client_ms = t->to_number<std::int64_t>();
       }
     } else {
+      if (event == "ready") {
+        std::lock_guard lock(ready_mutex_);
+        ready_ = true;
+        ready_cv_.notify_all();
+      }
       return;  // ready, init and other chatter are not part of the trace
     }
     trace_.add(std::move(e));
@@ -379,6 +397,9 @@ class external_client final : public harness_client {
   std::thread reader_;
   std::atomic<bool> stop_{false};
   bool inited_ = false;
+  std::mutex ready_mutex_;
+  std::condition_variable ready_cv_;
+  bool ready_ = false;
 };
 
 // --- matching ----------------------------------------------------------------------
@@ -508,6 +529,14 @@ class run {
       remove_data_dir_ = true;
     } else {
       data_dir_ = options_.data_dir / s_.name;
+    }
+    if (options_.client_cmd && !options_.server_only) {
+      for (const auto& [name, spec] : s_.clients) {
+        auto& c = client_for(name);
+        if (!static_cast<external_client&>(c).launch()) {
+          throw std::runtime_error("cannot start the client program: " + *options_.client_cmd);
+        }
+      }
     }
   }
 
