@@ -420,6 +420,7 @@ mqtt::connect connection::make_connect() const {
                   .keep_alive = static_cast<std::uint16_t>(o.heartbeat_s),
                   .username = o.app_key,
                   .password = token_};
+  if (o.plain) return c;
   auto& props = c.props.user_properties;
   props.reserve(4);
   // An automatic reconnect inside a call that has succeeded (docs/protocol.md §3).

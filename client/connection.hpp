@@ -127,6 +127,9 @@ struct options {
   std::uint64_t jitter_seed = 0;                 // mixed with init()'s per-machine seed
   bool reconnect_kick = false;                   // initial setReconnectKickEnable value
   std::int64_t connect_ack_timeout_ms = 10'000;  // > 0; see "Attempt timeout"
+  /// Send no imock-* user properties in CONNECT (a plain MQTT 5 client, for other
+  /// brokers; imock-storm --plain). The server then cannot tell a reconnect.
+  bool plain = false;
 };
 
 /// The machine's timers: at most one of each is pending.

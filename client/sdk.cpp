@@ -3,7 +3,9 @@
 // runtime's callback thread in order.
 #include "client/sdk.hpp"
 
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
@@ -245,6 +247,14 @@ class stream_transport final : public transport_base,
     sock.open(ep.protocol(), ec);
     if (!ec && !source_.empty()) {
       const auto local = asio::ip::make_address(source_, ec);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+      // Let connect() pick the port by the whole 4-tuple: a storm's closed sockets in
+      // TIME_WAIT then do not use up the source address's ports (Linux >= 4.2).
+      if (!ec && local.is_v4()) {
+        const int one = 1;
+        ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      }
+#endif
       if (!ec) sock.bind(tcp::endpoint(local, 0), ec);
     }
     if (ec) {
@@ -415,6 +425,9 @@ class client::state final : public transport_owner,
   // --- actions ---
   void run(const open_transport& a, actions& out) {
     close_transport_now();
+    if (attempt_listener_) {
+      deliver([cb = attempt_listener_, t = now(), n = a.attempt] { cb(t, n); });
+    }
     const auto& url = urls_[(a.attempt == 0 ? 0 : a.attempt - 1) % urls_.size()];
     const auto gen = ++generation_;
     std::weak_ptr<transport_owner> self = shared_from_this();
@@ -543,6 +556,7 @@ class client::state final : public transport_owner,
   error_fn on_error_;
   status_fn listener_;
   trace_fn trace_;
+  attempt_fn attempt_listener_;
   std::atomic<int> status_{static_cast<int>(rc::status::unconnected)};
   std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
 
@@ -680,6 +694,7 @@ rc::code client::init(std::string app_key, sdk_options options) {
   mopts->jitter_seed = options.jitter_seed;
   mopts->reconnect_kick = options.reconnect_kick;
   mopts->connect_ack_timeout_ms = options.connect_ack_timeout_ms;
+  mopts->plain = options.plain;
   if (validate(*mopts) != rc::code::ok) return rc::code::invalid_parameter;
   if (options.tls_verify || options.ca_file || !options.ca_pem.empty()) {
     try {
@@ -755,6 +770,12 @@ void client::set_connection_status_listener(status_fn listener) {
 
 void client::set_trace(trace_fn trace) {
   state_->on_strand([trace = std::move(trace)](state& s) mutable { s.trace_ = std::move(trace); });
+}
+
+void client::set_attempt_listener(attempt_fn listener) {
+  state_->on_strand([listener = std::move(listener)](state& s) mutable {
+    s.attempt_listener_ = std::move(listener);
+  });
 }
 
 rc::status client::current_status() const {

@@ -44,6 +44,7 @@ constexpr auto k_linger = std::chrono::seconds(1);   // wait for the peer's FIN 
 constexpr auto k_http_timeout = std::chrono::seconds(30);
 constexpr auto k_handshake_timeout = std::chrono::seconds(10);
 constexpr std::size_t k_http_body_limit = 1024 * 1024;
+constexpr int k_accept_batch = 64;
 constexpr auto k_emfile_backoff = std::chrono::milliseconds(50);
 constexpr auto k_emfile_log_interval = std::chrono::seconds(5);
 
@@ -673,6 +674,7 @@ void server::impl::open_listener(listener& l) {
   acc->set_option(asio::socket_base::reuse_address(true));
   acc->bind(l.endpoint);
   acc->listen(asio::socket_base::max_listen_connections);
+  acc->non_blocking(true);  // for the batch accepts after each wake-up
   l.acceptor = std::move(acc);
   if (!l.backoff) l.backoff = std::make_unique<asio::steady_timer>(io_);
 }
@@ -702,10 +704,20 @@ void server::impl::accept_loop(listener& l) {
       });
       return;
     }
-    if (!ec)
+    if (!ec) {
       on_accept(l, std::move(socket));
-    else
+      // A reconnect storm fills the listen queue faster than one accept per wake-up
+      // drains it: take what is already queued (bounded) before waiting again.
+      for (int i = 0; i < k_accept_batch && l.acceptor && l.acceptor->is_open(); ++i) {
+        tcp::socket more(io_);
+        boost::system::error_code more_ec;
+        l.acceptor->accept(more, more_ec);
+        if (more_ec) break;  // would_block: the queue is empty; errors: the async path reports
+        on_accept(l, std::move(more));
+      }
+    } else {
       spdlog::warn("accept: {}", ec.message());
+    }
     accept_loop(l);
   });
 }

@@ -1,0 +1,144 @@
+// The simulated clients of one imock-storm process: N reference-SDK clients
+// (client::client on one client::runtime with inline callbacks), connected at a
+// ramp rate, and the live counting of what they do: attempts, successes and
+// failures per time bucket, connect latency, and per storm who lost the
+// connection and when it came back.
+//
+// Threads: the SDK's event-loop threads run the callbacks (status listener,
+// attempt listener) and update the counters; the caller's thread (the storm
+// driver) calls everything below. Counters are atomics; histograms and code maps
+// sit behind one mutex (a few thousand updates per second at most).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "benchmarks/storm/storm_report.hpp"
+#include "client/connection.hpp"
+
+namespace imock::client {
+class runtime;
+class client;
+}  // namespace imock::client
+
+namespace imock::storm {
+
+/// Microseconds since the epoch from a monotonic clock (never steps back; agrees
+/// with the system clock to within its drift since the process started).
+std::int64_t now_us() noexcept;
+inline std::int64_t now_ms() noexcept { return now_us() / 1000; }
+
+/// The user id of client `local` of shard `shard`: PREFIX-SHARD-LOCAL.
+std::string user_id(const std::string& prefix, std::size_t shard, std::size_t local);
+
+struct group_options {
+  std::size_t shard = 0;  // for ids: user-<shard>-<i>, dev-<shard>-<i>
+  std::size_t first = 0;  // global index of the first client (source address spread)
+  std::size_t count = 0;
+  std::string url;  // mqtt://HOST:PORT (any SDK scheme)
+  std::string app_key;
+  std::string app_secret;  // mints imock tokens; any broker accepts them as passwords
+  std::string user_prefix = "user";
+  unsigned threads = 2;     // SDK event-loop threads
+  unsigned source_ips = 1;  // > 1: client i binds 127.0.0.(1 + i % source_ips)
+  double ramp_per_s = 0;    // connect() calls per second; 0: all at once
+  client::jitter_kind jitter = client::jitter_kind::none;
+  std::uint64_t seed = 1;  // each client's jitter seed is derived from it
+  int heartbeat_s = 30;
+  std::int64_t connect_timeout_ms = 10'000;
+  bool plain = false;
+  std::int64_t t0_ms = 0;  // timeline origin (epoch ms)
+  std::int64_t bucket_ms = 100;
+  std::size_t max_buckets = 3600;
+};
+
+/// A snapshot of the counters (sums across processes are meaningful).
+struct group_status {
+  std::uint64_t clients = 0;     // clients of this group
+  std::uint64_t started = 0;     // connect() called
+  std::uint64_t connected = 0;   // status Connected now
+  std::uint64_t alive = 0;       // not stopped by a terminal code
+  std::uint64_t attempts = 0;    // since the start
+  std::uint64_t at_arm = 0;      // alive clients when the current storm was armed
+  std::uint64_t affected = 0;    // current storm
+  std::uint64_t recovered = 0;   // current storm
+  std::uint64_t groups = 1;      // groups summed here
+  std::uint64_t origin_set = 0;  // groups whose current storm has its origin
+  std::uint64_t rss_kb = 0;      // this process
+  group_status& operator+=(const group_status& o);
+};
+
+/// Whether a storm is over: the origin is known, every alive client is connected,
+/// every affected one is back, and (need_all) every client was affected.
+bool storm_complete(const group_status& s, bool need_all);
+
+class client_group {
+ public:
+  explicit client_group(group_options o);
+  ~client_group();
+  client_group(const client_group&) = delete;
+  client_group& operator=(const client_group&) = delete;
+
+  /// Makes and initialises every client (no network yet). Empty, or what failed.
+  std::string prepare();
+  /// Starts connecting at the ramp rate on a thread of its own.
+  void start_ramp();
+  [[nodiscard]] group_status status() const;
+  /// The ramp is over: later connects count towards storms, not the ramp.
+  void end_ramp(std::int64_t at_us);
+  /// Storm `index` begins at `armed_us`: from now on a lost connection is counted
+  /// as affected by it. Clients already down count as affected at once.
+  void arm(int index, const std::string& trigger, std::int64_t armed_us);
+  /// The instant recovery times count from (the trigger; blackhole: the release).
+  void set_origin(std::int64_t origin_us);
+  /// Closes the current storm at `end_us` and keeps its result.
+  void end_storm(std::int64_t end_us);
+  /// Network reachability of every client, as the OS would report it (flap).
+  void set_network(bool available);
+  /// Called every bucket by the driver: the connected count into the timeline.
+  void sample(std::int64_t at_us);
+  /// Destroys the clients and fills in what this group measured.
+  void finish(run_result& r);
+
+  struct slot;
+
+ private:
+  void on_attempt(slot& s);
+  void on_status(slot& s, int status, int cause);
+  void mark_lost(slot& s, std::int64_t at_us);
+  [[nodiscard]] std::size_t bucket(std::int64_t at_us) const;
+  void ramp_loop();
+
+  group_options o_;
+  std::unique_ptr<client::runtime> rt_;
+  std::unique_ptr<slot[]> slots_;
+  std::vector<std::unique_ptr<client::client>> clients_;
+  std::thread ramp_thread_;
+  std::atomic<bool> stop_ramp_{false};
+
+  // Counters.
+  std::atomic<std::uint64_t> started_{0}, connected_{0}, alive_{0}, attempts_{0};
+  std::atomic<std::uint64_t> ramp_attempts_{0}, storm_attempts_{0};
+  std::atomic<std::uint64_t> at_arm_{0}, affected_{0}, recovered_{0};
+  std::atomic<std::uint32_t> gen_{0};  // current storm index, 0: none yet
+  std::atomic<bool> ramp_over_{false};
+  std::atomic<bool> origin_set_{false};
+  std::unique_ptr<std::atomic<std::uint64_t>[]> b_attempts_, b_successes_, b_failures_;
+  std::vector<std::int64_t> b_connected_;  // driver thread only
+
+  mutable std::mutex mu_;  // guards everything below
+  histogram latency_all_, latency_ramp_, latency_storm_;
+  std::map<int, std::uint64_t> failures_all_, failures_storm_, stopped_;
+  std::map<int, std::vector<std::uint64_t>> b_failures_by_code_;
+  std::int64_t ramp_end_us_ = 0;
+  std::uint64_t ramp_connected_ = 0;
+  storm_result current_;
+  std::vector<storm_result> storms_;
+};
+
+}  // namespace imock::storm

@@ -1,0 +1,105 @@
+// imock-storm's driver: the options, the population of clients (in this process
+// or in child processes), the target, and the run itself: ramp, hold, then each
+// storm (arm, trigger, wait for recovery, close), sampling every bucket.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "benchmarks/storm/storm_clients.hpp"
+#include "benchmarks/storm/storm_report.hpp"
+#include "benchmarks/storm/storm_target.hpp"
+
+namespace imock::storm {
+
+struct options {
+  // Target.
+  std::string target;            // broker URL; empty: start one (broker)
+  std::string broker = "imock";  // imock | mosquitto, when the tool starts it
+  std::string server_bin;        // imock-server; default: next to imock-storm
+  std::string mosquitto_bin = "/usr/sbin/mosquitto";
+  std::string admin;   // http://HOST:PORT of imock-server's admin API
+  bool plain = false;  // no imock-* user properties
+  bool allow_remote = false;
+  std::string app_key = "imock-demo-key";
+  std::string app_secret = "imock-demo-secret";
+  // Clients.
+  std::size_t clients = 1000;  // all shards together
+  std::string shard_text;      // I/N
+  std::size_t shard = 0;
+  std::size_t shards = 1;
+  unsigned procs = 1;
+  unsigned threads = 0;  // 0: 2 in one process, 1 per child
+  unsigned source_ips = 4;
+  double ramp = 5000;  // connects per second, all shards; 0: at once
+  int heartbeat = 30;
+  double connect_timeout = 10;
+  std::string user_prefix = "user";
+  // Policy.
+  std::string policy = "documented";
+  std::uint64_t seed = 1;
+  // Trigger.
+  std::string trigger = "drop-all";
+  int storms = 1;
+  double hold = 2;
+  int restart_down_ms = 1000;
+  std::string restart_mode;  // admin | process; empty: admin for imock, process else
+  double blackhole_for = 0;  // 0: 2 heartbeats + 2 s
+  double kick_rate = 1000;
+  int kick_code = 31003;
+  int flap_down_ms = 1000;
+  double recovery_timeout = 60;
+  double between = 1;
+  double duration_limit = 170;
+  double wait_all = 60;  // shard 0: wait this long for the other shards' clients
+  // Output.
+  bool json = false;
+  std::string json_out;
+  std::string chart;
+  bool progress = false;
+  bool no_progress = false;
+  int bucket_ms = 100;
+  // Internal: a child of --procs (commands on stdin).
+  bool child = false;
+  std::int64_t t0_ms = 0;
+};
+
+/// The options as JSON (echoed in the result).
+boost::json::object to_json(const options& o);
+
+/// The clients, wherever they run. Calls come from the driver thread only.
+class population {
+ public:
+  virtual ~population() = default;
+  virtual std::string prepare() = 0;
+  virtual void start_ramp() = 0;
+  /// Sums over all groups; also samples the connected count into bucket `at_us`.
+  virtual group_status status(std::int64_t at_us) = 0;
+  virtual void end_ramp(std::int64_t at_us) = 0;
+  virtual void arm(int index, const std::string& trigger, std::int64_t at_us) = 0;
+  virtual void set_origin(std::int64_t at_us) = 0;
+  virtual void end_storm(std::int64_t at_us) = 0;
+  virtual void set_network(bool available) = 0;
+  /// Ends every client; fills what the clients measured. Empty, or what failed.
+  virtual std::string finish(run_result& r) = 0;
+};
+
+/// The clients in this process.
+std::unique_ptr<population> make_local_population(const group_options& g);
+/// The clients in `procs` child processes running this executable with --child.
+std::unique_ptr<population> make_child_population(const options& o, const std::string& url);
+
+/// Group options for shard `shard` of `shards` under `o`, with clients at `url`.
+group_options group_for(const options& o, const std::string& url, std::size_t shard,
+                        std::size_t shards);
+
+/// The child's side of --procs: reads commands on stdin, answers on stdout.
+int child_main(const options& o);
+
+/// A whole run. `stop` is set by signals. Returns the result (notes say what failed).
+run_result run_storm(const options& o, std::atomic<bool>& stop);
+
+}  // namespace imock::storm
