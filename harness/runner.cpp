@@ -905,11 +905,9 @@ class run {
       return attempt_of(client);
     }
     if (c) {
-      const auto m = *c;
-      return [m](const trace_entry& e) { return matches(m, e); };
+      return [m = *c](const trace_entry& e) { return matches(m, e); };
     }
-    const auto m = *s;
-    return [m](const trace_entry& e) { return matches(m, e); };
+    return [m = *s](const trace_entry& e) { return matches(m, e); };
   }
 
   std::string do_step(const absent_step& a) {
@@ -918,7 +916,7 @@ class run {
       skip_client_expectation(a.client, "absent " + describe(*a.client_event));
       return {};
     }
-    const std::string source = *maybe_source;
+    const std::string& source = *maybe_source;
     const auto from = cursor(source);
     const auto found =
         trace_.wait_for(source, from, pred_of(a.client, a.client_event, a.server_event),
@@ -941,7 +939,7 @@ class run {
       skip_client_expectation(a.client, "count " + describe(*a.client_event));
       return {};
     }
-    const std::string source = *maybe_source;
+    const std::string& source = *maybe_source;
     const auto from = cursor(source);
     const auto p = pred_of(a.client, a.client_event, a.server_event);
     // Stop early only when the answer cannot change any more: at_least reached
