@@ -24,6 +24,7 @@
 #include "net/address.hpp"
 #include "net/clock.hpp"
 #include "net/tls.hpp"
+#include "net/tls_stream.hpp"
 #include "server/admin_api.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
@@ -53,7 +54,7 @@ struct is_websocket : std::false_type {};
 template <typename T>
 struct is_websocket<websocket::stream<T>> : std::true_type {};
 
-using tls_socket = ssl::stream<tcp::socket>;
+using tls_socket = net::tls_stream;
 using ws_stream = websocket::stream<beast::tcp_stream>;
 using wss_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
@@ -211,12 +212,11 @@ class mqtt_session final : public session_base,
     auto& sock = beast::get_lowest_layer(stream_);
     id_ = srv_.open_session(this->shared_from_this(), via_, remote_of(socket_of(sock)));
     if constexpr (k_tls) {
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](boost::system::error_code ec) {
-                                if (ec) return self->fail(ec, "TLS handshake: ");
-                                self->handshaken_ = true;
-                                self->do_read();
-                              });
+      stream_.async_handshake([self = this->shared_from_this()](boost::system::error_code ec) {
+        if (ec) return self->fail(ec, "TLS handshake: ");
+        self->handshaken_ = true;
+        self->do_read();
+      });
     } else {
       handshaken_ = true;
       if constexpr (k_tcp) stream_.non_blocking(true);
@@ -269,6 +269,7 @@ class mqtt_session final : public session_base,
  private:
   static tcp::socket& socket_of(beast::tcp_stream& s) { return s.socket(); }
   static tcp::socket& socket_of(tcp::socket& s) { return s; }
+  static tcp::socket& socket_of(tls_socket& s) { return s.socket(); }
 
   void do_read() {
     if (closed_ || close_after_) return;
@@ -279,6 +280,16 @@ class mqtt_session final : public session_base,
         auto& chunk = self->srv_.read_chunk();
         const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) return self->do_read();
+        if (ec) return self->fail(ec, "");
+        self->on_bytes(std::string_view(chunk.data(), n));
+      });
+    } else if constexpr (k_tls) {
+      // Like TCP: no read buffer per connection; OpenSSL frees its own when empty.
+      stream_.async_wait_readable([self](boost::system::error_code ec) {
+        if (ec) return self->fail(ec, "");
+        auto& chunk = self->srv_.read_chunk();
+        const auto n = self->stream_.read_some(chunk.data(), chunk.size(), ec);
+        if (ec == asio::error::would_block) return self->do_read();
         if (ec) return self->fail(ec, "");
         self->on_bytes(std::string_view(chunk.data(), n));
       });
@@ -342,6 +353,10 @@ class mqtt_session final : public session_base,
     };
     if constexpr (k_ws) {
       stream_.async_write(asio::buffer(writing_), std::move(handler));
+    } else if constexpr (k_tls) {
+      stream_.async_write(writing_, [handler = std::move(handler)](boost::system::error_code ec) {
+        handler(ec, 0);
+      });
     } else {
       asio::async_write(stream_, asio::buffer(writing_), std::move(handler));
     }
@@ -395,9 +410,11 @@ class mqtt_session final : public session_base,
   void hard_close(const std::string& why) {
     if (closed_) return;
     closed_ = true;
-    if constexpr (k_tcp || k_tls) {
+    if constexpr (k_tls) {
+      stream_.close();
+    } else if constexpr (k_tcp) {
       boost::system::error_code ignored;
-      beast::get_lowest_layer(stream_).close(ignored);
+      stream_.close(ignored);
     } else {
       beast::get_lowest_layer(stream_).close();
     }
