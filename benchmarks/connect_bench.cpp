@@ -48,6 +48,7 @@
 #include "net/tls.hpp"
 #include "protocol/mqtt.hpp"
 #include "protocol/token.hpp"
+#include "server/hub.hpp"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24  // Linux >= 4.2
@@ -67,21 +68,7 @@ using namespace imock;
 
 constexpr auto k_sweep_period = std::chrono::milliseconds(50);
 
-enum class transport { tcp, tls, ws, wss };
-
-std::string_view to_string(transport t) {
-  switch (t) {
-    case transport::tcp:
-      return "tcp";
-    case transport::tls:
-      return "tls";
-    case transport::ws:
-      return "ws";
-    case transport::wss:
-      return "wss";
-  }
-  return "?";
-}
+using server::transport;
 
 struct target {
   transport via = transport::tcp;
@@ -814,7 +801,7 @@ int main(int argc, char** argv) {
 
   json_line out;
   out.add("target", o.url)
-      .add("transport", to_string(o.where.via))
+      .add("transport", server::to_string(o.where.via))
       .add("clients", o.clients)
       .add("connected", all.connected)
       .add("refused", all.refused)

@@ -18,7 +18,7 @@ namespace json = boost::json;
 
 std::mutex g_out;
 
-void emit(json::object o) {
+void emit(const json::object& o) {
   const std::string line = json::serialize(o) + "\n";
   std::lock_guard lock(g_out);
   std::fwrite(line.data(), 1, line.size(), stdout);

@@ -38,7 +38,7 @@ using tcp = asio::ip::tcp;
 using strand_type = asio::strand<asio::io_context::executor_type>;
 
 constexpr std::size_t k_stream_read_chunk = 2048;
-constexpr std::size_t k_tcp_read_chunk = 16 * 1024;
+constexpr std::size_t k_tcp_read_chunk = std::size_t{16} * 1024;
 
 // How a failed connect or a broken connection is reported to the state machine.
 rc::code code_for(const boost::system::error_code& ec, bool was_up) {

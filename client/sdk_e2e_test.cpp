@@ -225,6 +225,7 @@ TEST_P(SdkE2e, ConnectReportsDbOpenedConnectingConnectedSuccessInOrderOnTheCallb
   ASSERT_TRUE(s.rec->wait_for("success " + u));
   const auto entries = s.rec->entries();
   std::vector<std::string> seen;
+  seen.reserve(entries.size());
   for (const auto& e : entries) seen.push_back(e.what);
   EXPECT_EQ(seen,
             (std::vector<std::string>{"db_opened 0", "status 10 0", "status 0 0", "success " + u}));

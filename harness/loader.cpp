@@ -5,30 +5,33 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <map>
-#include <memory>
 #include <span>
 #include <system_error>
 #include <utility>
 
 #include "protocol/codes.hpp"
 #include "server/config.hpp"
+#include "server/yaml_read.hpp"
 
 namespace imock::harness {
 namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-using key_list = std::span<const std::string_view>;
+namespace yaml_read = server::yaml_read;
+using yaml_read::describe;
+using yaml_read::entry;
+using yaml_read::find;
+using yaml_read::join;
+using yaml_read::key_list;
+using yaml_read::parse_unsigned;
 
-constexpr std::string_view k_duration_examples = "e.g. 250ms, 1.5s, 2m, 1h, 7d";
 constexpr std::int64_t k_ms_per_s = 1000;
-constexpr std::int64_t k_max_heartbeat_s = 65'535;  // MQTT's keep alive is 16 bits
 constexpr std::uint64_t k_max_int = std::numeric_limits<int>::max();
 constexpr std::uint64_t k_max_u32 = std::numeric_limits<std::uint32_t>::max();
 constexpr std::int64_t k_default_within_ms = 5'000;
@@ -167,6 +170,16 @@ const kind_info* find_kind(std::string_view name) noexcept {
   return nullptr;
 }
 
+// "init, connect, ...": every step kind, for the messages that list them.
+std::string kind_names() {
+  std::vector<std::string_view> names;
+  names.reserve(k_kinds.size());
+  for (const auto& info : k_kinds) {
+    names.push_back(info.name);
+  }
+  return join(key_list(names));
+}
+
 // Server actions that take an optional session filter: `all`, null or {} means every
 // session.
 bool filter_optional(std::string_view kind) noexcept {
@@ -209,19 +222,6 @@ constexpr std::array<api_call_info, 6> k_api_calls = {{
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_lower_alnum(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'z'); }
 
-// Plain decimal digits only, as in server/config.cpp: 0x10, 1e3, +5 are typos here.
-std::optional<std::uint64_t> parse_unsigned(std::string_view s) noexcept {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit)) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 // [a-z0-9][a-z0-9-]* (scenario names), [a-z0-9-]+ (tags), [a-z0-9_-]+ (client names).
 bool valid_scenario_name(std::string_view s) noexcept {
   return !s.empty() && is_lower_alnum(s.front()) &&
@@ -259,48 +259,13 @@ bool close_to(std::string_view a, std::string_view b) {
   return row[b.size()] <= k_max_edits;
 }
 
-std::string join(key_list items) {
-  std::string out;
-  for (const auto item : items) {
-    if (!out.empty()) {
-      out += ", ";
-    }
-    out += item;
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::vector<std::string_view> views(items.begin(), items.end());
   return join(key_list(views));
 }
 
-template <class T, std::size_t N>
-std::string join_names(const std::array<std::pair<std::string_view, T>, N>& table) {
-  std::string out;
-  for (const auto& [name, value] : table) {
-    out += (out.empty() ? "" : ", ") + std::string(name);
-  }
-  return out;
-}
-
 bool contains(key_list keys, std::string_view key) noexcept {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
-}
-
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
 }
 
 // --- the one-line rendering of a step (step.text) ---
@@ -391,22 +356,6 @@ std::string form_escape(std::string_view s) {
 // The placeholder the runner replaces with the server's clock (ms) when it sends the call.
 constexpr std::string_view k_now_placeholder = "{now}";
 
-// One key of a YAML map, with the nodes kept for their marks.
-struct entry {
-  std::string name;
-  YAML::Node key;
-  YAML::Node value;
-};
-
-const entry* find(const std::vector<entry>& entries, std::string_view name) noexcept {
-  for (const auto& e : entries) {
-    if (e.name == name) {
-      return &e;
-    }
-  }
-  return nullptr;
-}
-
 // What an expect / absent / count step looks for.
 struct event_target {
   std::string client;  // empty: the server's log
@@ -494,37 +443,32 @@ class reader {
     errors_.push_back(load_error{mark(m), std::move(message)});
   }
 
-  // A null value (`within:` and nothing after it) carries the mark of whatever token
-  // follows it, often on another line; its key is where the reader should look.
   void error_at(const entry& e, std::string message) {
-    error(e.value.IsNull() ? e.key.Mark() : e.value.Mark(), std::move(message));
+    error(yaml_read::mark_of(e), std::move(message));
+  }
+
+  // The value read, or nullopt with what is wrong with it reported.
+  template <class T>
+  std::optional<T> take(const entry& e, yaml_read::result<T> r) {
+    if (!r.value) {
+      error_at(e, std::move(r.error));
+    }
+    return std::move(r.value);
   }
 
   // --- maps ---
 
   // Unknown and duplicate keys are reported and left out; the rest is returned.
   // `context` completes "unknown key 'x' ...": "in connect", "at the top level".
-  std::vector<entry> read_map(const YAML::Node& map, const std::string& context, key_list known) {
-    std::vector<entry> entries;
-    for (const auto& kv : map) {
-      if (!kv.first.IsScalar()) {
-        error(kv.first.Mark(), "expected a key name " + context + ", got " + describe(kv.first));
-        continue;
-      }
-      const std::string& name = kv.first.Scalar();
-      if (!contains(known, name)) {
-        unknown_keys_[{map.Mark().line, map.Mark().column}].push_back(name);
-        error(kv.first.Mark(), "unknown key '" + name + "' " + context +
-                                   (known.empty() ? " (it takes no parameters)"
-                                                  : " (expected one of: " + join(known) + ")"));
-        continue;
-      }
-      if (const auto* first = find(entries, name)) {
-        error(kv.first.Mark(), "duplicate key '" + name + "' " + context + " (first at line " +
-                                   std::to_string(first->key.Mark().line + 1) + ")");
-        continue;
-      }
-      entries.push_back(entry{name, kv.first, kv.second});
+  std::vector<entry> read_map(const YAML::Node& map, std::string_view context, key_list known) {
+    std::vector<yaml_read::problem> problems;
+    std::vector<std::string> unknown;
+    auto entries = yaml_read::read_map(map, context, known, problems, &unknown);
+    for (auto& name : unknown) {
+      unknown_keys_[{map.Mark().line, map.Mark().column}].push_back(std::move(name));
+    }
+    for (auto& p : problems) {
+      error(p.mark, std::move(p.message));
     }
     return entries;
   }
@@ -554,55 +498,24 @@ class reader {
 
   const std::string* scalar(const entry& e, std::string_view expected) {
     if (!e.value.IsScalar()) {
-      error_at(
-          e, "expected " + std::string(expected) + " for " + e.name + ", got " + describe(e.value));
+      error_at(e, yaml_read::wrong_kind(e, expected));
       return nullptr;
     }
     return &e.value.Scalar();
   }
 
   std::optional<std::string> read_string(const entry& e) {
-    const auto* s = scalar(e, "a string");
-    return s != nullptr ? std::optional<std::string>(*s) : std::nullopt;
+    return take(e, yaml_read::read_string(e));
   }
 
   std::optional<std::string> read_non_empty(const entry& e) {
-    const auto* s = scalar(e, "a non-empty string");
-    if (s == nullptr) {
-      return std::nullopt;
-    }
-    if (s->empty()) {
-      error_at(e, "empty " + e.name + " (expected a non-empty string)");
-      return std::nullopt;
-    }
-    return *s;
+    return take(e, yaml_read::read_non_empty(e));
   }
 
-  std::optional<bool> read_bool(const entry& e) {
-    // Only YAML 1.2's spellings: yes/no/on/off are YAML 1.1 and read differently elsewhere.
-    const auto* s = scalar(e, "true or false");
-    if (s == nullptr) {
-      return std::nullopt;
-    }
-    if (*s == "true" || *s == "false") {
-      return *s == "true";
-    }
-    error_at(e, "bad boolean '" + *s + "' for " + e.name + " (expected true or false)");
-    return std::nullopt;
-  }
+  std::optional<bool> read_bool(const entry& e) { return take(e, yaml_read::read_bool(e)); }
 
   std::optional<std::uint64_t> read_unsigned(const entry& e, std::uint64_t min, std::uint64_t max) {
-    const auto range = std::to_string(min) + ".." + std::to_string(max);
-    const auto* s = scalar(e, "an integer " + range);
-    if (s == nullptr) {
-      return std::nullopt;
-    }
-    const auto v = parse_unsigned(*s);
-    if (!v || *v < min || *v > max) {
-      error_at(e, "bad integer '" + *s + "' for " + e.name + " (expected " + range + ")");
-      return std::nullopt;
-    }
-    return v;
+    return take(e, yaml_read::read_unsigned(e, min, max));
   }
 
   std::optional<double> read_number(const entry& e, double min_exclusive, double max,
@@ -627,36 +540,15 @@ class reader {
   }
 
   std::optional<std::int64_t> read_duration(const entry& e) {
-    const auto* s = scalar(e, "a duration (" + std::string(k_duration_examples) + ")");
-    if (s == nullptr) {
-      return std::nullopt;
-    }
-    const auto ms = server::parse_duration_ms(*s);
-    if (!ms) {
-      error_at(e, "bad duration '" + *s + "' for " + e.name + " (expected " +
-                      std::string(k_duration_examples) + ")");
-    }
-    return ms;
+    return take(e, yaml_read::read_duration(e));
   }
 
   std::optional<std::int64_t> read_positive_duration(const entry& e) {
-    const auto ms = read_duration(e);
-    if (ms && *ms <= 0) {
-      error_at(e, "bad duration '" + e.value.Scalar() + "' for " + e.name +
-                      " (expected more than 0, " + std::string(k_duration_examples) + ")");
-      return std::nullopt;
-    }
-    return ms;
+    return take(e, yaml_read::read_positive_duration(e));
   }
 
   std::optional<std::int64_t> read_heartbeat(const entry& e) {
-    const auto ms = read_duration(e);
-    if (ms && (*ms % k_ms_per_s != 0 || *ms / k_ms_per_s > k_max_heartbeat_s)) {
-      error_at(e, "bad duration '" + e.value.Scalar() + "' for " + e.name +
-                      " (expected whole seconds, at most 65535s, e.g. 30s, 2m)");
-      return std::nullopt;
-    }
-    return ms;
+    return take(e, yaml_read::read_keep_alive(e, "e.g. 30s, 2m"));
   }
 
   // The SDK's timeLimit: whole seconds; 0 or a negative number keeps trying.
@@ -740,19 +632,7 @@ class reader {
   std::optional<T> read_enum(const entry& e,
                              const std::array<std::pair<std::string_view, T>, N>& table,
                              std::string_view hint = {}) {
-    const auto names = join_names(table);
-    const auto* s = scalar(e, "one of: " + names);
-    if (s == nullptr) {
-      return std::nullopt;
-    }
-    for (const auto& [name, value] : table) {
-      if (name == *s) {
-        return value;
-      }
-    }
-    error_at(e, "bad value '" + *s + "' for " + e.name + " (expected one of: " + names +
-                    std::string(hint) + ")");
-    return std::nullopt;
+    return take(e, yaml_read::read_enum(e, table, hint));
   }
 
   // --- references to clients and apps ---
@@ -1079,21 +959,13 @@ class reader {
                                    std::string(kind->name) +
                                    "' in the same step (start a new step with '- ')");
       } else {
-        std::vector<std::string_view> names;
-        for (const auto& info : k_kinds) {
-          names.push_back(info.name);
-        }
         error(kv.first.Mark(),
-              "unknown step kind '" + name + "' (expected one of: " + join(key_list(names)) + ")");
+              "unknown step kind '" + name + "' (expected one of: " + kind_names() + ")");
       }
     }
     if (kind == nullptr) {
       if (errors_.size() == before) {
-        std::vector<std::string_view> names;
-        for (const auto& info : k_kinds) {
-          names.push_back(info.name);
-        }
-        error(node.Mark(), "step has no kind (expected one of: " + join(key_list(names)) + ")");
+        error(node.Mark(), "step has no kind (expected one of: " + kind_names() + ")");
       }
       return std::nullopt;
     }
@@ -1476,6 +1348,7 @@ class reader {
     }
     // The call decides which keys are valid: find it before reading the map.
     std::vector<std::string_view> call_names;
+    call_names.reserve(k_api_calls.size());
     for (const auto& c : k_api_calls) {
       call_names.push_back(c.name);
     }
@@ -2042,12 +1915,11 @@ std::optional<scenario> parse_scenario(std::string_view yaml, const std::string&
       out = reader(file, folder_of(file), found).read(docs.front());
     }
   } catch (const YAML::Exception& e) {
-    const bool syntax = dynamic_cast<const YAML::ParserException*>(&e) != nullptr;
     found.clear();
     found.push_back(load_error{e.mark.is_null()
                                    ? source_mark{file, 1, 1}
                                    : source_mark{file, e.mark.line + 1, e.mark.column + 1},
-                               (syntax ? "YAML syntax error: " : "YAML error: ") + e.msg});
+                               yaml_read::exception_message(e)});
   } catch (const std::exception& e) {
     found.push_back(load_error{source_mark{file, 1, 1},
                                std::string("internal error while loading: ") + e.what()});
@@ -2072,26 +1944,12 @@ std::optional<scenario> load_scenario(const std::filesystem::path& file,
   // A file-level problem has no line: it points at the file's start.
   const source_mark start{name, 1, 1};
   try {
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"),
-                                                            &std::fclose);
-    if (!f) {
-      errors.push_back(load_error{
-          start, "cannot open the scenario file: " + std::generic_category().message(errno)});
+    auto read = yaml_read::read_file(file, "scenario file");
+    if (!read.value) {
+      errors.push_back(load_error{start, std::move(read.error)});
       return std::nullopt;
     }
-    std::array<char, std::size_t{16} * 1024> buf{};
-    std::size_t n = 0;
-    errno = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
-      text.append(buf.data(), n);
-    }
-    if (std::ferror(f.get()) != 0) {
-      // A folder opens fine on Linux and fails here with EISDIR.
-      const int err = errno != 0 ? errno : EIO;
-      errors.push_back(load_error{
-          start, "cannot read the scenario file: " + std::generic_category().message(err)});
-      return std::nullopt;
-    }
+    text = std::move(*read.value);
   } catch (const std::exception& e) {
     errors.push_back(load_error{start, std::string("cannot read the scenario file: ") + e.what()});
     return std::nullopt;

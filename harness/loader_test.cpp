@@ -42,6 +42,7 @@ std::vector<std::string> errors_of(std::string_view yaml) {
     return {"(loaded without error)"};
   }
   std::vector<std::string> out;
+  out.reserve(errors.size());
   for (const auto& e : errors) {
     out.push_back(e.to_string());
   }
@@ -761,16 +762,16 @@ TEST(LoaderErrors, SeveralErrorsAreCollectedInFileOrder) {
                       "  - init: alice\n"                             // 9
                       "colour: red\n"),                               // 10
             (std::vector<std::string>{
-                "x.yaml:1:7: bad name 'Bad_Name' (expected a-z, 0-9 and '-', starting with a "
-                "letter or digit, e.g. kick-by-login-elsewhere)",
+                ("x.yaml:1:7: bad name 'Bad_Name' (expected a-z, 0-9 and '-', starting with a "
+                 "letter or digit, e.g. kick-by-login-elsewhere)"),
                 "x.yaml:4:22: bad value 'udp' for transport (expected one of: tcp, tls, ws, wss)",
-                "x.yaml:4:38: bad duration '1.5s' for heartbeat (expected whole seconds, at most "
-                "65535s, e.g. 30s, 2m)",
+                ("x.yaml:4:38: bad duration '1.5s' for heartbeat (expected whole seconds, at "
+                 "most 65535s, e.g. 30s, 2m)"),
                 "x.yaml:6:14: unknown client 'bob' (declared: alice)",
                 "x.yaml:7:36: 31011 is not a documented code (see docs/codes.md)",
                 "x.yaml:8:11: bad duration 'soon' for wait (expected e.g. 250ms, 1.5s, 2m, 1h, 7d)",
-                "x.yaml:10:1: unknown key 'colour' at the top level (expected one of: name, "
-                "description, tags, seed, speed, server, clients, steps)",
+                ("x.yaml:10:1: unknown key 'colour' at the top level (expected one of: name, "
+                 "description, tags, seed, speed, server, clients, steps)"),
             }));
 }
 
@@ -831,7 +832,7 @@ class LoaderFiles : public ::testing::Test {
     fs::remove_all(root_, ignored);
   }
   fs::path write(const fs::path& relative, std::string_view text) {
-    const auto path = root_ / relative;
+    auto path = root_ / relative;
     fs::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary) << text;
     return path;

@@ -3,16 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <array>
-#include <cerrno>
-#include <charconv>
-#include <cstdio>
 #include <limits>
-#include <memory>
 #include <span>
 #include <system_error>
 #include <utility>
 
 #include "protocol/token.hpp"
+#include "server/yaml_read.hpp"
 
 namespace imock::server {
 
@@ -49,11 +46,15 @@ const app_config* server_config::find_app(std::string_view key) const noexcept {
 
 namespace {
 
+using yaml_read::describe;
+using yaml_read::entry;
+using yaml_read::find;
+using yaml_read::join;
+using yaml_read::parse_unsigned;
+
 constexpr std::int64_t k_ms_per_s = 1000;
-constexpr std::string_view k_duration_examples = "e.g. 250ms, 1.5s, 2m, 1h, 7d";
 constexpr std::string_view k_address_examples = "e.g. 127.0.0.1:18830 or [::1]:18830";
 constexpr std::string_view k_byte_size_examples = "e.g. 262144, 256KiB, 1MiB";
-constexpr std::uint64_t k_max_keep_alive_s = 65'535;  // MQTT's keep-alive is 16 bits
 constexpr std::uint64_t k_min_packet_size = 128;
 constexpr std::uint64_t k_max_packet_size = 268'435'455;  // MQTT's variable byte integer limit
 constexpr std::uint64_t k_max_u32 = std::numeric_limits<std::uint32_t>::max();
@@ -84,40 +85,6 @@ bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-bool all_digits(std::string_view s) noexcept {
-  for (const char c : s) {
-    if (!is_digit(c)) {
-      return false;
-    }
-  }
-  return !s.empty();
-}
-
-// Plain decimal digits only: YAML's other spellings (0x10, 1e3, +5, 19_000) are more
-// likely typos than intent in a config file.
-std::optional<std::uint64_t> parse_unsigned(std::string_view s) noexcept {
-  if (!all_digits(s)) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-std::string join(std::span<const std::string_view> items) {
-  std::string out;
-  for (const auto item : items) {
-    if (!out.empty()) {
-      out += ", ";
-    }
-    out += item;
-  }
-  return out;
-}
-
 bool valid_app_key(std::string_view key) noexcept {
   if (key.empty() || key.size() > token::k_max_app_key_size) {
     return false;
@@ -208,42 +175,11 @@ std::size_t parse_byte_size(std::string_view text) noexcept {
   return static_cast<std::size_t>(*n * scale);
 }
 
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
 // The first error ends parsing; unwinding to the public entry point is the shortest
 // way out of the nested readers. Never escapes this file.
 struct parse_failure {
   config_error error;
 };
-
-// One key of a YAML map, with the nodes kept for their marks.
-struct entry {
-  std::string name;
-  YAML::Node key;
-  YAML::Node value;
-};
-
-const entry* find(const std::vector<entry>& entries, std::string_view name) noexcept {
-  for (const auto& e : entries) {
-    if (e.name == name) {
-      return &e;
-    }
-  }
-  return nullptr;
-}
 
 class parser {
  public:
@@ -291,10 +227,17 @@ class parser {
            std::to_string(mark.column + 1);
   }
 
-  // A null value (`secret:` and nothing after it) carries the mark of whatever token
-  // follows it, often on another line; its key is where the reader should look.
   [[noreturn]] void fail_at(const entry& e, std::string message) const {
-    fail(e.value.IsNull() ? e.key.Mark() : e.value.Mark(), std::move(message));
+    fail(yaml_read::mark_of(e), std::move(message));
+  }
+
+  // The value read, or the end of parsing with what is wrong with it.
+  template <class T>
+  T take(const entry& e, yaml_read::result<T> r) const {
+    if (!r.value) {
+      fail_at(e, std::move(r.error));
+    }
+    return std::move(*r.value);
   }
 
   // A section key with nothing after it (`limits:` with every line commented out)
@@ -306,116 +249,54 @@ class parser {
 
   // `context` completes "unknown key 'x' ...": "in limits", "at the top level".
   std::vector<entry> read_map(const YAML::Node& map, std::string_view context,
-                              std::span<const std::string_view> known) const {
-    std::vector<entry> entries;
-    for (const auto& kv : map) {
-      if (!kv.first.IsScalar()) {
-        fail(kv.first.Mark(),
-             "expected a key name " + std::string(context) + ", got " + describe(kv.first));
-      }
-      const std::string& name = kv.first.Scalar();
-      bool is_known = false;
-      for (const auto k : known) {
-        is_known = is_known || k == name;
-      }
-      if (!is_known) {
-        fail(kv.first.Mark(), "unknown key '" + name + "' " + std::string(context) +
-                                  " (expected one of: " + join(known) + ")");
-      }
-      if (const auto* first = find(entries, name)) {
-        fail(kv.first.Mark(), "duplicate key '" + name + "' " + std::string(context) +
-                                  " (first at line " + std::to_string(first->key.Mark().line + 1) +
-                                  ")");
-      }
-      entries.push_back(entry{name, kv.first, kv.second});
+                              yaml_read::key_list known) const {
+    std::vector<yaml_read::problem> problems;
+    auto entries = yaml_read::read_map(map, context, known, problems);
+    if (!problems.empty()) {
+      fail(problems.front().mark, std::move(problems.front().message));
     }
     return entries;
   }
 
   const std::string& scalar(const entry& e, std::string_view expected) const {
     if (!e.value.IsScalar()) {
-      fail_at(
-          e, "expected " + std::string(expected) + " for " + e.name + ", got " + describe(e.value));
+      fail_at(e, yaml_read::wrong_kind(e, expected));
     }
     return e.value.Scalar();
   }
 
-  [[nodiscard]] std::string read_string(const entry& e) const { return scalar(e, "a string"); }
+  [[nodiscard]] std::string read_string(const entry& e) const {
+    return take(e, yaml_read::read_string(e));
+  }
 
   [[nodiscard]] std::string read_non_empty(const entry& e) const {
-    auto s = scalar(e, "a non-empty string");
-    if (s.empty()) {
-      fail_at(e, "empty " + e.name + " (expected a non-empty string)");
-    }
-    return s;
+    return take(e, yaml_read::read_non_empty(e));
   }
 
   [[nodiscard]] std::uint64_t read_unsigned(const entry& e, std::uint64_t min,
                                             std::uint64_t max) const {
-    const auto range = std::to_string(min) + ".." + std::to_string(max);
-    const auto& text = scalar(e, "an integer " + range);
-    const auto v = parse_unsigned(text);
-    if (!v || *v < min || *v > max) {
-      fail_at(e, "bad integer '" + text + "' for " + e.name + " (expected " + range + ")");
-    }
-    return *v;
+    return take(e, yaml_read::read_unsigned(e, min, max));
   }
 
-  [[nodiscard]] bool read_bool(const entry& e) const {
-    // Only YAML 1.2's spellings: yes/no/on/off are YAML 1.1 and read differently elsewhere.
-    const auto& text = scalar(e, "true or false");
-    if (text == "true") {
-      return true;
-    }
-    if (text != "false") {
-      fail_at(e, "bad boolean '" + text + "' for " + e.name + " (expected true or false)");
-    }
-    return false;
-  }
+  [[nodiscard]] bool read_bool(const entry& e) const { return take(e, yaml_read::read_bool(e)); }
 
   [[nodiscard]] std::int64_t read_duration(const entry& e) const {
-    const auto& text = scalar(e, "a duration (" + std::string(k_duration_examples) + ")");
-    const auto ms = parse_duration_ms(text);
-    if (!ms) {
-      fail_at(e, "bad duration '" + text + "' for " + e.name + " (expected " +
-                     std::string(k_duration_examples) + ")");
-    }
-    return *ms;
+    return take(e, yaml_read::read_duration(e));
   }
 
   [[nodiscard]] std::int64_t read_positive_duration(const entry& e) const {
-    const auto ms = read_duration(e);
-    if (ms <= 0) {
-      fail_at(e, "bad duration '" + e.value.Scalar() + "' for " + e.name +
-                     " (expected more than 0, " + std::string(k_duration_examples) + ")");
-    }
-    return ms;
+    return take(e, yaml_read::read_positive_duration(e));
   }
 
   [[nodiscard]] std::uint16_t read_keep_alive(const entry& e) const {
-    const auto ms = read_duration(e);
-    if (ms % k_ms_per_s != 0 || ms / k_ms_per_s > static_cast<std::int64_t>(k_max_keep_alive_s)) {
-      fail_at(e, "bad duration '" + e.value.Scalar() + "' for " + e.name +
-                     " (expected whole seconds, at most 65535s, e.g. 5s, 10m)");
-    }
+    const auto ms = take(e, yaml_read::read_keep_alive(e, "e.g. 5s, 10m"));
     return static_cast<std::uint16_t>(ms / k_ms_per_s);
   }
 
   template <class Enum, std::size_t N>
   Enum read_enum(const entry& e,
                  const std::array<std::pair<std::string_view, Enum>, N>& table) const {
-    std::array<std::string_view, N> names{};
-    for (std::size_t i = 0; i < N; ++i) {
-      names[i] = table[i].first;
-    }
-    const auto& text = scalar(e, "one of: " + join(names));
-    for (const auto& [name, value] : table) {
-      if (name == text) {
-        return value;
-      }
-    }
-    fail_at(e,
-            "bad value '" + text + "' for " + e.name + " (expected one of: " + join(names) + ")");
+    return take(e, yaml_read::read_enum(e, table));
   }
 
   [[nodiscard]] std::string read_address(const entry& e) const {
@@ -691,8 +572,7 @@ std::optional<server_config> guarded(std::string_view source, config_error& erro
     if (!e.mark.is_null()) {
       where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
     }
-    const bool syntax = dynamic_cast<const YAML::ParserException*>(&e) != nullptr;
-    error = config_error{where, (syntax ? "YAML syntax error: " : "YAML error: ") + e.msg};
+    error = config_error{where, yaml_read::exception_message(e)};
   } catch (const std::exception& e) {
     error = config_error{name, e.what()};
   }
@@ -833,34 +713,16 @@ std::optional<server_config> parse_config(std::string_view yaml_text, std::strin
 
 std::optional<server_config> load_config(const std::filesystem::path& file, config_error& error) {
   const std::string name = file.string();
-  std::string text;
-  {
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"),
-                                                            &std::fclose);
-    if (!f) {
-      error = config_error{
-          name, "cannot open the config file: " + std::generic_category().message(errno)};
-      return std::nullopt;
-    }
-    std::array<char, std::size_t{16} * 1024> buf{};
-    std::size_t n = 0;
-    errno = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
-      text.append(buf.data(), n);
-    }
-    if (std::ferror(f.get()) != 0) {
-      // A directory opens fine on Linux and fails here with EISDIR.
-      const int err = errno != 0 ? errno : EIO;
-      error = config_error{name,
-                           "cannot read the config file: " + std::generic_category().message(err)};
-      return std::nullopt;
-    }
+  auto text = yaml_read::read_file(file, "config file");
+  if (!text.value) {
+    error = config_error{name, std::move(text.error)};
+    return std::nullopt;
   }
   return guarded(name, error, [&] {
     std::error_code ec;
     auto absolute = std::filesystem::absolute(file, ec);
     const auto base_dir = ec ? file.parent_path() : absolute.parent_path();
-    const auto root = YAML::Load(text);
+    const auto root = YAML::Load(*text.value);
     return parser(name, base_dir).parse(root);
   });
 }

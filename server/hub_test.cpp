@@ -37,7 +37,6 @@ constexpr std::int64_t k_ban_end_ms = k_t0 + 60'000;
 
 // MQTT 5 reason codes the tests expect, by name.
 constexpr std::uint8_t k_success = 0x00;
-constexpr std::uint8_t k_no_matching_subscribers = 0x10;
 constexpr std::uint8_t k_unspecified_error = 0x80;
 constexpr std::uint8_t k_malformed = 0x81;
 constexpr std::uint8_t k_protocol_error = 0x82;
@@ -116,11 +115,11 @@ mqtt::packet publish_packet(std::string topic, std::uint8_t qos, std::uint16_t p
 }
 
 mqtt::packet subscribe_packet(std::uint16_t packet_id,
-                              std::vector<std::pair<std::string, std::uint8_t>> filters) {
+                              const std::vector<std::pair<std::string, std::uint8_t>>& filters) {
   mqtt::subscribe s;
   s.packet_id = packet_id;
-  for (auto& [filter, qos] : filters) {
-    s.subscriptions.push_back({.topic_filter = std::move(filter), .options = qos});
+  for (const auto& [filter, qos] : filters) {
+    s.subscriptions.push_back({.topic_filter = filter, .options = qos});
   }
   return s;
 }
@@ -1349,6 +1348,7 @@ event make_event(std::string kind, std::int64_t t_ms = 0) {
 
 std::vector<std::uint64_t> seqs(const std::vector<event>& events) {
   std::vector<std::uint64_t> out;
+  out.reserve(events.size());
   for (const auto& e : events) out.push_back(e.seq);
   return out;
 }

@@ -111,6 +111,7 @@ class child_population final : public population {
         return std::string("pipe: ") + std::strerror(errno);
       }
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (auto& a : argv) args.push_back(a.data());
       args.push_back(nullptr);
       const pid_t parent = ::getpid();

@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::uint64_t k_exact = 128;  // values below are their own bucket
 constexpr unsigned k_sub_bits = 6;      // 64 buckets per power of two above
-constexpr std::size_t k_max_index = k_exact + (63 - 7) * 64 + 63;
+constexpr std::size_t k_max_index = k_exact + std::size_t{63 - 7} * 64 + 63;
 
 std::string format(const char* fmt, double x) {
   char buf[64];
@@ -273,7 +273,7 @@ std::size_t histogram::index_of(std::uint64_t value) noexcept {
   if (value < k_exact) return static_cast<std::size_t>(value);
   const auto e = static_cast<unsigned>(std::bit_width(value) - 1);  // >= 7
   const auto sub = static_cast<std::size_t>((value >> (e - k_sub_bits)) & 63);
-  return k_exact + (e - 7) * 64 + sub;
+  return k_exact + std::size_t{e - 7} * 64 + sub;
 }
 
 std::uint64_t histogram::lower_bound(std::size_t index) noexcept {
@@ -868,6 +868,7 @@ std::string opt_s(const std::optional<double>& x) { return x ? seconds_text(*x) 
 std::string failures_text(const std::map<int, std::uint64_t>& m) {
   if (m.empty()) return "none";
   std::vector<std::pair<std::uint64_t, int>> v;
+  v.reserve(m.size());
   for (const auto& [k, n] : m) v.emplace_back(n, k);
   std::sort(v.rbegin(), v.rend());
   std::string out;

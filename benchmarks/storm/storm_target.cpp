@@ -123,6 +123,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& l
     return -1;
   }
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int log_fd = -1;

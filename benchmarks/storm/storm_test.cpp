@@ -156,7 +156,7 @@ TEST(Shards, ParsesIndexOverCount) {
 
 // --- timeline -------------------------------------------------------------------------
 
-timeline make_timeline(std::int64_t t0, std::vector<std::uint64_t> attempts) {
+timeline make_timeline(std::int64_t t0, const std::vector<std::uint64_t>& attempts) {
   timeline t;
   t.t0_ms = t0;
   t.bucket_ms = 100;
@@ -207,7 +207,7 @@ TEST(Timeline, BucketOfAndRates) {
 
 // --- storms ---------------------------------------------------------------------------
 
-storm_result make_storm(std::uint64_t clients, std::vector<std::uint64_t> recovery_ms,
+storm_result make_storm(std::uint64_t clients, const std::vector<std::uint64_t>& recovery_ms,
                         std::uint64_t lost = 0) {
   storm_result s;
   s.index = 1;

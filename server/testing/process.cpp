@@ -42,7 +42,7 @@ bool child::wait_output(std::string_view text, std::chrono::milliseconds timeout
 
 std::string child::read_all(std::chrono::milliseconds timeout) {
   // An empty needle is found at once; use one that never appears to read to EOF.
-  wait_output(std::string_view("\x01\x02never\x03", 9), timeout);
+  wait_output(std::string_view("\x01\x02never\x03"), timeout);
   return seen;
 }
 

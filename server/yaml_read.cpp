@@ -1,0 +1,213 @@
+#include "server/yaml_read.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <memory>
+#include <system_error>
+
+#include "server/config.hpp"
+
+namespace imock::server::yaml_read {
+namespace {
+
+constexpr std::string_view k_duration_examples = "e.g. 250ms, 1.5s, 2m, 1h, 7d";
+constexpr std::int64_t k_ms_per_s = 1000;
+constexpr std::int64_t k_max_keep_alive_s = 65'535;  // MQTT's keep alive is 16 bits
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+const entry* find(const std::vector<entry>& entries, std::string_view name) noexcept {
+  for (const auto& e : entries) {
+    if (e.name == name) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+// A null value (`secret:` and nothing after it) carries the mark of whatever token
+// follows it, often on another line; its key is where the reader should look.
+YAML::Mark mark_of(const entry& e) { return e.value.IsNull() ? e.key.Mark() : e.value.Mark(); }
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+std::string join(key_list items) {
+  std::string out;
+  for (const auto item : items) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += item;
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> parse_unsigned(std::string_view s) noexcept {
+  if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit)) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::vector<entry> read_map(const YAML::Node& map, std::string_view context, key_list known,
+                            std::vector<problem>& problems, std::vector<std::string>* unknown) {
+  const std::string where(context);
+  std::vector<entry> entries;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) {
+      problems.push_back(
+          {kv.first.Mark(), "expected a key name " + where + ", got " + describe(kv.first)});
+      continue;
+    }
+    const std::string& name = kv.first.Scalar();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      if (unknown != nullptr) {
+        unknown->push_back(name);
+      }
+      problems.push_back(
+          {kv.first.Mark(), "unknown key '" + name + "' " + where +
+                                (known.empty() ? " (it takes no parameters)"
+                                               : " (expected one of: " + join(known) + ")")});
+      continue;
+    }
+    if (const auto* first = find(entries, name)) {
+      problems.push_back({kv.first.Mark(), "duplicate key '" + name + "' " + where +
+                                               " (first at line " +
+                                               std::to_string(first->key.Mark().line + 1) + ")"});
+      continue;
+    }
+    entries.push_back(entry{name, kv.first, kv.second});
+  }
+  return entries;
+}
+
+std::string wrong_kind(const entry& e, std::string_view expected) {
+  return "expected " + std::string(expected) + " for " + e.name + ", got " + describe(e.value);
+}
+
+result<std::string> read_string(const entry& e) {
+  if (!e.value.IsScalar()) {
+    return {std::nullopt, wrong_kind(e, "a string")};
+  }
+  return {e.value.Scalar(), {}};
+}
+
+result<std::string> read_non_empty(const entry& e) {
+  if (!e.value.IsScalar()) {
+    return {std::nullopt, wrong_kind(e, "a non-empty string")};
+  }
+  if (e.value.Scalar().empty()) {
+    return {std::nullopt, "empty " + e.name + " (expected a non-empty string)"};
+  }
+  return {e.value.Scalar(), {}};
+}
+
+result<bool> read_bool(const entry& e) {
+  // Only YAML 1.2's spellings: yes/no/on/off are YAML 1.1 and read differently elsewhere.
+  if (!e.value.IsScalar()) {
+    return {std::nullopt, wrong_kind(e, "true or false")};
+  }
+  const auto& text = e.value.Scalar();
+  if (text == "true" || text == "false") {
+    return {text == "true", {}};
+  }
+  return {std::nullopt, "bad boolean '" + text + "' for " + e.name + " (expected true or false)"};
+}
+
+result<std::uint64_t> read_unsigned(const entry& e, std::uint64_t min, std::uint64_t max) {
+  const auto range = std::to_string(min) + ".." + std::to_string(max);
+  if (!e.value.IsScalar()) {
+    return {std::nullopt, wrong_kind(e, "an integer " + range)};
+  }
+  const auto& text = e.value.Scalar();
+  const auto v = parse_unsigned(text);
+  if (!v || *v < min || *v > max) {
+    return {std::nullopt, "bad integer '" + text + "' for " + e.name + " (expected " + range + ")"};
+  }
+  return {v, {}};
+}
+
+result<std::int64_t> read_duration(const entry& e) {
+  if (!e.value.IsScalar()) {
+    return {std::nullopt, wrong_kind(e, "a duration (" + std::string(k_duration_examples) + ")")};
+  }
+  const auto& text = e.value.Scalar();
+  const auto ms = parse_duration_ms(text);
+  if (!ms) {
+    return {std::nullopt, "bad duration '" + text + "' for " + e.name + " (expected " +
+                              std::string(k_duration_examples) + ")"};
+  }
+  return {ms, {}};
+}
+
+result<std::int64_t> read_positive_duration(const entry& e) {
+  auto ms = read_duration(e);
+  if (ms.value && *ms.value <= 0) {
+    return {std::nullopt, "bad duration '" + e.value.Scalar() + "' for " + e.name +
+                              " (expected more than 0, " + std::string(k_duration_examples) + ")"};
+  }
+  return ms;
+}
+
+result<std::int64_t> read_keep_alive(const entry& e, std::string_view examples) {
+  auto ms = read_duration(e);
+  if (ms.value && (*ms.value % k_ms_per_s != 0 || *ms.value / k_ms_per_s > k_max_keep_alive_s)) {
+    return {std::nullopt, "bad duration '" + e.value.Scalar() + "' for " + e.name +
+                              " (expected whole seconds, at most 65535s, " + std::string(examples) +
+                              ")"};
+  }
+  return ms;
+}
+
+result<std::string> read_file(const std::filesystem::path& file, std::string_view what) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"),
+                                                          &std::fclose);
+  if (!f) {
+    const int err = errno;
+    return {std::nullopt,
+            "cannot open the " + std::string(what) + ": " + std::generic_category().message(err)};
+  }
+  std::string text;
+  std::array<char, std::size_t{16} * 1024> buf{};
+  std::size_t n = 0;
+  errno = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
+    text.append(buf.data(), n);
+  }
+  if (std::ferror(f.get()) != 0) {
+    // A folder opens fine on Linux and fails here with EISDIR.
+    const int err = errno != 0 ? errno : EIO;
+    return {std::nullopt,
+            "cannot read the " + std::string(what) + ": " + std::generic_category().message(err)};
+  }
+  return {std::move(text), {}};
+}
+
+std::string exception_message(const YAML::Exception& e) {
+  const bool syntax = dynamic_cast<const YAML::ParserException*>(&e) != nullptr;
+  return (syntax ? "YAML syntax error: " : "YAML error: ") + e.msg;
+}
+
+}  // namespace imock::server::yaml_read
