@@ -68,8 +68,10 @@ constexpr std::array<std::string_view, 10> k_limits_keys = {
     "max_connections",  "max_packet_size",  "connect_timeout", "keep_alive_min",
     "keep_alive_max",   "outbound_queue",   "api_rate_limit",  "connect_rate_limit",
     "signature_window", "replay_protection"};
-constexpr std::array<std::string_view, 7> k_listen_keys = {
-    "mqtt", "http", "mqtts", "https", "tls_cert", "tls_key", "tls_self_signed"};
+constexpr std::array<std::string_view, 8> k_listen_keys = {
+    "mqtt",    "http",           "mqtts", "https", "tls_cert",
+    "tls_key", "tls_self_signed", "accept_queues"};
+constexpr std::uint64_t k_max_accept_queues = 64;
 
 constexpr std::array<std::pair<std::string_view, app_state>, 3> k_app_states = {{
     {"active", app_state::active},
@@ -530,6 +532,9 @@ class parser {
     if (self_signed != nullptr) {
       out.tls_self_signed = read_bool(*self_signed);
     }
+    if (const auto* e = find(entries, "accept_queues")) {
+      out.accept_queues = static_cast<std::uint32_t>(read_unsigned(*e, 1, k_max_accept_queues));
+    }
     // Caught here rather than at bind time, where the message could not name the line.
     if ((cert == nullptr) != (key == nullptr)) {
       const auto& given = cert != nullptr ? *cert : *key;
@@ -636,6 +641,7 @@ listen:
   # tls_cert: certs/server.pem
   # tls_key: certs/server.key
   tls_self_signed: false
+  accept_queues: 4                   # listen queues per MQTT port (SO_REUSEPORT)
 )";
   return k_yaml;
 }

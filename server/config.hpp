@@ -67,6 +67,10 @@ struct listen_config {
   std::optional<std::filesystem::path> tls_cert;
   std::optional<std::filesystem::path> tls_key;
   bool tls_self_signed = false;
+  // Listen queues per MQTT port (TCP and TLS), SO_REUSEPORT sockets the kernel spreads
+  // new connections over. Each queue holds at most net.core.somaxconn (4096 here)
+  // handshaken connections; a reconnect storm of 15,000 clients overflows one.
+  std::uint32_t accept_queues = 4;
   friend bool operator==(const listen_config&, const listen_config&) = default;
 };
 

@@ -80,6 +80,7 @@ void expect_same(const server_config& got, const server_config& want) {
   EXPECT_EQ(gn.tls_cert, wn.tls_cert);
   EXPECT_EQ(gn.tls_key, wn.tls_key);
   EXPECT_EQ(gn.tls_self_signed, wn.tls_self_signed);
+  EXPECT_EQ(gn.accept_queues, wn.accept_queues);
   // Catches a field added to a struct (and to operator==) but not to this list.
   EXPECT_TRUE(got == want);
 }
@@ -245,6 +246,16 @@ TEST(ConfigParse, SelfSignedTlsNeedsNoCertificateFiles) {
   EXPECT_FALSE(config.listen.tls_cert.has_value());
 }
 
+TEST(ConfigParse, AcceptQueuesAreOneToSixtyFour) {
+  EXPECT_EQ(parse_ok("listen: {accept_queues: 1}").listen.accept_queues, 1U);
+  EXPECT_EQ(parse_ok("listen: {accept_queues: 64}").listen.accept_queues, 64U);
+  EXPECT_EQ(parse_ok("listen: {}").listen.accept_queues, 4U);
+  EXPECT_EQ(error_of("listen:\n  accept_queues: 0\n"),
+            "x.yaml:2:18: bad integer '0' for accept_queues (expected 1..64)");
+  EXPECT_EQ(error_of("listen:\n  accept_queues: 65\n"),
+            "x.yaml:2:18: bad integer '65' for accept_queues (expected 1..64)");
+}
+
 TEST(ConfigDefault, YamlTextParsesToTheDefaultConfig) {
   config_error error;
   const auto config = parse_config(default_config_yaml(), "default", error);
@@ -317,7 +328,7 @@ TEST(ConfigErrors, UnknownUserAndListenKeysAreRefused) {
             "(expected one of: app, id, name, portrait_uri, blocked_for)");
   EXPECT_EQ(error_of("listen:\n  ws: 127.0.0.1:1\n"),
             "x.yaml:2:3: unknown key 'ws' in listen (expected one of: mqtt, http, mqtts, https, "
-            "tls_cert, tls_key, tls_self_signed)");
+            "tls_cert, tls_key, tls_self_signed, accept_queues)");
 }
 
 TEST(ConfigErrors, RepeatedKeyInAMapIsRefused) {

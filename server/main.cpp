@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_flag("--tls-self-signed", self_signed,
                "generate a certificate at start (fingerprint printed) for tests and demos");
+  std::uint32_t accept_queues = 0;
+  app.add_option("--accept-queues", accept_queues,
+                 "listen queues per MQTT port (SO_REUSEPORT), each up to net.core.somaxconn "
+                 "connections deep; more absorb bigger reconnect storms (default 4)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--ready-file", ready_file,
                  "write every bound address as JSON to this file once all listeners are up");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -94,6 +99,7 @@ int main(int argc, char** argv) {
     if (!tls_cert.empty()) listen.tls_cert = tls_cert;
     if (!tls_key.empty()) listen.tls_key = tls_key;
     listen.tls_self_signed = self_signed;
+    if (accept_queues != 0) listen.accept_queues = accept_queues;
     ro.listen = listen;
     const auto r = imock::harness::run_scenario(*s, ro);
     if (r.passed) {
@@ -125,6 +131,7 @@ int main(int argc, char** argv) {
   if (!tls_cert.empty()) listen.tls_cert = tls_cert;
   if (!tls_key.empty()) listen.tls_key = tls_key;
   if (self_signed) listen.tls_self_signed = true;
+  if (accept_queues != 0) listen.accept_queues = accept_queues;
   if (!ready_file.empty()) opts.ready_file = ready_file;
   opts.speed = speed;
   opts.fault_seed = seed;

@@ -46,6 +46,7 @@ constexpr auto k_http_timeout = std::chrono::seconds(30);
 constexpr auto k_handshake_timeout = std::chrono::seconds(10);
 constexpr std::size_t k_http_body_limit = 1024 * 1024;
 constexpr int k_accept_batch = 64;
+constexpr std::uint32_t k_max_accept_queues = 64;
 constexpr auto k_emfile_backoff = std::chrono::milliseconds(50);
 constexpr auto k_emfile_log_interval = std::chrono::seconds(5);
 
@@ -139,6 +140,7 @@ class server::impl final : public server_control {
   struct listener {
     listener_kind kind;
     tcp::endpoint endpoint;
+    int queue = 0;  // index among the SO_REUSEPORT queues of one MQTT port
     std::unique_ptr<tcp::acceptor> acceptor;
     std::unique_ptr<asio::steady_timer> backoff;
     std::chrono::steady_clock::time_point last_emfile_log{};
@@ -624,13 +626,22 @@ bound_addresses server::impl::start() {
     } else {
       ep = tcp::endpoint(ip, hp->port);
     }
-    listeners_.push_back(listener{.kind = kind, .endpoint = ep});
-    try {
-      open_listener(listeners_.back());
-    } catch (const boost::system::system_error& e) {
-      throw std::runtime_error(std::string(flag) + " " + address + ": " + e.code().message());
+    const bool mqtt_port = kind == listener_kind::mqtt || kind == listener_kind::mqtts;
+    const int queues = mqtt_port ? static_cast<int>(listen.accept_queues) : 1;
+    for (int q = 0; q < queues; ++q) {
+      listeners_.push_back(listener{.kind = kind, .endpoint = ep, .queue = q});
+      try {
+        open_listener(listeners_.back());
+      } catch (const boost::system::system_error& e) {
+        throw std::runtime_error(std::string(flag) + " " + address + ": " + e.code().message());
+      }
+      ep = listeners_.back().acceptor->local_endpoint();  // port 0 resolved: the rest join it
     }
   };
+  if (listen.accept_queues < 1 || listen.accept_queues > k_max_accept_queues) {
+    throw std::runtime_error("accept queues must be 1 to " + std::to_string(k_max_accept_queues) +
+                             ", got " + std::to_string(listen.accept_queues));
+  }
   add(listener_kind::mqtt, listen.mqtt, "--listen-mqtt");
   add(listener_kind::http, listen.http, "--listen-http");
   if (want_tls) {
@@ -683,12 +694,24 @@ bound_addresses server::impl::start() {
 }
 
 void server::impl::open_listener(listener& l) {
+  const bool shared = (l.kind == listener_kind::mqtt || l.kind == listener_kind::mqtts) &&
+                      hub_.config().listen.accept_queues > 1;
+  if (shared && l.queue == 0 && l.endpoint.port() != 0) {
+    // SO_REUSEPORT would let us share a port another program of this user already
+    // listens on with SO_REUSEPORT; bind once without it first so that is an error.
+    // (Port 0 needs no check: the kernel never hands out a port in use.)
+    tcp::acceptor probe(io_);
+    probe.open(l.endpoint.protocol());
+    probe.set_option(asio::socket_base::reuse_address(true));
+    probe.bind(l.endpoint);
+  }
   auto acc = std::make_unique<tcp::acceptor>(io_);
   acc->open(l.endpoint.protocol());
   // Programs started by an embedding process (the harness's client programs) must
   // not inherit the listening socket: it would keep "stop accepting" from refusing.
   ::fcntl(acc->native_handle(), F_SETFD, FD_CLOEXEC);
   acc->set_option(asio::socket_base::reuse_address(true));
+  if (shared) acc->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
   acc->bind(l.endpoint);
   acc->listen(asio::socket_base::max_listen_connections);
   acc->non_blocking(true);  // for the batch accepts after each wake-up

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "protocol/token.hpp"
@@ -120,6 +121,61 @@ TEST(ServerListeners, StopAcceptingRefusesConnectionsAndResumeAcceptsAgain) {
   EXPECT_TRUE(online->receive() == mqtt::packet(mqtt::pingresp{})) << "open sessions stay";
   ASSERT_EQ(s.admin("/admin/resume-accepting").status, 200);
   EXPECT_TRUE(s.login("again"));
+}
+
+// Sockets listening on 127.0.0.1:`port`, from /proc/net/tcp (state 0A = LISTEN).
+int listening_sockets(std::uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  char want[32];
+  std::snprintf(want, sizeof want, "0100007F:%04X", port);
+  int count = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    if (local == want && state == "0A") ++count;
+  }
+  return count;
+}
+
+std::uint16_t port_of(const std::string& host_port) {
+  return static_cast<std::uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
+}
+
+TEST(ServerListeners, EachMqttPortListensOnAcceptQueuesSocketsAndAllOfThemServe) {
+  server_config c;
+  c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
+  c.listen.mqtt = "127.0.0.1:0";
+  c.listen.http = "127.0.0.1:0";
+  c.listen.accept_queues = 3;
+  server srv(server_options{.config = c});
+  const auto bound = srv.start();
+  std::thread loop([&] { srv.run(); });
+  const auto port = port_of(bound.mqtt);
+  EXPECT_EQ(listening_sockets(port), 3);
+  EXPECT_EQ(listening_sockets(port_of(bound.http)), 1) << "the HTTP port has one queue";
+  // The kernel spreads connections over the queues by address and port: enough
+  // clients reach every queue, and every one of them must be served.
+  std::vector<std::unique_ptr<wire_client>> clients;
+  for (int i = 0; i < 60; ++i) {
+    std::string error;
+    auto cl = wire_client::open(transport::tcp, bound, &error);
+    ASSERT_NE(cl, nullptr) << error;
+    const auto user = "q" + std::to_string(i);
+    cl->send(connect_packet(k_app, *token::issue(k_app, user, k_secret, srv.now_ms()), user));
+    const auto v = verdict_of(cl->receive());
+    EXPECT_EQ(v.reason, 0) << "client " << i << ": " << v.to_string();
+    clients.push_back(std::move(cl));
+  }
+  // Stop and resume accepting closes and reopens every queue on the same port.
+  ASSERT_EQ(testing::http_request(bound.http, "POST", "/admin/stop-accepting", "{}").status, 200);
+  EXPECT_EQ(listening_sockets(port), 0);
+  ASSERT_EQ(testing::http_request(bound.http, "POST", "/admin/resume-accepting", "{}").status, 200);
+  EXPECT_EQ(listening_sockets(port), 3);
+  srv.stop(1000);
+  loop.join();
 }
 
 TEST(ServerListeners, RestartDisconnectsEveryoneWith0x8BAndComesBack) {
@@ -232,7 +288,7 @@ TEST(ServerHttp, WebSocketGarbageBeforeConnectGetsConnack0x81) {
 
 TEST(ServerLimits, SlowReaderIsDisconnectedInsteadOfGrowingServerMemory) {
   limits_config lim;
-  lim.outbound_queue_bytes = 64 * 1024;
+  lim.outbound_queue_bytes = std::size_t{64} * 1024;
   running_server s(1.0, lim);
   auto reader = s.login("slow-reader");  // subscribes, then never reads again
   ASSERT_TRUE(reader);
