@@ -95,6 +95,9 @@ fi
 
 # --- helpers ------------------------------------------------------------------------
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# User + system CPU time of a process in clock ticks (fields 14 and 15 of /proc/PID/stat,
+# counted after the ")" that ends the command name).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
 port_free() { [[ -z $(ss -Htln "sport = :$1") ]]; }
 # A free loopback port below the ephemeral range, so the bench's own sockets never take it.
@@ -204,7 +207,7 @@ CONF
 # Runs in the main shell (never in $(...)) so the EXIT trap sees the PIDs it starts.
 measure() {
   local target=$1 via=$2 hold=$WORK/hold ready=$WORK/bench-ready.json out=$WORK/bench.json
-  local extra=() progress=() before after bench_pid rc=0
+  local extra=() progress=() before after cpu_before cpu_after bench_pid rc=0
   [[ $VERBOSE == 1 ]] && progress=(--progress)
   if [[ $target == imock ]]; then
     start_imock "$via"
@@ -216,6 +219,7 @@ measure() {
   fi
   sleep 0.3
   before=$(rss_kb "$SERVER_PID")
+  cpu_before=$(cpu_ticks "$SERVER_PID")
   say "$target $via: $URL, RSS before ${before} kB"
   rm -f "$ready" "$out"
   touch "$hold"
@@ -225,6 +229,7 @@ measure() {
   bench_pid=$!
   PIDS+=("$bench_pid")
   while [[ ! -s $ready ]] && kill -0 "$bench_pid" 2>/dev/null; do sleep 0.1; done
+  cpu_after=$(cpu_ticks "$SERVER_PID" || echo 0)
   sleep "$SETTLE"
   after=$(rss_kb "$SERVER_PID" || echo 0)
   rm -f "$hold"
@@ -236,9 +241,13 @@ measure() {
     die "imock-connect-bench ($target $via) printed no summary (exit $rc)"
   fi
   [[ -s $WORK/bench.err ]] && say "bench: $(cat "$WORK/bench.err")"
-  jq -c --arg server "$target" --argjson before "${before:-0}" --argjson after "${after:-0}" '
+  jq -c --arg server "$target" --argjson before "${before:-0}" --argjson after "${after:-0}" \
+    --argjson cpu "$(( ${cpu_after:-0} - ${cpu_before:-0} ))" --argjson hz "$(getconf CLK_TCK)" '
     {server: $server} + . + {
       rss_before_kb: $before, rss_held_kb: $after,
+      server_cpu_us_per_conn: (if .connected > 0
+                               then (($cpu / $hz * 1e6 / .connected) * 10 | round) / 10
+                               else null end),
       rss_per_conn_kb: (if .connected > 0
                         then ((($after - $before) / .connected) * 100 | round) / 100
                         else null end)}' "$out"
@@ -263,15 +272,15 @@ jq -rs '
   def ratio(a; b): if a == null or b == null or b == 0 then "n/a"
                    else ((a / b * 100 | round) / 100 | tostring) end;
   . as $all
-  | "| target | transport | clients | connected | connect rate/s | p50 ms | p99 ms | RSS per idle connection (KB) | rate imock/mosquitto | RSS imock/mosquitto |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  | "| target | transport | clients | connected | connect rate/s | p50 ms | p99 ms | server CPU µs/connect | RSS per idle connection (KB) | rate imock/mosquitto | CPU imock/mosquitto | RSS imock/mosquitto |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ( $all[]
       | . as $r
       | ($all | map(select(.server == "mosquitto" and .transport == $r.transport)) | first) as $m
-      | "| \(.server) | \(.transport) | \(.clients) | \(.connected) | \(.rate_per_s) | \(.p50_ms) | \(.p99_ms) | \(fmt(.rss_per_conn_kb)) | "
+      | "| \(.server) | \(.transport) | \(.clients) | \(.connected) | \(.rate_per_s) | \(.p50_ms) | \(.p99_ms) | \(fmt(.server_cpu_us_per_conn)) | \(fmt(.rss_per_conn_kb)) | "
         + (if .server == "imock" and $m != null
-           then "\(ratio(.rate_per_s; $m.rate_per_s)) | \(ratio(.rss_per_conn_kb; $m.rss_per_conn_kb)) |"
-           else " | |" end) )
+           then "\(ratio(.rate_per_s; $m.rate_per_s)) | \(ratio(.server_cpu_us_per_conn; $m.server_cpu_us_per_conn)) | \(ratio(.rss_per_conn_kb; $m.rss_per_conn_kb)) |"
+           else " | | |" end) )
 ' "$JSONL"
 echo
 echo "Raw results: ${JSONL#"$ROOT"/}"

@@ -19,7 +19,8 @@ std::string to_text(const event& e) {
     out += " " + e.app + "/" + e.user + "/" + e.device;
   }
   if (!e.transport.empty()) {
-    out += " " + e.transport;
+    out += ' ';
+    out += e.transport;
   }
   if (e.code != 0) {
     out += " code=" + std::to_string(e.code);

@@ -21,7 +21,7 @@ struct event {
   std::string app;
   std::string user;
   std::string device;
-  std::string transport;
+  std::string_view transport;  // a name from to_string(transport): static storage
   int code = 0;        // documented rc code where one applies (0 = success/none)
   std::string detail;  // human-readable rest
 };

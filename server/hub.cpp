@@ -103,7 +103,7 @@ void hub::emit(std::string kind, const session& s, int code, std::string detail,
   e.app = s.app;
   e.user = s.user;
   e.device = s.device;
-  e.transport = std::string(to_string(s.via));
+  e.transport = to_string(s.via);
   e.code = code;
   e.detail = std::move(detail);
   events_.add(std::move(e));

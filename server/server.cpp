@@ -72,7 +72,13 @@ std::string describe(const boost::system::error_code& ec) {
   return ec.message();
 }
 
-std::string remote_of(const tcp::socket& s) {
+// Sessions and the MQTT acceptors use the io_context's own executor type rather than
+// any_io_executor: every socket and every pending operation then carries an 8-byte
+// executor instead of a type-erased one, which counts with 10,000s of idle clients.
+using loop_socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+
+template <typename Socket>
+std::string remote_of(const Socket& s) {
   boost::system::error_code ec;
   const auto ep = s.remote_endpoint(ec);
   return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -164,7 +170,7 @@ class server::impl final : public server_control {
 
   void open_listener(listener& l);
   void accept_loop(listener& l);
-  void on_accept(listener& l, tcp::socket socket);
+  void on_accept(listener& l, loop_socket socket);
   void schedule_sweep();
   void write_ready_file(const bound_addresses& b) const;
 
@@ -202,7 +208,7 @@ template <typename Stream>
 class mqtt_session final : public session_base,
                            public std::enable_shared_from_this<mqtt_session<Stream>> {
  public:
-  static constexpr bool k_tcp = std::is_same_v<Stream, tcp::socket>;
+  static constexpr bool k_tcp = std::is_same_v<Stream, loop_socket>;
   static constexpr bool k_tls = std::is_same_v<Stream, tls_socket>;
   static constexpr bool k_ws = is_websocket<Stream>::value;
 
@@ -270,7 +276,7 @@ class mqtt_session final : public session_base,
 
  private:
   static tcp::socket& socket_of(beast::tcp_stream& s) { return s.socket(); }
-  static tcp::socket& socket_of(tcp::socket& s) { return s; }
+  static loop_socket& socket_of(loop_socket& s) { return s; }
   static tcp::socket& socket_of(tls_socket& s) { return s.socket(); }
 
   void do_read() {
@@ -721,7 +727,8 @@ void server::impl::open_listener(listener& l) {
 
 void server::impl::accept_loop(listener& l) {
   if (!l.acceptor || !l.acceptor->is_open()) return;
-  l.acceptor->async_accept([this, &l](boost::system::error_code ec, tcp::socket socket) {
+  l.acceptor->async_accept(io_.get_executor(), [this, &l](boost::system::error_code ec,
+                                                          loop_socket socket) {
     if (ec == asio::error::operation_aborted || !l.acceptor || !l.acceptor->is_open()) return;
     if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open ||
         ec == boost::system::errc::too_many_files_open_in_system ||
@@ -749,7 +756,7 @@ void server::impl::accept_loop(listener& l) {
       // A reconnect storm fills the listen queue faster than one accept per wake-up
       // drains it: take what is already queued (bounded) before waiting again.
       for (int i = 0; i < k_accept_batch && l.acceptor && l.acceptor->is_open(); ++i) {
-        tcp::socket more(io_);
+        loop_socket more(io_);
         boost::system::error_code more_ec;
         l.acceptor->accept(more, more_ec);
         if (more_ec) break;  // would_block: the queue is empty; errors: the async path reports
@@ -762,12 +769,12 @@ void server::impl::accept_loop(listener& l) {
   });
 }
 
-void server::impl::on_accept(listener& l, tcp::socket socket) {
+void server::impl::on_accept(listener& l, loop_socket socket) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   switch (l.kind) {
     case listener_kind::mqtt:
-      std::make_shared<mqtt_session<tcp::socket>>(*this, std::move(socket), transport::tcp)
+      std::make_shared<mqtt_session<loop_socket>>(*this, std::move(socket), transport::tcp)
           ->start();
       break;
     case listener_kind::mqtts:
