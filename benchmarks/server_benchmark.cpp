@@ -60,9 +60,8 @@ void run_hub_connect(benchmark::State& state, bool good_tokens) {
     const auto id = h.open(transport::tcp, "127.0.0.1:50000", k_now_ms);
     auto c = packets[i++ % packets.size()];
     auto out = h.on_packet(id, std::move(c), k_now_ms);
-    const auto* ack = out.empty() || !out.front().send
-                          ? nullptr
-                          : std::get_if<mqtt::connack>(&*out.front().send);
+    const auto* ack =
+        out.empty() || !out.front().send ? nullptr : std::get_if<mqtt::connack>(&*out.front().send);
     if (ack == nullptr) {
       state.SkipWithError("no CONNACK");
       break;

@@ -75,7 +75,9 @@ tls_stream::tls_stream(tcp::socket socket, asio::ssl::context& ctx)
   // since its reactor has the descriptor registered.
   BIO* bio = BIO_new(socket_method());
   if (bio == nullptr) throw std::runtime_error("TLS: BIO_new failed");
-  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(socket_.native_handle())));
+  // The BIO's data slot is a void*; it carries the descriptor number, nothing to free.
+  BIO_set_data(bio,  // NOLINTNEXTLINE(performance-no-int-to-ptr)
+               reinterpret_cast<void*>(static_cast<std::intptr_t>(socket_.native_handle())));
   SSL_set_bio(ssl_.get(), bio, bio);
   SSL_set_accept_state(ssl_.get());
   // Writes resume from where a short write stopped, with the same (moved) buffer.
@@ -87,6 +89,7 @@ tls_stream::tls_stream(tcp::socket socket, asio::ssl::context& ctx)
 tls_stream::tls_stream(tls_stream&& other) noexcept
     : socket_(std::move(other.socket_)),
       ssl_(std::move(other.ssl_)),
+      write_rest_(other.write_rest_),
       read_wants_(other.read_wants_),
       closed_(other.closed_) {}
 
@@ -143,6 +146,13 @@ void tls_stream::wait_for(want w, std::function<void(error_code)> then) {
                      std::move(then));
 }
 
+void tls_stream::retry_after(want w, handler done, void (tls_stream::*step)(handler)) {
+  wait_for(w, [this, step, done = std::move(done)](error_code ec) mutable {
+    if (ec || closed_) return done(ec ? ec : asio::error::operation_aborted);
+    (this->*step)(std::move(done));
+  });
+}
+
 void tls_stream::async_handshake(handler done) {
   if (closed_) return complete_later(std::move(done), asio::error::operation_aborted);
   handshake_step(std::move(done));
@@ -155,10 +165,7 @@ void tls_stream::handshake_step(handler done) {
   want w = want::nothing;
   const error_code ec = error_of(r, w);
   if (w == want::nothing) return complete_later(std::move(done), ec);
-  wait_for(w, [this, done = std::move(done)](error_code wait_ec) mutable {
-    if (wait_ec || closed_) return done(wait_ec ? wait_ec : asio::error::operation_aborted);
-    handshake_step(std::move(done));
-  });
+  retry_after(w, std::move(done), &tls_stream::handshake_step);
 }
 
 void tls_stream::async_wait_readable(handler ready) {
@@ -192,25 +199,23 @@ std::size_t tls_stream::read_some(char* data, std::size_t size, error_code& ec) 
 
 void tls_stream::async_write(std::string_view bytes, handler done) {
   if (closed_) return complete_later(std::move(done), asio::error::operation_aborted);
-  write_step(bytes, std::move(done));
+  write_rest_ = bytes;
+  write_step(std::move(done));
 }
 
-void tls_stream::write_step(std::string_view rest, handler done) {
-  while (!rest.empty()) {
+void tls_stream::write_step(handler done) {
+  while (!write_rest_.empty()) {
     ERR_clear_error();
-    const int n =
-        SSL_write(ssl_.get(), rest.data(), static_cast<int>(std::min<std::size_t>(rest.size(), INT_MAX)));
+    const int n = SSL_write(ssl_.get(), write_rest_.data(),
+                            static_cast<int>(std::min<std::size_t>(write_rest_.size(), INT_MAX)));
     if (n > 0) {
-      rest.remove_prefix(static_cast<std::size_t>(n));
+      write_rest_.remove_prefix(static_cast<std::size_t>(n));
       continue;
     }
     want w = want::nothing;
     const error_code ec = error_of(n, w);
     if (w == want::nothing) return complete_later(std::move(done), ec);
-    return wait_for(w, [this, rest, done = std::move(done)](error_code wait_ec) mutable {
-      if (wait_ec || closed_) return done(wait_ec ? wait_ec : asio::error::operation_aborted);
-      write_step(rest, std::move(done));
-    });
+    return retry_after(w, std::move(done), &tls_stream::write_step);
   }
   complete_later(std::move(done), {});
 }
@@ -227,10 +232,7 @@ void tls_stream::shutdown_step(handler done) {
     want w = want::nothing;
     const error_code ec = error_of(r, w);
     if (w == want::nothing) return complete_later(std::move(done), ec);
-    return wait_for(w, [this, done = std::move(done)](error_code wait_ec) mutable {
-      if (wait_ec || closed_) return done(wait_ec ? wait_ec : asio::error::operation_aborted);
-      shutdown_step(std::move(done));
-    });
+    return retry_after(w, std::move(done), &tls_stream::shutdown_step);
   }
   // close_notify is out (r == 0), or both sides have said goodbye (r == 1).
   error_code ignored;

@@ -77,15 +77,18 @@ class tls_stream {
   enum class want { nothing, read, write };
 
   void handshake_step(handler done);
-  void write_step(std::string_view rest, handler done);
+  void write_step(handler done);
   void shutdown_step(handler done);
   void drain_step(handler done);
   void wait_for(want w, std::function<void(boost::system::error_code)> then);
+  /// Waits for `w`, then runs `step` with `done` again; a failed wait fails `done`.
+  void retry_after(want w, handler done, void (tls_stream::*step)(handler));
   void complete_later(handler h, boost::system::error_code ec);
   boost::system::error_code error_of(int ret, want& wanted);
 
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<ssl_st, ssl_free> ssl_;
+  std::string_view write_rest_;      // what async_write has still to write
   want read_wants_ = want::nothing;  // what the last read_some() waited for
   bool closed_ = false;
 };

@@ -111,9 +111,8 @@ TEST_F(TlsStream, ReadsWhatTheClientWritesAcrossManyRecords) {
   // 100 KB: several 16 KB records, each read in 4 KB pieces, so bytes wait inside
   // OpenSSL while the socket has nothing: the readable-wait must see them.
   const std::string sent = pattern(100 * 1024);
-  asio::async_write(*client_, asio::buffer(sent), [](error_code ec, std::size_t) {
-    ASSERT_FALSE(ec) << ec.message();
-  });
+  asio::async_write(*client_, asio::buffer(sent),
+                    [](error_code ec, std::size_t) { ASSERT_FALSE(ec) << ec.message(); });
   error_code last;
   EXPECT_EQ(server_read(sent.size(), last), sent);
   EXPECT_FALSE(last) << last.message();
@@ -187,9 +186,8 @@ TEST_F(TlsStream, ShutdownSendsCloseNotifyAndWaitsForThePeer) {
   // The client sees close_notify as EOF and answers with its own.
   char byte = 0;
   std::optional<error_code> client_read;
-  client_->async_read_some(asio::buffer(&byte, 1), [&](error_code ec, std::size_t) {
-    client_read = ec;
-  });
+  client_->async_read_some(asio::buffer(&byte, 1),
+                           [&](error_code ec, std::size_t) { client_read = ec; });
   run_until([&] { return client_read.has_value(); });
   EXPECT_EQ(*client_read, asio::error::eof) << client_read->message();
   EXPECT_FALSE(server_done) << "shutdown finished before the peer closed";
