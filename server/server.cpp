@@ -39,12 +39,12 @@ namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-constexpr std::size_t k_tcp_read_chunk = 64 * 1024;  // shared by all TCP sessions
+constexpr std::size_t k_tcp_read_chunk = std::size_t{64} * 1024;  // shared by all TCP sessions
 constexpr std::size_t k_stream_read_chunk = 2048;    // per TLS / WebSocket session
 constexpr auto k_linger = std::chrono::seconds(1);   // wait for the peer's FIN after ours
 constexpr auto k_http_timeout = std::chrono::seconds(30);
 constexpr auto k_handshake_timeout = std::chrono::seconds(10);
-constexpr std::size_t k_http_body_limit = 1024 * 1024;
+constexpr std::size_t k_http_body_limit = std::size_t{1024} * 1024;
 constexpr int k_accept_batch = 64;
 constexpr std::uint32_t k_max_accept_queues = 64;
 constexpr auto k_emfile_backoff = std::chrono::milliseconds(50);
@@ -245,7 +245,7 @@ class mqtt_session final : public session_base,
       res.set(http::field::server, "imock");
     }));
     stream_.binary(true);
-    stream_.read_message_max(std::max<std::size_t>(srv_.limits().max_packet_size * 4, 1 << 20));
+    stream_.read_message_max(std::max<std::size_t>(std::size_t{srv_.limits().max_packet_size} * 4, 1 << 20));
     auto r = std::make_shared<Request>(std::move(req));
     stream_.async_accept(*r, [self = this->shared_from_this(), r](boost::system::error_code ec) {
       if (ec) return;  // never registered: nothing to tell the hub
