@@ -40,8 +40,8 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 constexpr std::size_t k_tcp_read_chunk = std::size_t{64} * 1024;  // shared by all TCP sessions
-constexpr std::size_t k_stream_read_chunk = 2048;    // per TLS / WebSocket session
-constexpr auto k_linger = std::chrono::seconds(1);   // wait for the peer's FIN after ours
+constexpr std::size_t k_stream_read_chunk = 2048;                 // per TLS / WebSocket session
+constexpr auto k_linger = std::chrono::seconds(1);  // wait for the peer's FIN after ours
 constexpr auto k_http_timeout = std::chrono::seconds(30);
 constexpr auto k_handshake_timeout = std::chrono::seconds(10);
 constexpr std::size_t k_http_body_limit = std::size_t{1024} * 1024;
@@ -245,7 +245,8 @@ class mqtt_session final : public session_base,
       res.set(http::field::server, "imock");
     }));
     stream_.binary(true);
-    stream_.read_message_max(std::max<std::size_t>(std::size_t{srv_.limits().max_packet_size} * 4, 1 << 20));
+    stream_.read_message_max(
+        std::max<std::size_t>(std::size_t{srv_.limits().max_packet_size} * 4, 1 << 20));
     auto r = std::make_shared<Request>(std::move(req));
     stream_.async_accept(*r, [self = this->shared_from_this(), r](boost::system::error_code ec) {
       if (ec) return;  // never registered: nothing to tell the hub
@@ -727,46 +728,46 @@ void server::impl::open_listener(listener& l) {
 
 void server::impl::accept_loop(listener& l) {
   if (!l.acceptor || !l.acceptor->is_open()) return;
-  l.acceptor->async_accept(io_.get_executor(), [this, &l](boost::system::error_code ec,
-                                                          loop_socket socket) {
-    if (ec == asio::error::operation_aborted || !l.acceptor || !l.acceptor->is_open()) return;
-    if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open ||
-        ec == boost::system::errc::too_many_files_open_in_system ||
-        ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
-      // Out of file descriptors: the connection waits in the backlog. Back off instead
-      // of spinning on accept, and say so at most once per interval.
-      ++accept_backoffs_;
-      ++l.emfile_count;
-      const auto now = std::chrono::steady_clock::now();
-      if (now - l.last_emfile_log >= k_emfile_log_interval) {
-        spdlog::warn("accept: {} ({} times since the last message); backing off", ec.message(),
-                     l.emfile_count);
-        hub_.log("accept_backoff", ec.message(), now_ms());
-        l.last_emfile_log = now;
-        l.emfile_count = 0;
-      }
-      l.backoff->expires_after(k_emfile_backoff);
-      l.backoff->async_wait([this, &l](boost::system::error_code e) {
-        if (!e) accept_loop(l);
+  l.acceptor->async_accept(
+      io_.get_executor(), [this, &l](boost::system::error_code ec, loop_socket socket) {
+        if (ec == asio::error::operation_aborted || !l.acceptor || !l.acceptor->is_open()) return;
+        if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open ||
+            ec == boost::system::errc::too_many_files_open_in_system ||
+            ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+          // Out of file descriptors: the connection waits in the backlog. Back off instead
+          // of spinning on accept, and say so at most once per interval.
+          ++accept_backoffs_;
+          ++l.emfile_count;
+          const auto now = std::chrono::steady_clock::now();
+          if (now - l.last_emfile_log >= k_emfile_log_interval) {
+            spdlog::warn("accept: {} ({} times since the last message); backing off", ec.message(),
+                         l.emfile_count);
+            hub_.log("accept_backoff", ec.message(), now_ms());
+            l.last_emfile_log = now;
+            l.emfile_count = 0;
+          }
+          l.backoff->expires_after(k_emfile_backoff);
+          l.backoff->async_wait([this, &l](boost::system::error_code e) {
+            if (!e) accept_loop(l);
+          });
+          return;
+        }
+        if (!ec) {
+          on_accept(l, std::move(socket));
+          // A reconnect storm fills the listen queue faster than one accept per wake-up
+          // drains it: take what is already queued (bounded) before waiting again.
+          for (int i = 0; i < k_accept_batch && l.acceptor && l.acceptor->is_open(); ++i) {
+            loop_socket more(io_);
+            boost::system::error_code more_ec;
+            l.acceptor->accept(more, more_ec);
+            if (more_ec) break;  // would_block: the queue is empty; errors: the async path reports
+            on_accept(l, std::move(more));
+          }
+        } else {
+          spdlog::warn("accept: {}", ec.message());
+        }
+        accept_loop(l);
       });
-      return;
-    }
-    if (!ec) {
-      on_accept(l, std::move(socket));
-      // A reconnect storm fills the listen queue faster than one accept per wake-up
-      // drains it: take what is already queued (bounded) before waiting again.
-      for (int i = 0; i < k_accept_batch && l.acceptor && l.acceptor->is_open(); ++i) {
-        loop_socket more(io_);
-        boost::system::error_code more_ec;
-        l.acceptor->accept(more, more_ec);
-        if (more_ec) break;  // would_block: the queue is empty; errors: the async path reports
-        on_accept(l, std::move(more));
-      }
-    } else {
-      spdlog::warn("accept: {}", ec.message());
-    }
-    accept_loop(l);
-  });
 }
 
 void server::impl::on_accept(listener& l, loop_socket socket) {
