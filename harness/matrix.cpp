@@ -82,16 +82,16 @@ std::string render_matrix(const std::vector<scenario>& scenarios,
           " |\n";
   }
   if (!results.empty()) {
-    md += "\n## Scenarios\n\n| scenario | tags | result | wall time |\n|---|---|---|---|\n";
+    // No timings: the page is committed, and a run that changes no result should
+    // leave it as it was (./run.sh prints each scenario's time on the console).
+    md += "\n## Scenarios\n\n| scenario | tags | result |\n|---|---|---|\n";
     for (const auto& s : scenarios) {
       std::string tags;
       for (const auto& t : s.tags) tags += (tags.empty() ? "" : ", ") + t;
       const auto it = by_name.find(s.name);
-      char secs[32] = "-";
-      if (it != by_name.end()) std::snprintf(secs, sizeof secs, "%.2f s", it->second->wall_seconds);
       md += "| `" + s.name + "` | " + tags + " | " +
-            (it == by_name.end() ? "not run" : (it->second->passed ? "pass" : "**FAIL**")) + " | " +
-            secs + " |\n";
+            (it == by_name.end() ? "not run" : (it->second->passed ? "pass" : "**FAIL**")) +
+            " |\n";
     }
   }
   return md;
