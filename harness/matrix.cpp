@@ -90,8 +90,7 @@ std::string render_matrix(const std::vector<scenario>& scenarios,
       for (const auto& t : s.tags) tags += (tags.empty() ? "" : ", ") + t;
       const auto it = by_name.find(s.name);
       md += "| `" + s.name + "` | " + tags + " | " +
-            (it == by_name.end() ? "not run" : (it->second->passed ? "pass" : "**FAIL**")) +
-            " |\n";
+            (it == by_name.end() ? "not run" : (it->second->passed ? "pass" : "**FAIL**")) + " |\n";
     }
   }
   return md;

@@ -1,0 +1,91 @@
+// The conformance matrix from scenarios parsed here, with made-up results: which
+// codes count as covered, how results show, and that a rerun with the same results
+// renders the same page (it is committed as docs/conformance.md).
+#include "harness/matrix.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "harness/loader.hpp"
+
+namespace imock::harness {
+namespace {
+
+scenario parse(std::string_view yaml) {
+  std::vector<load_error> errors;
+  auto s = parse_scenario(yaml, "m.yaml", errors);
+  EXPECT_TRUE(s.has_value()) << (errors.empty() ? "" : errors.front().to_string());
+  return s ? *s : scenario{};
+}
+
+const std::string k_blocked = R"(name: blocked
+description: a blocked user is refused with 31009
+tags: [terminal, block]
+server:
+  apps:
+    - {key: k, secret: s}
+  users:
+    - {app: k, id: alice, blocked_for: 1h}
+clients:
+  alice:
+steps:
+  - connect: alice
+  - expect: {client: alice, sequence: [{status: 16, code: 31009}, {error: 31009}], within: 2s}
+)";
+
+const std::string k_unknown_app = R"(name: unknown-app
+description: an unknown app key is refused with 31002
+tags: [terminal, app]
+clients:
+  alice: {app: no-such-app}
+steps:
+  - connect: alice
+  - expect: {client: alice, error: 31002, within: 2s}
+)";
+
+// The line of the Markdown table that starts with `| <first> |`.
+std::string row(const std::string& md, const std::string& first) {
+  const auto at = md.find("\n| " + first + " |");
+  if (at == std::string::npos) return {};
+  return md.substr(at + 1, md.find('\n', at + 1) - at - 1);
+}
+
+TEST(Matrix, CodesPointAtTheScenariosThatExpectThemWithTheirResults) {
+  const std::vector<scenario> scenarios = {parse(k_blocked), parse(k_unknown_app)};
+  const std::vector<scenario_result> results = {{.name = "blocked", .passed = true},
+                                                {.name = "unknown-app", .passed = false}};
+  const auto md = render_matrix(scenarios, results);
+  EXPECT_NE(md.find("Results: 1 of 2 scenarios passed."), std::string::npos) << md;
+  EXPECT_NE(row(md, "31009").find("`blocked` pass"), std::string::npos) << row(md, "31009");
+  EXPECT_NE(row(md, "31009").find("| yes |"), std::string::npos) << "31009 is producible";
+  EXPECT_NE(row(md, "31002").find("`unknown-app` **FAIL**"), std::string::npos) << row(md, "31002");
+  EXPECT_NE(row(md, "31004").find("**none**"), std::string::npos) << row(md, "31004");
+  EXPECT_NE(row(md, "16").find("`blocked` pass"), std::string::npos) << row(md, "16");
+  EXPECT_EQ(row(md, "`blocked`"), "| `blocked` | terminal, block | pass |");
+  EXPECT_EQ(row(md, "`unknown-app`"), "| `unknown-app` | terminal, app | **FAIL** |");
+}
+
+TEST(Matrix, NotRunSaysSoAndTimingsNeverChangeThePage) {
+  const std::vector<scenario> scenarios = {parse(k_blocked), parse(k_unknown_app)};
+  EXPECT_NE(render_matrix(scenarios, {}).find("Results: not run."), std::string::npos);
+  std::vector<scenario_result> fast = {{.name = "blocked", .passed = true, .wall_seconds = 0.1},
+                                       {.name = "unknown-app", .passed = true}};
+  auto slow = fast;
+  slow[0].wall_seconds = 9.9;
+  EXPECT_EQ(render_matrix(scenarios, fast), render_matrix(scenarios, slow));
+}
+
+TEST(Matrix, UncoveredLists31009UntilAScenarioExpectsIt) {
+  const auto without = uncovered_codes({parse(k_unknown_app)});
+  EXPECT_NE(std::find(without.begin(), without.end(), 31009), without.end());
+  EXPECT_EQ(std::find(without.begin(), without.end(), 31002), without.end());
+  const auto with = uncovered_codes({parse(k_unknown_app), parse(k_blocked)});
+  EXPECT_EQ(std::find(with.begin(), with.end(), 31009), with.end());
+  // Network-only codes (navigation) are never required.
+  const auto producible = producible_codes();
+  EXPECT_EQ(std::find(producible.begin(), producible.end(), 30004), producible.end());
+}
+
+}  // namespace
+}  // namespace imock::harness
