@@ -197,6 +197,51 @@ std::size_t tls_stream::read_some(char* data, std::size_t size, error_code& ec) 
   return 0;
 }
 
+void tls_stream::read_into(char* data, std::size_t size, io_handler done) {
+  if (size == 0 || closed_) {
+    const error_code ec = closed_ ? error_code(asio::error::operation_aborted) : error_code();
+    asio::post(socket_.get_executor(), [done = std::move(done), ec] { done(ec, 0); });
+    return;
+  }
+  async_wait_readable([this, data, size, done = std::move(done)](error_code ec) mutable {
+    if (ec) return done(ec, 0);
+    const auto n = read_some(data, size, ec);
+    if (ec == asio::error::would_block) return read_into(data, size, std::move(done));
+    done(ec, n);
+  });
+}
+
+void tls_stream::write_from(const char* data, std::size_t size, io_handler done) {
+  std::size_t n = 0;
+  error_code ec = closed_ ? error_code(asio::error::operation_aborted) : error_code();
+  want w = want::nothing;
+  if (!closed_ && size != 0) {
+    ERR_clear_error();
+    const int r =
+        SSL_write(ssl_.get(), data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+    if (r > 0) {
+      n = static_cast<std::size_t>(r);
+    } else {
+      ec = error_of(r, w);
+    }
+  }
+  if (w == want::nothing) {
+    asio::post(socket_.get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
+    return;
+  }
+  wait_for(w, [this, data, size, done = std::move(done)](error_code wait_ec) mutable {
+    if (wait_ec || closed_) return done(wait_ec ? wait_ec : asio::error::operation_aborted, 0);
+    write_from(data, size, std::move(done));
+  });
+}
+
+void beast_close_socket(tls_stream& stream) { stream.close(); }
+
+void teardown(boost::beast::role_type, tls_stream& stream, error_code& ec) {
+  stream.close();
+  ec = {};
+}
+
 void tls_stream::async_write(std::string_view bytes, handler done) {
   if (closed_) return complete_later(std::move(done), asio::error::operation_aborted);
   write_rest_ = bytes;

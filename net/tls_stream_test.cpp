@@ -10,6 +10,11 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -227,6 +232,77 @@ TEST_F(TlsStream, HandshakeWithAPeerThatSpeaksPlainTextFails) {
   run_until([&] { return done.has_value(); });
   EXPECT_TRUE(*done) << "a plain-text peer completed a TLS handshake";
   EXPECT_EQ(done->category(), asio::error::get_ssl_category()) << done->message();
+}
+
+// Beast over tls_stream, as the HTTPS port and WSS use it: an HTTP request in, a
+// response out, then a WebSocket upgrade, a binary message each way and a close.
+TEST_F(TlsStream, BeastHttpAndWebSocketRunOverIt) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  namespace websocket = beast::websocket;
+  connect_pair();
+
+  http::request<http::string_body> req(http::verb::post, "/api", 11);
+  req.set(http::field::host, "localhost");
+  req.body() = std::string(40'000, 'q');  // several TLS records
+  req.prepare_payload();
+  http::async_write(*client_, req,
+                    [](error_code ec, std::size_t) { ASSERT_FALSE(ec) << ec.message(); });
+  beast::flat_buffer server_buf;
+  http::request<http::string_body> got;
+  std::optional<error_code> read;
+  http::async_read(*server_, server_buf, got, [&](error_code ec, std::size_t) { read = ec; });
+  run_until([&] { return read.has_value(); });
+  ASSERT_FALSE(*read) << read->message();
+  EXPECT_EQ(got.body(), req.body());
+
+  http::response<http::string_body> res(http::status::ok, 11);
+  res.body() = "ok";
+  res.prepare_payload();
+  std::optional<error_code> written;
+  http::async_write(*server_, res, [&](error_code ec, std::size_t) { written = ec; });
+  beast::flat_buffer client_buf;
+  http::response<http::string_body> answer;
+  std::optional<error_code> answered;
+  http::async_read(*client_, client_buf, answer,
+                   [&](error_code ec, std::size_t) { answered = ec; });
+  run_until([&] { return written && answered; });
+  ASSERT_FALSE(*written) << written->message();
+  EXPECT_EQ(answer.body(), "ok");
+
+  websocket::stream<tls_stream> ws_server(std::move(*server_));
+  websocket::stream<ssl::stream<tcp::socket>&> ws_client(*client_);
+  std::optional<error_code> accepted;
+  std::optional<error_code> handshaken;
+  ws_server.async_accept([&](error_code ec) { accepted = ec; });
+  ws_client.async_handshake("localhost", "/mqtt", [&](error_code ec) { handshaken = ec; });
+  run_until([&] { return accepted && handshaken; });
+  ASSERT_FALSE(*accepted) << accepted->message();
+  ASSERT_FALSE(*handshaken) << handshaken->message();
+
+  ws_client.binary(true);
+  const std::string message = pattern(70'000);
+  ws_client.async_write(asio::buffer(message),
+                        [](error_code ec, std::size_t) { ASSERT_FALSE(ec) << ec.message(); });
+  beast::flat_buffer frame;
+  std::optional<error_code> got_frame;
+  ws_server.async_read(frame, [&](error_code ec, std::size_t) { got_frame = ec; });
+  run_until([&] { return got_frame.has_value(); });
+  ASSERT_FALSE(*got_frame) << got_frame->message();
+  EXPECT_EQ(beast::buffers_to_string(frame.data()), message);
+
+  // The server closes: close frame, then the teardown (close_notify, wait, close).
+  std::optional<error_code> server_closed;
+  ws_server.async_close(websocket::close_code::normal, [&](error_code ec) { server_closed = ec; });
+  beast::flat_buffer rest;
+  std::optional<error_code> client_saw;
+  ws_client.async_read(rest, [&](error_code ec, std::size_t) { client_saw = ec; });
+  run_until([&] { return client_saw.has_value(); });
+  EXPECT_EQ(*client_saw, websocket::error::closed) << client_saw->message();
+  client_->async_shutdown([](error_code) {});
+  run_until([&] { return server_closed.has_value(); });
+  EXPECT_FALSE(*server_closed) << server_closed->message();
+  EXPECT_FALSE(ws_server.next_layer().socket().is_open()) << "teardown closes the socket";
 }
 
 }  // namespace

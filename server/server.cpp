@@ -8,9 +8,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -57,7 +55,6 @@ struct is_websocket<websocket::stream<T>> : std::true_type {};
 
 using tls_socket = net::tls_stream;
 using ws_stream = websocket::stream<beast::tcp_stream>;
-using wss_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
 bool routine(const boost::system::error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -195,8 +192,8 @@ class server::impl final : public server_control {
 
 namespace {
 
-// One MQTT connection over Stream: tcp::socket, ssl::stream<tcp::socket>,
-// websocket::stream<beast::tcp_stream> or websocket::stream<beast::ssl_stream<...>>.
+// One MQTT connection over Stream: loop_socket (TCP), net::tls_stream (TLS),
+// websocket::stream<beast::tcp_stream> (WS) or websocket::stream<net::tls_stream> (WSS).
 //
 // Reads: plain TCP waits for readability and then reads into the server's shared
 // chunk, so an idle connection holds no read buffer; the other streams need a
@@ -235,7 +232,9 @@ class mqtt_session final : public session_base,
   /// WebSocket: accept the upgrade `req` (subprotocol mqtt), then register.
   template <typename Request>
   void start_ws(Request req) {
-    beast::get_lowest_layer(stream_).expires_never();
+    if constexpr (requires { beast::get_lowest_layer(stream_).expires_never(); }) {
+      beast::get_lowest_layer(stream_).expires_never();  // the HTTP timeout, for WS
+    }
     stream_.set_option(
         websocket::stream_base::timeout{.handshake_timeout = k_handshake_timeout,
                                         .idle_timeout = websocket::stream_base::none(),
@@ -453,28 +452,40 @@ class mqtt_session final : public session_base,
 template <typename Stream>
 class http_session final : public std::enable_shared_from_this<http_session<Stream>> {
  public:
-  static constexpr bool k_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool k_tls = std::is_same_v<Stream, tls_socket>;
 
   http_session(server::impl& srv, Stream&& stream) : srv_(srv), stream_(std::move(stream)) {}
 
   void start() {
     if constexpr (k_tls) {
-      beast::get_lowest_layer(stream_).expires_after(k_handshake_timeout);
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](boost::system::error_code ec) {
-                                if (!ec) self->do_read();
-                              });
+      expire_after(k_handshake_timeout);
+      stream_.async_handshake([self = this->shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->do_read();
+      });
     } else {
       do_read();
     }
   }
 
  private:
+  // beast::tcp_stream times out by itself; over TLS a timer closes the socket.
+  void expire_after(std::chrono::steady_clock::duration d) {
+    if constexpr (k_tls) {
+      if (!deadline_) deadline_ = std::make_unique<asio::steady_timer>(srv_.io_);
+      deadline_->expires_after(d);
+      deadline_->async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec) self->close();
+      });
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(d);
+    }
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(k_http_body_limit);
     parser_->header_limit(16 * 1024);
-    beast::get_lowest_layer(stream_).expires_after(k_http_timeout);
+    expire_after(k_http_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                        self->on_read(ec);
@@ -565,6 +576,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
                      "application/json", false);
     }
     if (!srv_.accepting_ws()) return close();  // stop-accepting: refused like the TCP ports
+    if (deadline_) deadline_->cancel();        // the WebSocket has timeouts of its own
     using ws_type = websocket::stream<Stream>;
     auto s = std::make_shared<mqtt_session<ws_type>>(srv_, ws_type(std::move(stream_)),
                                                      k_tls ? transport::wss : transport::ws);
@@ -589,12 +601,18 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
 
   void close() {
     boost::system::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
-    beast::get_lowest_layer(stream_).close();
+    if constexpr (k_tls) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.close();
+    } else {
+      beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+      beast::get_lowest_layer(stream_).close();
+    }
   }
 
   server::impl& srv_;
   Stream stream_;
+  std::unique_ptr<asio::steady_timer> deadline_;  // TLS only
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<asio::steady_timer> poll_timer_;
@@ -788,8 +806,7 @@ void server::impl::on_accept(listener& l, loop_socket socket) {
           ->start();
       break;
     case listener_kind::https:
-      std::make_shared<http_session<beast::ssl_stream<beast::tcp_stream>>>(
-          *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_))
+      std::make_shared<http_session<tls_socket>>(*this, tls_socket(std::move(socket), *tls_))
           ->start();
       break;
   }
