@@ -115,7 +115,7 @@ TEST_F(TlsStream, ReadsWhatTheClientWritesAcrossManyRecords) {
   connect_pair();
   // 100 KB: several 16 KB records, each read in 4 KB pieces, so bytes wait inside
   // OpenSSL while the socket has nothing: the readable-wait must see them.
-  const std::string sent = pattern(100 * 1024);
+  const std::string sent = pattern(std::size_t{100} * 1024);
   asio::async_write(*client_, asio::buffer(sent),
                     [](error_code ec, std::size_t) { ASSERT_FALSE(ec) << ec.message(); });
   error_code last;
@@ -127,7 +127,7 @@ TEST_F(TlsStream, WritesMoreThanTheSocketBufferHoldsAndCompletesLater) {
   connect_pair();
   // 8 MB does not fit the loopback socket buffers: the write must wait for the
   // client to read and finish where it stopped.
-  const std::string sent = pattern(8 * 1024 * 1024);
+  const std::string sent = pattern(std::size_t{8} * 1024 * 1024);
   std::optional<error_code> written;
   bool returned = false;
   server_->async_write(sent, [&](error_code ec) {
@@ -169,7 +169,7 @@ TEST_F(TlsStream, WritingToAResetPeerIsAnErrorNotASignal) {
   // would raise SIGPIPE here and kill the test process.
   client_->next_layer().set_option(asio::socket_base::linger(true, 0));
   client_->next_layer().close();
-  const std::string big = pattern(1024 * 1024);
+  const std::string big = pattern(std::size_t{1024} * 1024);
   std::optional<error_code> written;
   auto again = std::make_shared<std::function<void()>>();
   int rounds = 0;
