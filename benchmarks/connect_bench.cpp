@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "net/address.hpp"
+#include "net/fd_limit.hpp"
 #include "net/tls.hpp"
 #include "protocol/mqtt.hpp"
 #include "protocol/token.hpp"
@@ -663,18 +664,6 @@ double percentile(const std::vector<double>& v, double p) {
   return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
-// Lets this process hold as many sockets as the hard limit allows.
-rlim_t raise_open_files_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return rl.rlim_cur;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -747,7 +736,7 @@ int main(int argc, char** argv) {
                  o.app_key.c_str());
     return 2;
   }
-  const rlim_t fd_limit = raise_open_files_limit();
+  const std::uint64_t fd_limit = net::raise_open_files_limit();
   if (fd_limit != RLIM_INFINITY && o.clients + 32 > fd_limit) {
     std::fprintf(stderr,
                  "imock-connect-bench: %zu clients need more than the %llu open files allowed; "

@@ -89,7 +89,6 @@ tls_stream::tls_stream(tcp::socket socket, asio::ssl::context& ctx)
 tls_stream::tls_stream(tls_stream&& other) noexcept
     : socket_(std::move(other.socket_)),
       ssl_(std::move(other.ssl_)),
-      write_rest_(other.write_rest_),
       read_wants_(other.read_wants_),
       closed_(other.closed_) {}
 
@@ -243,26 +242,11 @@ void teardown(boost::beast::role_type, tls_stream& stream, error_code& ec) {
 }
 
 void tls_stream::async_write(std::string_view bytes, handler done) {
-  if (closed_) return complete_later(std::move(done), asio::error::operation_aborted);
-  write_rest_ = bytes;
-  write_step(std::move(done));
-}
-
-void tls_stream::write_step(handler done) {
-  while (!write_rest_.empty()) {
-    ERR_clear_error();
-    const int n = SSL_write(ssl_.get(), write_rest_.data(),
-                            static_cast<int>(std::min<std::size_t>(write_rest_.size(), INT_MAX)));
-    if (n > 0) {
-      write_rest_.remove_prefix(static_cast<std::size_t>(n));
-      continue;
-    }
-    want w = want::nothing;
-    const error_code ec = error_of(n, w);
-    if (w == want::nothing) return complete_later(std::move(done), ec);
-    return retry_after(w, std::move(done), &tls_stream::write_step);
-  }
-  complete_later(std::move(done), {});
+  write_from(bytes.data(), bytes.size(),
+             [this, bytes, done = std::move(done)](error_code ec, std::size_t n) mutable {
+               if (ec || n == bytes.size()) return done(ec);
+               async_write(bytes.substr(n), std::move(done));
+             });
 }
 
 void tls_stream::async_shutdown(handler done) {

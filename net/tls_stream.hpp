@@ -116,7 +116,6 @@ class tls_stream {
   void write_from(const char* data, std::size_t size, io_handler done);
 
   void handshake_step(handler done);
-  void write_step(handler done);
   void shutdown_step(handler done);
   void drain_step(handler done);
   void wait_for(want w, std::function<void(boost::system::error_code)> then);
@@ -127,7 +126,6 @@ class tls_stream {
 
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<ssl_st, ssl_free> ssl_;
-  std::string_view write_rest_;      // what async_write has still to write
   want read_wants_ = want::nothing;  // what the last read_some() waited for
   bool closed_ = false;
 };

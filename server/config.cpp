@@ -69,9 +69,7 @@ constexpr std::array<std::string_view, 10> k_limits_keys = {
     "keep_alive_max",   "outbound_queue",   "api_rate_limit",  "connect_rate_limit",
     "signature_window", "replay_protection"};
 constexpr std::array<std::string_view, 8> k_listen_keys = {
-    "mqtt",    "http",           "mqtts", "https", "tls_cert",
-    "tls_key", "tls_self_signed", "accept_queues"};
-constexpr std::uint64_t k_max_accept_queues = 64;
+    "mqtt", "http", "mqtts", "https", "tls_cert", "tls_key", "tls_self_signed", "accept_queues"};
 
 constexpr std::array<std::pair<std::string_view, app_state>, 3> k_app_states = {{
     {"active", app_state::active},

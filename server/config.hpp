@@ -59,6 +59,8 @@ struct limits_config {
   friend bool operator==(const limits_config&, const limits_config&) = default;
 };
 
+inline constexpr std::uint32_t k_max_accept_queues = 64;  // listen_config::accept_queues
+
 struct listen_config {
   std::string mqtt = "127.0.0.1:18830";
   std::string http = "127.0.0.1:18080";

@@ -22,8 +22,8 @@ struct event {
   std::string user;
   std::string device;
   std::string_view transport;  // a name from to_string(transport): static storage
-  int code = 0;        // documented rc code where one applies (0 = success/none)
-  std::string detail;  // human-readable rest
+  int code = 0;                // documented rc code where one applies (0 = success/none)
+  std::string detail;          // human-readable rest
 };
 
 /// One line a person can read: "12.345 connect #7 app/alice/phone tcp -> 31004 (token ...)".

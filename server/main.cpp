@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--accept-queues", accept_queues,
                  "listen queues per MQTT port (SO_REUSEPORT), each up to net.core.somaxconn "
                  "connections deep; more absorb bigger reconnect storms (default 4)")
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(std::uint32_t{1}, k_max_accept_queues));
   app.add_option("--ready-file", ready_file,
                  "write every bound address as JSON to this file once all listeners are up");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")

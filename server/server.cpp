@@ -44,7 +44,6 @@ constexpr auto k_http_timeout = std::chrono::seconds(30);
 constexpr auto k_handshake_timeout = std::chrono::seconds(10);
 constexpr std::size_t k_http_body_limit = std::size_t{1024} * 1024;
 constexpr int k_accept_batch = 64;
-constexpr std::uint32_t k_max_accept_queues = 64;
 constexpr auto k_emfile_backoff = std::chrono::milliseconds(50);
 constexpr auto k_emfile_log_interval = std::chrono::seconds(5);
 

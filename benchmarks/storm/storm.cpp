@@ -23,6 +23,7 @@
 #include "benchmarks/storm/storm_report.hpp"
 #include "benchmarks/storm/storm_target.hpp"
 #include "client/sdk.hpp"
+#include "net/fd_limit.hpp"
 
 namespace {
 
@@ -383,7 +384,7 @@ int main(int argc, char** argv) {
   }
 
   // Open files: each client holds one socket; the rest of the process needs a few more.
-  const auto fd_limit = raise_fd_limit();
+  const auto fd_limit = imock::net::raise_open_files_limit();
   const std::size_t parts = o.child ? o.shards : (o.procs > 1 ? o.procs : o.shards);
   const std::size_t per_process =
       shard_range(o.clients, 0, parts).size();  // the largest share (shard 0)

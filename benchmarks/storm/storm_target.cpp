@@ -86,23 +86,6 @@ proc_stats read_proc(pid_t pid) {
   return out;
 }
 
-std::uint64_t raise_fd_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return rl.rlim_cur;
-}
-
-std::uint64_t hard_fd_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-  return rl.rlim_max;
-}
-
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost") return true;
   boost::system::error_code ec;

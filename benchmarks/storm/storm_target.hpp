@@ -24,11 +24,6 @@ struct proc_stats {
 };
 proc_stats read_proc(pid_t pid);  // pid 0: this process
 
-/// Raises this process's soft RLIMIT_NOFILE to its hard limit; returns the soft limit.
-std::uint64_t raise_fd_limit();
-/// The hard RLIMIT_NOFILE of this process.
-std::uint64_t hard_fd_limit();
-
 /// True when `host` is a loopback address literal or "localhost".
 bool is_loopback_host(std::string_view host);
 
