@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> run_paths;
   double speed = k_default_speed;
   std::string junit, trace_dir, client_cmd;
-  bool quiet = false, verbose = false;
+  bool quiet = false, verbose = false, sim = false;
+  std::int64_t slack_ms = -1;
   auto* run = app.add_subcommand("run", "run scenario files or folders");
   run->add_option("paths", run_paths, "scenario files or folders")->required();
   auto* speed_opt = run->add_option("--speed", speed,
@@ -114,6 +115,13 @@ int main(int argc, char** argv) {
   run->add_option("--client-cmd", client_cmd,
                   "drive clients through this program (JSON lines on stdin/stdout) instead of "
                   "the in-process reference SDK, e.g. \"imock-client --harness\"");
+  run->add_flag("--sim", sim,
+                "run in simulation: the hub and the reference client's connection machines on "
+                "one virtual clock, no sockets; exact timing, deterministic");
+  run->add_option("--slack-ms", slack_ms,
+                  "real sockets: slack added to timing checks, in ms of scenario time "
+                  "(default: 40 ms of wall time x speed, 100 ms with --client-cmd)")
+      ->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet", quiet, "print failures only");
   run->add_flag("--verbose", verbose, "print the trace of passing scenarios too");
 
@@ -132,8 +140,15 @@ int main(int argc, char** argv) {
   matrix->add_option("--out", matrix_out, "write the Markdown here (default: stdout)");
   matrix->add_flag("--run", matrix_run, "run the scenarios and show their results");
   matrix->add_option("--speed", speed, "as for run")->check(CLI::PositiveNumber);
+  matrix->add_flag("--sim", sim, "as for run");
 
   CLI11_PARSE(app, argc, argv);
+  if (sim && !client_cmd.empty()) {
+    std::fprintf(stderr,
+                 "imock-harness: --sim runs the reference client's machines; a client program "
+                 "(--client-cmd) runs over real sockets\n");
+    return 2;
+  }
 
   if (*check) {
     int bad = 0;
@@ -155,7 +170,10 @@ int main(int argc, char** argv) {
 
   std::vector<scenario_result> results;
   if (running) {
-    run_options opts{.speed = speed, .force_speed = speed_opt->count() > 0};
+    run_options opts{.mode = sim ? run_mode::sim : run_mode::real,
+                     .speed = speed,
+                     .force_speed = speed_opt->count() > 0};
+    if (slack_ms >= 0) opts.slack_ms = slack_ms;
     if (!client_cmd.empty()) opts.client_cmd = client_cmd;
     if (!trace_dir.empty()) std::filesystem::create_directories(trace_dir);
     int passed = 0;
@@ -163,7 +181,9 @@ int main(int argc, char** argv) {
       auto r = run_scenario(s, opts);
       if (r.passed) {
         ++passed;
-        if (!quiet) std::printf("PASS %-48s %6.2f s\n", r.name.c_str(), r.wall_seconds);
+        if (!quiet) {
+          std::printf("PASS %-48s %6.2f s  %s\n", r.name.c_str(), r.wall_seconds, r.mode.c_str());
+        }
         if (verbose) std::printf("%s", render_trace(r.trace).c_str());
       } else {
         std::printf("%s\n", render_failure(r).c_str());
@@ -176,7 +196,9 @@ int main(int argc, char** argv) {
       results.push_back(std::move(r));
     }
     if (!junit.empty()) write_junit(junit, results);
-    std::printf("%d passed, %d failed\n", passed, static_cast<int>(results.size()) - passed + bad);
+    std::printf("%d passed, %d failed", passed, static_cast<int>(results.size()) - passed + bad);
+    if (!results.empty()) std::printf("  (%s)", results.front().timing.c_str());
+    std::printf("\n");
   }
 
   if (*matrix) {

@@ -1,31 +1,48 @@
-// Runs one scenario: an in-process imock-server on ephemeral ports, the clients
-// (the reference SDK in-process, or another SDK through --client-cmd), the steps in
-// order; one timestamped trace of client events, server events and steps; each
-// expectation checked against it.
+// Runs one scenario (steps.hpp) in the world its options choose:
+//  - simulation (`mode = sim`): the hub and the reference connection machines on one
+//    virtual clock; exact timing, deterministic, the whole suite in seconds;
+//  - real sockets (`mode = real`): an in-process imock-server on ephemeral loopback
+//    ports and the reference SDK in-process, or another SDK through --client-cmd, or
+//    (server-side mode) a client you run yourself; timing checks take a stated slack.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
-#include <vector>
-
-#include <functional>
 
 #include "harness/scenario.hpp"
+#include "harness/steps.hpp"
+#include "server/config.hpp"
 
 namespace imock::harness {
 
 inline constexpr double k_default_speed = 20.0;
+/// Real sockets: the default slack of timing checks, in ms of wall time (scaled by
+/// the speed into scenario time): scheduling noise of a loaded machine.
+inline constexpr double k_slack_wall_ms = 40.0;
+/// ... and for a client program, which adds two pipes and a process to every event.
+inline constexpr double k_slack_external_wall_ms = 100.0;
+
+enum class run_mode { real, sim };
+std::string_view to_string(run_mode m) noexcept;
 
 struct run_options {
-  /// Scenario time runs this much faster than the wall clock, unless the scenario
-  /// sets its own `speed`.
+  run_mode mode = run_mode::real;
+  /// Real sockets: scenario time runs this much faster than the wall clock, unless
+  /// the scenario sets its own `speed`.
   double speed = k_default_speed;
   bool force_speed = false;  // --speed given: it wins over the scenario's
+  /// Real sockets: the slack of timing checks in scenario ms; nullopt: the default
+  /// (k_slack_wall_ms, or k_slack_external_wall_ms with a client program, x speed).
+  std::optional<std::int64_t> slack_ms;
   /// Drive clients through this program (JSON lines on stdin/stdout, docs/scenarios.md)
   /// instead of the in-process reference SDK. Run with /bin/sh -c.
   std::optional<std::string> client_cmd;
+  /// How long a client program may take to print its "ready" line (wall clock).
+  std::chrono::milliseconds ready_wait{2000};
   /// Where local databases go (a fresh temporary folder when empty).
   std::filesystem::path data_dir;
 
@@ -44,39 +61,10 @@ struct run_options {
   std::function<void(const std::string&)> say;
 };
 
-/// One line of the trace. `t_ms` is scenario time since the scenario started.
-struct trace_entry {
-  std::int64_t t_ms = 0;
-  std::string source;  // a client's name, "server", or "step"
-  std::string kind;  // status, db_opened, success, error, attempt, trace; server event kinds; step
-  int status = -1;
-  int code = 0;
-  std::string user;
-  std::string device;
-  std::string detail;
-  std::int64_t client_ms = 0;  // for attempts: the client's own clock
-};
-
-struct scenario_result {
-  std::string name;
-  std::string file;
-  bool passed = false;
-  std::string failure;           // what was expected and what was seen instead
-  std::string failed_step;       // "file:line:col: step text"
-  std::size_t failed_index = 0;  // trace index near the failure
-  std::vector<trace_entry> trace;
-  double wall_seconds = 0;
-  double speed = 0;
-};
-
 scenario_result run_scenario(const scenario& s, const run_options& options);
 
-/// "  12.345 alice   status 10 Connecting" lines for the whole trace or a window.
-std::string render_trace(const std::vector<trace_entry>& trace, std::size_t from = 0,
-                         std::size_t to = static_cast<std::size_t>(-1));
-/// The failure as a person reads it: step, expectation, what was seen, trace around.
-std::string render_failure(const scenario_result& r);
-/// One JSON object per line.
-std::string trace_jsonl(const std::vector<trace_entry>& trace);
+/// A scenario in simulation (what run_scenario does for mode = sim): no sockets,
+/// no threads; the same file and seed give the same trace.
+scenario_result run_simulated(const scenario& s);
 
 }  // namespace imock::harness

@@ -43,6 +43,9 @@ struct client_spec {
   std::int64_t time_limit_ms = 0;                        // default for connect; <= 0: keep trying
   std::optional<std::vector<std::int64_t>> schedule_ms;  // reconnect schedule override
   bool database = true;                                  // open the local SQLite database
+  // One-way delays of its link in simulation (client -> server, server -> client).
+  std::int64_t latency_up_ms = 0;
+  std::int64_t latency_down_ms = 0;
   source_mark where;
 };
 
@@ -108,10 +111,11 @@ struct wait_action {
 
 /// What an expectation looks for in a client's events.
 struct client_event_match {
-  std::string event;                // status, db_opened, success, error, attempt
+  std::string event;                // status, db_opened, success, error, attempt, returned
   std::optional<int> status;        // status value (iOS numbering)
   std::optional<int> code;          // error / db_opened code, or a status change's cause
   std::optional<std::string> user;  // success
+  std::optional<std::string> call;  // returned: the call (disconnect, logout, reconnect_kick)
 };
 
 /// ... and in the server's event log.

@@ -533,6 +533,15 @@ actions hub::tick(std::int64_t now_ms) {
   return out;
 }
 
+std::optional<std::int64_t> hub::next_deadline() const {
+  std::optional<std::int64_t> next;
+  for (const auto& [id, s] : sessions_) {
+    if (s.closing || s.blackholed || s.deadline_ms == 0) continue;
+    if (!next || s.deadline_ms < *next) next = s.deadline_ms;
+  }
+  return next;
+}
+
 void hub::mark_closing(session& s) {
   if (s.connected) {
     remove_from_user_index(s);

@@ -95,6 +95,9 @@ class hub {
   void on_slow_reader(session_id id, std::int64_t now_ms);
   /// Keep-alive and CONNECT timeouts due by now_ms.
   actions tick(std::int64_t now_ms);
+  /// When tick() next has work: the earliest keep-alive or CONNECT deadline of any
+  /// session (nullopt: none). O(sessions); the simulation uses it to tick exactly.
+  [[nodiscard]] std::optional<std::int64_t> next_deadline() const;
   /// Traffic counters for /metrics.
   void count_bytes(std::uint64_t in, std::uint64_t out) noexcept {
     counters_.bytes_in += in;

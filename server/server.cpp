@@ -23,7 +23,7 @@
 #include "net/clock.hpp"
 #include "net/tls.hpp"
 #include "net/tls_stream.hpp"
-#include "server/admin_api.hpp"
+#include "server/endpoints.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
 
@@ -96,8 +96,7 @@ class server::impl final : public server_control {
       : opts_(std::move(options)),
         clock_(opts_.speed),
         hub_(opts_.config, opts_.fault_seed, clock_.now_ms()),
-        api_(hub_.dir(), hub_.config().limits, api_hooks_for()),
-        admin_(hub_, *this),
+        endpoints_(hub_, *this),
         sweep_(io_),
         read_chunk_(k_tcp_read_chunk) {
     hub_.events().set_echo(opts_.echo_events);
@@ -149,21 +148,6 @@ class server::impl final : public server_control {
     std::uint64_t emfile_count = 0;
   };
 
-  api_hooks api_hooks_for() {
-    return {
-        .is_online = [this](std::string_view app,
-                            std::string_view user) { return hub_.is_online(app, user); },
-        .disconnect_user =
-            [this](std::string_view app, std::string_view user, rc::code why) {
-              apply(hub_.disconnect_user(app, user, why, now_ms()));
-            },
-        .log_event =
-            [this](std::string_view kind, std::string_view detail) {
-              hub_.log(std::string(kind), std::string(detail), now_ms());
-            },
-    };
-  }
-
   void open_listener(listener& l);
   void accept_loop(listener& l);
   void on_accept(listener& l, loop_socket socket);
@@ -173,8 +157,7 @@ class server::impl final : public server_control {
   server_options opts_;
   net::scaled_clock clock_;
   hub hub_;
-  server_api api_;
-  admin_api admin_;
+  endpoints endpoints_;
   asio::steady_timer sweep_;
   std::shared_ptr<ssl::context> tls_;
   net::pem_pair tls_pem_;
@@ -882,13 +865,7 @@ void server::impl::resume_accepting_after(std::int64_t after_ms) {
 
 api_response server::impl::handle_http(const api_request& r) {
   const std::string_view path = std::string_view(r.path).substr(0, r.path.find('?'));
-  const auto now = now_ms();
-  if (server_api::handles(path)) {
-    api_request stripped = r;
-    stripped.path = std::string(path);
-    return api_.handle(stripped, now);
-  }
-  if (admin_api::handles(path)) return admin_.handle(r, now);
+  if (endpoints::handles(path)) return endpoints_.handle(r, now_ms());
   if (path == "/metrics") {
     return {200,
             render_metrics(hub_, {.accepting = accepting_, .accept_backoffs = accept_backoffs_})};

@@ -1,0 +1,456 @@
+#include "harness/real_world.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+
+#include "client/sdk.hpp"
+#include "server/hub.hpp"
+
+extern char** environ;
+
+namespace imock::harness {
+namespace {
+
+namespace json = boost::json;
+
+struct client_setup {
+  std::string name;
+  std::string app_key;
+  std::vector<std::string> urls;
+  std::string device;
+  std::string platform;
+  std::uint16_t heartbeat_s = 30;
+  bool reconnect_kick = false;
+  std::vector<std::int64_t> schedule_ms;
+  std::filesystem::path data_dir;  // empty: no database
+  double speed = 1;
+};
+
+// The reference SDK, in this process.
+class in_process_client final : public harness_client {
+ public:
+  in_process_client(client::runtime& rt, client_setup setup, trace_log& trace)
+      : setup_(std::move(setup)), trace_(trace), client_(rt) {}
+
+  bool init() override {
+    inited_ = true;
+    const auto rc = client_.init(setup_.app_key, {.urls = setup_.urls,
+                                                  .tls_verify = false,
+                                                  .data_dir = setup_.data_dir,
+                                                  .device_id = setup_.device,
+                                                  .platform = setup_.platform,
+                                                  .heartbeat_s = setup_.heartbeat_s,
+                                                  .schedule_ms = setup_.schedule_ms,
+                                                  .reconnect_kick = setup_.reconnect_kick});
+    const std::string name = setup_.name;
+    client_.set_connection_status_listener([this, name](rc::status st, rc::code cause) {
+      trace_.add({.source = name,
+                  .kind = "status",
+                  .status = static_cast<int>(st),
+                  .code = static_cast<int>(cause)});
+    });
+    client_.set_attempt_listener([this, name](std::int64_t t, std::uint32_t n) {
+      trace_.add(
+          {.source = name, .kind = "attempt", .detail = "#" + std::to_string(n), .client_ms = t});
+    });
+    return rc == rc::code::ok;
+  }
+
+  void connect(const std::string& token, int time_limit_s, bool init_first) override {
+    if (init_first && !inited_) init();
+    const std::string name = setup_.name;
+    client_.connect(
+        token, time_limit_s,
+        [this, name](rc::code c) {
+          trace_.add({.source = name, .kind = "db_opened", .code = static_cast<int>(c)});
+        },
+        [this, name](const std::string& user) {
+          trace_.add({.source = name, .kind = "success", .user = user});
+        },
+        [this, name](rc::code c) {
+          trace_.add({.source = name, .kind = "error", .code = static_cast<int>(c)});
+        });
+  }
+  void disconnect() override { client_.disconnect(); }
+  void logout() override { client_.logout(); }
+  void network(bool up) override { client_.set_network_available(up); }
+  void foreground() override { client_.app_foreground(); }
+  void reconnect_kick(bool on) override { client_.set_reconnect_kick_enable(on); }
+
+ private:
+  client_setup setup_;
+  trace_log& trace_;
+  client::client client_;
+  bool inited_ = false;
+};
+
+// Another SDK implementation: a program speaking JSON lines on stdin/stdout
+// (docs/scenarios.md, "Other clients"). One process per scenario client.
+class external_client final : public harness_client {
+ public:
+  external_client(std::string command, client_setup setup, trace_log& trace,
+                  std::chrono::milliseconds ready_wait)
+      : command_(std::move(command)),
+        setup_(std::move(setup)),
+        trace_(trace),
+        ready_wait_(ready_wait) {}
+
+  ~external_client() override {
+    if (pid_ > 0) {
+      send({{"cmd", "quit"}});
+      ::close(in_);
+      // Bounded: give it a moment to exit, then kill it.
+      for (int i = 0; i < 100; ++i) {
+        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+          pid_ = -1;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+      }
+    }
+    stop_ = true;
+    if (reader_.joinable()) reader_.join();
+    if (out_ >= 0) ::close(out_);
+  }
+
+  /// Starts the program now (before the steps run); false if it cannot start.
+  bool launch() { return pid_ > 0 || start(); }
+
+  bool init() override {
+    if (pid_ <= 0 && !start()) return false;
+    json::array urls;
+    for (const auto& u : setup_.urls) urls.emplace_back(u);
+    json::array schedule;
+    for (auto ms : setup_.schedule_ms) schedule.emplace_back(ms);
+    send({{"cmd", "init"},
+          {"app_key", setup_.app_key},
+          {"urls", urls},
+          {"device", setup_.device},
+          {"platform", setup_.platform},
+          {"heartbeat_s", setup_.heartbeat_s},
+          {"reconnect_kick", setup_.reconnect_kick},
+          {"schedule_ms", schedule},
+          {"data_dir", setup_.data_dir.string()},
+          {"tls_verify", false},
+          {"speed", setup_.speed}});
+    inited_ = true;
+    return true;
+  }
+  void connect(const std::string& token, int time_limit_s, bool init_first) override {
+    if (pid_ <= 0 && !start()) return;
+    if (init_first && !inited_) init();
+    send({{"cmd", "connect"}, {"token", token}, {"time_limit_s", time_limit_s}});
+  }
+  void disconnect() override { send({{"cmd", "disconnect"}}); }
+  void logout() override { send({{"cmd", "logout"}}); }
+  void network(bool up) override { send({{"cmd", "network"}, {"available", up}}); }
+  void foreground() override { send({{"cmd", "foreground"}}); }
+  void reconnect_kick(bool on) override { send({{"cmd", "reconnect_kick"}, {"on", on}}); }
+
+  [[nodiscard]] bool said_ready() {
+    std::lock_guard lock(ready_mutex_);
+    return ready_;
+  }
+
+ private:
+  bool start() {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) return false;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
+    posix_spawn_file_actions_addclose(&fa, to_child[1]);
+    posix_spawn_file_actions_addclose(&fa, from_child[0]);
+    // The client must not inherit the in-process server's sockets (a listening socket
+    // held open by a child keeps "stop accepting" from refusing connections).
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    std::string sh = "/bin/sh", dash_c = "-c";
+    char* argv[] = {sh.data(), dash_c.data(), command_.data(), nullptr};
+    const int rc = posix_spawn(&pid_, "/bin/sh", &fa, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    in_ = to_child[1];
+    out_ = from_child[0];
+    if (rc != 0) {
+      pid_ = -1;
+      trace_.add({.source = setup_.name, .kind = "trace", .detail = "cannot start: " + command_});
+      return false;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    reader_ = std::thread([this] { read_loop(); });
+    // Wait (bounded, wall clock) for the program's "ready" line, so its start-up time
+    // does not eat into the scenario's first time windows. A program that never says
+    // it is costs this wait once per client, and the report says why.
+    std::unique_lock lock(ready_mutex_);
+    if (!ready_cv_.wait_for(lock, ready_wait_, [this] { return ready_; })) {
+      const std::string warning = "no {\"event\":\"ready\"} line within " +
+                                  std::to_string(ready_wait_.count()) +
+                                  " ms: print it once the program reads commands "
+                                  "(docs/scenarios.md, \"Other clients\")";
+      trace_.add({.source = setup_.name, .kind = "trace", .detail = warning});
+      static std::once_flag warned;
+      std::call_once(warned, [&] {
+        std::fprintf(stderr, "imock-harness: warning: client program '%s': %s\n", command_.c_str(),
+                     warning.c_str());
+      });
+    }
+    return true;
+  }
+
+  void send(const json::object& o) {
+    if (in_ < 0) return;
+    const std::string line = json::serialize(o) + "\n";
+    // A client that stopped reading must not hang the harness: writes are small and
+    // the pipe holds 64 KiB; a failed write is reported in the trace.
+    if (::write(in_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      trace_.add({.source = setup_.name, .kind = "trace", .detail = "write to client failed"});
+    }
+  }
+
+  void read_loop() {
+    std::string buffer;
+    char chunk[4096];
+    while (!stop_) {
+      pollfd p{.fd = out_, .events = POLLIN, .revents = 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      const auto n = ::read(out_, chunk, sizeof chunk);
+      if (n <= 0) break;
+      buffer.append(chunk, static_cast<std::size_t>(n));
+      std::size_t nl;
+      while ((nl = buffer.find('\n')) != std::string::npos) {
+        on_line(buffer.substr(0, nl));
+        buffer.erase(0, nl + 1);
+      }
+    }
+  }
+
+  void on_line(const std::string& line) {
+    boost::system::error_code ec;
+    const auto v = json::parse(line, ec);
+    if (ec || !v.is_object()) {
+      trace_.add({.source = setup_.name, .kind = "trace", .detail = "unparsable line: " + line});
+      return;
+    }
+    const auto& o = v.as_object();
+    const auto get_int = [&](const char* k) {
+      const auto* x = o.if_contains(k);
+      return x != nullptr && x->is_number() ? x->to_number<int>() : 0;
+    };
+    const auto get_str = [&](const char* k) {
+      const auto* x = o.if_contains(k);
+      return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    const auto* ev = o.if_contains("event");
+    if (ev == nullptr || !ev->is_string()) return;
+    const std::string event(ev->as_string());
+    trace_entry e{.source = setup_.name, .kind = event};
+    if (event == "status") {
+      e.status = get_int("status");
+      e.code = get_int("code");
+    } else if (event == "error" || event == "db_opened") {
+      e.code = get_int("code");
+    } else if (event == "success") {
+      e.user = get_str("user");
+    } else if (event == "returned") {
+      e.detail = get_str("call");
+      e.code = get_int("code");
+    } else if (event == "attempt") {
+      e.detail = "#" + std::to_string(get_int("n"));
+      if (const auto* t = o.if_contains("t_ms"); t != nullptr && t->is_number()) {
+        e.client_ms = t->to_number<std::int64_t>();
+      }
+    } else {
+      if (event == "ready") {
+        std::lock_guard lock(ready_mutex_);
+        ready_ = true;
+        ready_cv_.notify_all();
+      }
+      return;  // ready, init and other chatter are not part of the trace
+    }
+    trace_.add(std::move(e));
+  }
+
+  std::string command_;
+  client_setup setup_;
+  trace_log& trace_;
+  std::chrono::milliseconds ready_wait_;
+  pid_t pid_ = -1;
+  int in_ = -1;
+  int out_ = -1;
+  std::thread reader_;
+  std::atomic<bool> stop_{false};
+  bool inited_ = false;
+  std::mutex ready_mutex_;
+  std::condition_variable ready_cv_;
+  bool ready_ = false;
+};
+
+}  // namespace
+
+real_world::real_world(const scenario& s, real_world_options options)
+    : s_(s), options_(std::move(options)) {}
+
+real_world::~real_world() { stop(); }
+
+std::int64_t real_world::now_ms() {
+  return static_cast<std::int64_t>(
+      std::chrono::duration<double, std::milli>(clock_type::now() - start_).count() *
+      options_.speed);
+}
+
+std::int64_t real_world::server_now_ms() { return server_->now_ms(); }
+
+bool real_world::wait(std::int64_t until_ms, const std::function<bool()>& done) {
+  const auto deadline = start_ + std::chrono::microseconds(static_cast<std::int64_t>(
+                                     static_cast<double>(until_ms) * 1000.0 / options_.speed));
+  while (true) {
+    const auto seen = trace().size();
+    if (done && done()) return true;
+    if (clock_type::now() >= deadline) return false;
+    trace().wait_growth(seen, deadline);
+  }
+}
+
+server::api_response real_world::request(const server::api_request& r) {
+  return server_->request(r);
+}
+
+std::string real_world::timing_note() const {
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "real sockets at %gx: timing checks take %s of slack (%.0f ms of wall time)",
+                options_.speed, format_ms(options_.slack_ms).c_str(),
+                static_cast<double>(options_.slack_ms) / options_.speed);
+  return buf;
+}
+
+std::vector<std::string> real_world::addresses() const {
+  std::vector<std::string> out{"  mqtt   mqtt://" + bound_.mqtt,
+                               "  ws     ws://" + bound_.http +
+                                   "/mqtt   (server API and admin API on http://" + bound_.http +
+                                   ")"};
+  if (bound_.mqtts) out.push_back("  mqtts  mqtts://" + *bound_.mqtts);
+  if (bound_.https) out.push_back("  wss    wss://" + *bound_.https + "/mqtt");
+  return out;
+}
+
+void real_world::start() {
+  auto config = s_.server;
+  bool tls = false;
+  for (const auto& [name, c] : s_.clients) {
+    tls = tls || c.transport == transport_kind::tls || c.transport == transport_kind::wss;
+  }
+  config.listen = {.mqtt = "127.0.0.1:0", .http = "127.0.0.1:0"};
+  if (options_.listen) {
+    config.listen = *options_.listen;
+    tls = tls || config.listen.tls_self_signed || config.listen.tls_cert.has_value();
+  }
+  if (tls && !options_.listen) {
+    config.listen.mqtts = "127.0.0.1:0";
+    config.listen.https = "127.0.0.1:0";
+    config.listen.tls_self_signed = true;
+  }
+  server_ = std::make_unique<server::server>(
+      server::server_options{.config = config, .speed = options_.speed, .fault_seed = s_.seed});
+  bound_ = server_->start();
+  server_thread_ = std::thread([this] { server_->run(); });
+  server_->call([this](server::hub& h) {
+    h.events().set_listener([this](const server::event& e) {
+      if (e.kind == "accept" || e.kind == "api" || e.kind == "start") return;  // noise
+      trace().add({.source = "server",
+                   .kind = e.kind,
+                   .code = e.code,
+                   .user = e.user,
+                   .device = e.device,
+                   .detail = e.detail});
+    });
+  });
+  if (!options_.server_only && !options_.client_cmd) {
+    runtime_ = std::make_unique<client::runtime>(client::runtime_options{.speed = options_.speed});
+  }
+  if (options_.data_dir.empty()) {
+    data_dir_ = std::filesystem::temp_directory_path() /
+                ("imock-harness-" + std::to_string(getpid()) + "-" + s_.name);
+    remove_data_dir_ = true;
+  } else {
+    data_dir_ = options_.data_dir / s_.name;
+  }
+  if (options_.client_cmd && !options_.server_only) {
+    // Started before the steps, so their start-up does not count against the first step.
+    for (const auto& [name, spec] : s_.clients) {
+      auto& c = client(spec);
+      if (!static_cast<external_client&>(c).launch()) {
+        throw std::runtime_error("cannot start the client program: " + *options_.client_cmd);
+      }
+    }
+  }
+}
+
+void real_world::stop() {
+  clients_.clear();
+  runtime_.reset();
+  if (server_) {
+    server_->stop(500);
+    server_thread_.join();
+    server_.reset();
+  }
+  if (remove_data_dir_) {
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir_, ignored);
+    remove_data_dir_ = false;
+  }
+}
+
+harness_client& real_world::client(const client_spec& spec) {
+  auto it = clients_.find(spec.name);
+  if (it != clients_.end()) return *it->second;
+  client_setup setup{.name = spec.name,
+                     .app_key = spec.app,
+                     .device = spec.device,
+                     .platform = spec.platform,
+                     .heartbeat_s = static_cast<std::uint16_t>(spec.heartbeat_ms / 1000),
+                     .reconnect_kick = spec.reconnect_kick,
+                     .schedule_ms = spec.schedule_ms.value_or(std::vector<std::int64_t>{}),
+                     .data_dir = spec.database ? data_dir_ : std::filesystem::path(),
+                     .speed = options_.speed};
+  switch (spec.transport) {
+    case transport_kind::tcp:
+      setup.urls = {"mqtt://" + bound_.mqtt};
+      break;
+    case transport_kind::tls:
+      setup.urls = {"mqtts://" + bound_.mqtts.value_or("")};
+      break;
+    case transport_kind::ws:
+      setup.urls = {"ws://" + bound_.http + "/mqtt"};
+      break;
+    case transport_kind::wss:
+      setup.urls = {"wss://" + bound_.https.value_or("") + "/mqtt"};
+      break;
+  }
+  std::unique_ptr<harness_client> c;
+  if (options_.client_cmd) {
+    c = std::make_unique<external_client>(*options_.client_cmd, setup, trace(),
+                                          options_.ready_wait);
+  } else {
+    c = std::make_unique<in_process_client>(*runtime_, setup, trace());
+  }
+  return *clients_.emplace(spec.name, std::move(c)).first->second;
+}
+
+}  // namespace imock::harness

@@ -1,0 +1,100 @@
+// The simulated world: deterministic, exact, and checked by the same steps as the
+// real one.
+#include "harness/sim_world.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "harness/loader.hpp"
+#include "harness/runner.hpp"
+
+namespace imock::harness {
+namespace {
+
+scenario parse(std::string_view yaml) {
+  std::vector<load_error> errors;
+  auto s = parse_scenario(yaml, "sim.yaml", errors);
+  EXPECT_TRUE(s.has_value()) << (errors.empty() ? "" : errors.front().to_string());
+  return s ? *s : scenario{};
+}
+
+// Two clients, a kick, a drop, refusals and a probabilistic fault: a lot for the
+// event order to get wrong if anything in the run were not deterministic.
+const std::string k_busy = R"(name: busy
+description: two devices, a kick, a restart and random refusals
+clients:
+  phone: {user: alice}
+  tablet: {user: alice, platform: android}
+  bob:
+steps:
+  - connect: phone
+  - connect: bob
+  - expect: {client: phone, success: alice}
+  - refuse: {count: 0, probability: 0.5, user: bob}
+  - drop: {user: bob}
+  - connect: tablet
+  - expect: {client: phone, status: 6, code: 31010}
+  - restart: {down: 3s}
+  - wait: 2m
+)";
+
+TEST(SimWorld, TheSameFileAndSeedGiveAByteIdenticalTrace) {
+  const auto s = parse(k_busy);
+  const auto a = run_simulated(s);
+  const auto b = run_simulated(s);
+  ASSERT_TRUE(a.passed) << render_failure(a);
+  EXPECT_GT(a.trace.size(), 40u);
+  EXPECT_EQ(trace_jsonl(a.trace), trace_jsonl(b.trace));
+}
+
+TEST(SimWorld, AnotherSeedChangesWhatTheProbabilisticFaultDoes) {
+  auto s = parse(k_busy);
+  const auto a = trace_jsonl(run_simulated(s).trace);
+  s.seed = 99;
+  EXPECT_NE(trace_jsonl(run_simulated(s).trace), a);
+}
+
+std::string schedule_scenario(const std::string& intervals) {
+  return R"(name: exact
+description: the documented schedule, to the millisecond
+clients:
+  alice:
+steps:
+  - stop_accepting: {}
+  - connect: alice
+  - schedule: {client: alice, intervals: )" +
+         intervals + R"(, tolerance: 0ms}
+)";
+}
+
+TEST(SimWorld, TheDocumentedScheduleHoldsWithToleranceZero) {
+  const auto r = run_simulated(parse(schedule_scenario("documented, count: 11")));
+  EXPECT_TRUE(r.passed) << render_failure(r);
+}
+
+TEST(SimWorld, OneMillisecondOffFailsWithToleranceZero) {
+  const auto r = run_simulated(parse(schedule_scenario("[50ms, 250ms, 501ms, 1s]")));
+  ASSERT_FALSE(r.passed);
+  EXPECT_NE(r.failure.find("gap 3: expected 0.501 s, got 0.500 s"), std::string::npos) << r.failure;
+}
+
+TEST(SimWorld, AMissedExpectationFailsAtItsWindowInScenarioTime) {
+  const auto r = run_simulated(parse(R"(name: late
+description: success never comes while the server refuses
+clients:
+  alice:
+steps:
+  - stop_accepting: {}
+  - connect: alice
+  - expect: {client: alice, success: true, within: 90s}
+)"));
+  ASSERT_FALSE(r.passed);
+  ASSERT_FALSE(r.trace.empty());
+  // The run ends at the window's end: 90 s of scenario time, in no wall time at all.
+  EXPECT_EQ(r.trace.back().t_ms <= 90'000, true);
+  EXPECT_LT(r.wall_seconds, 1.0);
+}
+
+}  // namespace
+}  // namespace imock::harness

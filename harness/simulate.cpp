@@ -1,0 +1,15 @@
+// run_simulated lives apart from runner.cpp so that a program linking only the
+// simulation (the mutants) does not pull in the real-socket world.
+#include "harness/runner.hpp"
+#include "harness/sim_world.hpp"
+
+namespace imock::harness {
+
+scenario_result run_simulated(const scenario& s) {
+  sim_world w(s);
+  auto r = run_steps(s, w, {});
+  r.mode = "sim";
+  return r;
+}
+
+}  // namespace imock::harness

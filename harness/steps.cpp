@@ -1,0 +1,557 @@
+#include "harness/steps.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "protocol/token.hpp"
+#include "server/server_api.hpp"
+
+namespace imock::harness {
+namespace {
+
+namespace json = boost::json;
+using wall_clock = std::chrono::steady_clock;
+
+class executor {
+ public:
+  executor(const scenario& s, world& w, const step_options& o) : s_(s), w_(w), options_(o) {}
+
+  scenario_result go() {
+    scenario_result r;
+    r.name = s_.name;
+    r.file = s_.file;
+    r.timing = w_.timing_note();
+    const auto wall_start = wall_clock::now();
+    std::string failure;
+    std::size_t failed_at_trace = 0;
+    try {
+      w_.start();
+      if (options_.server_only) introduce();
+      for (std::size_t i = 0; i < s_.steps.size() && failure.empty(); ++i) {
+        const auto& st = s_.steps[i];
+        trace().add({.source = "step", .kind = "step", .detail = st.text});
+        failure = std::visit([&](const auto& body) { return do_step(body); }, st.body);
+        if (!failure.empty()) {
+          r.failed_step = st.where.to_string() + ": " + st.text;
+          failed_at_trace = trace().size();
+        }
+      }
+    } catch (const std::exception& e) {
+      failure = std::string("the run broke: ") + e.what();
+      failed_at_trace = trace().size();
+    }
+    w_.stop();
+    r.passed = failure.empty();
+    r.failure = failure;
+    r.failed_index = failed_at_trace;
+    r.trace = trace().snapshot();
+    r.wall_seconds = std::chrono::duration<double>(wall_clock::now() - wall_start).count();
+    return r;
+  }
+
+ private:
+  trace_log& trace() { return w_.trace(); }
+
+  // The first entry of `source` after `from` matching `p`, letting time pass until
+  // scenario time `until_ms`.
+  std::optional<std::size_t> wait_for(const std::string& source, std::size_t from,
+                                      const trace_log::pred& p, std::int64_t until_ms) {
+    std::optional<std::size_t> found;
+    w_.wait(until_ms, [&] {
+      found = trace().find(source, from, p);
+      return found.has_value();
+    });
+    return found;
+  }
+
+  // --- tokens and server API calls ---
+  const server::app_config* app_of(const std::string& key) const { return s_.server.find_app(key); }
+
+  server::api_response api_call(const std::string& app_key, const std::string& path,
+                                const std::string& form) {
+    const auto* app = app_of(app_key);
+    const std::string nonce = std::to_string(++nonce_);
+    const std::string ts = std::to_string(w_.server_now_ms());
+    server::api_request req{
+        .method = "POST",
+        .path = path,
+        .content_type = "application/x-www-form-urlencoded",
+        .headers = {{"app-key", app_key},
+                    {"nonce", nonce},
+                    {"timestamp", ts},
+                    {"signature",
+                     server::api_signature(app != nullptr ? app->secret : "", nonce, ts)}},
+        .body = form};
+    return w_.request(req);
+  }
+
+  std::string make_token(const client_spec& spec, const client_action& a) {
+    const auto* app = app_of(spec.app);
+    const std::string secret = app != nullptr ? app->secret : "unknown-app-secret";
+    const std::int64_t lifetime = app != nullptr ? app->token_lifetime_ms : 0;
+    const auto now = w_.server_now_ms();
+    switch (a.token) {
+      case token_kind::fresh:
+        return token::issue(spec.app, spec.user, secret, now, lifetime).value_or("");
+      case token_kind::api: {
+        const auto r = api_call(spec.app, "/user/getToken.json", "userId=" + spec.user);
+        boost::system::error_code ec;
+        const auto v = json::parse(r.body, ec);
+        if (!ec && v.is_object()) {
+          if (const auto* t = v.as_object().if_contains("token"); t != nullptr && t->is_string()) {
+            return std::string(t->as_string());
+          }
+        }
+        return "";
+      }
+      case token_kind::expired:
+        return token::issue(spec.app, spec.user, secret, now - 3'600'000, 1000).value_or("");
+      case token_kind::tampered: {
+        auto t = token::issue(spec.app, spec.user, secret, now, lifetime).value_or("");
+        if (!t.empty()) t[t.size() - 2] = t[t.size() - 2] == 'A' ? 'B' : 'A';
+        return t;
+      }
+      case token_kind::other_app:
+        return token::issue("imock-other-app", spec.user, "other-secret", now).value_or("");
+      case token_kind::unreadable:
+        return "this-is-not-a-token";
+      case token_kind::empty:
+        return "";
+      case token_kind::literal:
+        return a.token_text;
+      case token_kind::previous: {
+        const auto it = last_token_.find(spec.name);
+        return it != last_token_.end() ? it->second : "";
+      }
+    }
+    return "";
+  }
+
+  // --- server-side mode ---
+  void say(const std::string& line) {
+    if (options_.say) {
+      options_.say(line);
+    } else {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+  }
+
+  void introduce() {
+    say("scenario " + s_.name + ": " + s_.description);
+    for (const auto& line : w_.addresses()) say(line);
+    for (const auto& [name, c] : s_.clients) {
+      const auto* app = app_of(c.app);
+      const auto token =
+          token::issue(c.app, c.user, app != nullptr ? app->secret : "x", w_.server_now_ms(),
+                       app != nullptr ? app->token_lifetime_ms : 0);
+      say("  client '" + name + "': app key " + c.app + ", user " + c.user + ", device " +
+          c.device + ", token " + token.value_or("(cannot issue)"));
+    }
+  }
+
+  // The server's log entries that are this client's connect attempts.
+  trace_log::pred attempt_of(const std::string& client) const {
+    const auto user = s_.clients.at(client).user;
+    return [user](const trace_entry& e) { return e.kind == "connect" && e.user == user; };
+  }
+
+  std::string server_side_client_step(const client_action& a) {
+    const auto& spec = s_.clients.at(a.client);
+    const auto until = w_.now_ms() + options_.client_wait_ms;
+    const auto user = spec.user;
+    switch (a.what) {
+      case client_action::kind::connect: {
+        say("now: connect your client '" + a.client + "' (user " + user + ")");
+        if (!wait_for("server", cursor("server"), attempt_of(a.client), until)) {
+          return "your client '" + a.client + "' did not connect within " +
+                 format_ms(options_.client_wait_ms);
+        }
+        return {};
+      }
+      case client_action::kind::disconnect:
+      case client_action::kind::logout: {
+        say("now: " +
+            std::string(a.what == client_action::kind::logout ? "log out" : "disconnect") +
+            " your client '" + a.client + "'");
+        const auto left = [user](const trace_entry& e) {
+          return (e.kind == "disconnect" || e.kind == "closed") && e.user == user;
+        };
+        if (!wait_for("server", cursor("server"), left, until)) {
+          return "your client '" + a.client + "' did not disconnect within " +
+                 format_ms(options_.client_wait_ms);
+        }
+        return {};
+      }
+      case client_action::kind::network_down:
+        say("now: take the network away from your client '" + a.client + "'");
+        return {};
+      case client_action::kind::network_up:
+        say("now: give the network back to your client '" + a.client + "'");
+        return {};
+      case client_action::kind::foreground:
+        say("now: bring your client '" + a.client + "' to the foreground");
+        return {};
+      case client_action::kind::init:
+      case client_action::kind::set_reconnect_kick:
+        return {};
+    }
+    return {};
+  }
+
+  // Server-side mode turns a client expectation about attempts into one about the
+  // server's log; the rest cannot be seen from the server.
+  bool skip_client_expectation(const std::string& client, const std::string& what) {
+    if (!options_.server_only || client.empty()) return false;
+    say("  (skipped, client-side: " + client + " " + what + ")");
+    return true;
+  }
+
+  // --- actions ---
+  std::string do_step(const client_action& a) {
+    if (options_.server_only) return server_side_client_step(a);
+    const auto& spec = s_.clients.at(a.client);
+    auto& c = w_.client(spec);
+    switch (a.what) {
+      case client_action::kind::init:
+        if (!c.init()) return "client " + a.client + " could not be initialised";
+        break;
+      case client_action::kind::connect: {
+        const auto token = make_token(spec, a);
+        last_token_[spec.name] = token;
+        const auto limit_ms = a.time_limit_ms.value_or(spec.time_limit_ms);
+        // Whole seconds, as the SDK takes them: a negative limit rounds away from 0.
+        c.connect(token,
+                  static_cast<int>(limit_ms <= 0 ? limit_ms / 1000 - (limit_ms % 1000 != 0 ? 1 : 0)
+                                                 : (limit_ms + 999) / 1000),
+                  a.init_first);
+        break;
+      }
+      case client_action::kind::disconnect:
+        c.disconnect();
+        break;
+      case client_action::kind::logout:
+        c.logout();
+        break;
+      case client_action::kind::network_down:
+        c.network(false);
+        break;
+      case client_action::kind::network_up:
+        c.network(true);
+        break;
+      case client_action::kind::foreground:
+        c.foreground();
+        break;
+      case client_action::kind::set_reconnect_kick:
+        c.reconnect_kick(a.on);
+        break;
+    }
+    return {};
+  }
+
+  std::string do_step(const server_action& a) {
+    server::api_request req{.method = "POST", .path = a.path, .body = a.json_body};
+    const auto r = w_.request(req);
+    if (r.http_status != 200) {
+      return "admin call " + a.path + " " + a.json_body + " failed: HTTP " +
+             std::to_string(r.http_status) + " " + r.body;
+    }
+    return {};
+  }
+
+  std::string do_step(const api_action& a) {
+    std::string form = a.form;
+    if (const auto pos = form.find("{now}"); pos != std::string::npos) {
+      form.replace(pos, 5, std::to_string(w_.server_now_ms() + 1));
+    }
+    // Signed with the step's app (the client's, or the first app by default).
+    const std::string app = !a.app.empty()           ? a.app
+                            : s_.server.apps.empty() ? std::string()
+                                                     : s_.server.apps.front().key;
+    const auto r = api_call(app, a.path, form);
+    const int want = a.expect_code.value_or(200);
+    boost::system::error_code ec;
+    const auto v = json::parse(r.body, ec);
+    int got = -1;
+    if (!ec && v.is_object()) {
+      if (const auto* c = v.as_object().if_contains("code"); c != nullptr && c->is_number()) {
+        got = c->to_number<int>();
+      }
+    }
+    if (got != want) {
+      return "server API " + a.path + " answered code " + std::to_string(got) + ", expected " +
+             std::to_string(want) + ": " + r.body;
+    }
+    return {};
+  }
+
+  std::string do_step(const wait_action& a) {
+    w_.wait(w_.now_ms() + a.ms, {});
+    return {};
+  }
+
+  // --- expectations ---
+  std::size_t& cursor(const std::string& source) { return cursors_[source]; }
+
+  std::string seen_after(const std::string& source, std::size_t from) {
+    std::string out;
+    int n = 0;
+    const auto all = trace().snapshot();
+    for (std::size_t i = from; i < all.size(); ++i) {
+      if (all[i].source != source) continue;
+      if (++n > 12) {
+        out += ", ...";
+        break;
+      }
+      out += (out.empty() ? "" : ", ") + describe(all[i]) + " at " + format_ms(all[i].t_ms);
+    }
+    return out.empty() ? "nothing" : out;
+  }
+
+  std::string do_step(const expect_step& a) {
+    const auto start = w_.now_ms();
+    const auto until = start + a.within_ms + options_.slack_ms;
+    if (options_.server_only && !a.client.empty()) {
+      // Only attempts can be seen from the server.
+      const bool attempts_only = std::all_of(a.client_events.begin(), a.client_events.end(),
+                                             [](const auto& m) { return m.event == "attempt"; });
+      if (!attempts_only) {
+        skip_client_expectation(a.client, "events");
+        return {};
+      }
+      auto& at = cursor("server");
+      for (std::size_t k = 0; k < a.client_events.size(); ++k) {
+        const auto found = wait_for("server", at, attempt_of(a.client), until);
+        if (!found) {
+          return "expected a connect attempt from " + a.client + " within " +
+                 format_ms(a.within_ms);
+        }
+        at = *found + 1;
+        last_match_["server"] = *found;
+      }
+      return {};
+    }
+    const std::string source = a.client.empty() ? "server" : a.client;
+    auto& at = cursor(source);
+    const auto from = at;
+    const std::size_t n = a.client.empty() ? a.server_events.size() : a.client_events.size();
+    for (std::size_t k = 0; k < n; ++k) {
+      trace_log::pred p;
+      std::string want;
+      if (a.client.empty()) {
+        const auto m = a.server_events[k];
+        p = [m](const trace_entry& e) { return matches(m, e); };
+        want = describe(m);
+      } else {
+        const auto m = a.client_events[k];
+        p = [m](const trace_entry& e) { return matches(m, e); };
+        want = describe(m);
+      }
+      const auto found = wait_for(source, at, p, until);
+      if (!found) {
+        return "expected " + source + ": " + want +
+               (n > 1 ? " (event " + std::to_string(k + 1) + " of " + std::to_string(n) + ")"
+                      : "") +
+               " within " + format_ms(a.within_ms) + "\nsaw instead (" + source +
+               ", after the previous match): " + seen_after(source, from);
+      }
+      at = *found + 1;
+      last_match_[source] = *found;
+    }
+    return {};
+  }
+
+  // The source and predicate of an absent/count step; in server-side mode a client's
+  // attempts are read from the server's log (nullopt source: cannot be checked).
+  std::optional<std::string> source_of(const std::string& client,
+                                       const std::optional<client_event_match>& c) {
+    if (client.empty()) return std::string("server");
+    if (!options_.server_only) return client;
+    if (c && c->event == "attempt") return std::string("server");
+    return std::nullopt;
+  }
+
+  trace_log::pred pred_of(const std::string& client, const std::optional<client_event_match>& c,
+                          const std::optional<server_event_match>& s) {
+    if (options_.server_only && !client.empty() && c && c->event == "attempt") {
+      return attempt_of(client);
+    }
+    if (c) {
+      return [m = *c](const trace_entry& e) { return matches(m, e); };
+    }
+    return [m = *s](const trace_entry& e) { return matches(m, e); };
+  }
+
+  std::string do_step(const absent_step& a) {
+    const auto maybe_source = source_of(a.client, a.client_event);
+    if (!maybe_source) {
+      skip_client_expectation(a.client, "absent " + describe(*a.client_event));
+      return {};
+    }
+    const std::string& source = *maybe_source;
+    const auto from = cursor(source);
+    const auto found = wait_for(source, from, pred_of(a.client, a.client_event, a.server_event),
+                                w_.now_ms() + a.for_ms);
+    if (found) {
+      const auto e = trace().at(*found);
+      return "expected no " +
+             (a.client_event ? describe(*a.client_event) : describe(*a.server_event)) + " from " +
+             source + " for " + format_ms(a.for_ms) + ", but saw " + describe(e) + " at " +
+             format_ms(e.t_ms);
+    }
+    // The window is consumed: later expectations look after it.
+    cursor(source) = trace().size();
+    return {};
+  }
+
+  std::string do_step(const count_step& a) {
+    const auto maybe_source = source_of(a.client, a.client_event);
+    if (!maybe_source) {
+      skip_client_expectation(a.client, "count " + describe(*a.client_event));
+      return {};
+    }
+    const std::string& source = *maybe_source;
+    const auto from = cursor(source);
+    const auto p = pred_of(a.client, a.client_event, a.server_event);
+    // Slack only widens a window that can only help: a lower bound alone.
+    const bool lower_only = a.at_least && !a.equals && !a.at_most;
+    const auto until = w_.now_ms() + a.within_ms + (lower_only ? options_.slack_ms : 0);
+    // Stop early only when the answer cannot change any more: at_least reached
+    // (and no upper bound), or an upper bound exceeded.
+    int n = 0;
+    w_.wait(until, [&] {
+      n = trace().count(source, from, p);
+      if ((a.equals && n > *a.equals) || (a.at_most && n > *a.at_most)) return true;
+      return lower_only && n >= *a.at_least;
+    });
+    n = trace().count(source, from, p);
+    const std::string what = a.client_event ? describe(*a.client_event) : describe(*a.server_event);
+    auto fail = [&](const std::string& bound) {
+      return "expected " + bound + " x " + what + " from " + source + " within " +
+             format_ms(a.within_ms) + ", saw " + std::to_string(n) + ": " +
+             seen_after(source, from);
+    };
+    if (a.equals && n != *a.equals) return fail("exactly " + std::to_string(*a.equals));
+    if (a.at_least && n < *a.at_least) return fail("at least " + std::to_string(*a.at_least));
+    if (a.at_most && n > *a.at_most) return fail("at most " + std::to_string(*a.at_most));
+    cursor(source) = trace().size();
+    return {};
+  }
+
+  std::string do_step(const schedule_step& a) {
+    const std::string source = options_.server_only ? "server" : a.client;
+    const auto from = cursor(source);
+    std::int64_t total = 0;
+    for (auto ms : a.intervals_ms) total += ms;
+    const auto within = (a.within_ms > 0 ? a.within_ms : total + total / 10 + 5'000);
+    const auto until = w_.now_ms() + within + options_.slack_ms;
+    const auto tolerance = a.tolerance_ms + options_.slack_ms;
+    const trace_log::pred is_attempt =
+        options_.server_only ? attempt_of(a.client)
+                             : [](const trace_entry& e) { return e.kind == "attempt"; };
+    // An attempt the previous expectation of this client matched is the first one.
+    std::vector<trace_entry> attempts;
+    bool from_matched = false;
+    if (const auto it = last_match_.find(source);
+        it != last_match_.end() && it->second + 1 == from) {
+      const auto e = trace().at(it->second);
+      if (is_attempt(e)) {
+        attempts.push_back(e);
+        from_matched = true;
+      }
+    }
+    const int need = static_cast<int>(a.intervals_ms.size()) + 1;
+    const int have = from_matched ? 1 : 0;
+    w_.wait(until, [&] { return trace().count(source, from, is_attempt) + have >= need; });
+    std::size_t last_index = from;
+    {
+      const auto all = trace().snapshot();
+      for (std::size_t i = from; i < all.size() && static_cast<int>(attempts.size()) < need; ++i) {
+        if (all[i].source == source && is_attempt(all[i])) {
+          attempts.push_back(all[i]);
+          last_index = i;
+        }
+      }
+    }
+    if (static_cast<int>(attempts.size()) < need) {
+      return "expected " + std::to_string(need) + " connect attempts from " + source + " within " +
+             format_ms(within) + ", saw " + std::to_string(attempts.size()) + ": " +
+             seen_after(source, from);
+    }
+    std::string report;
+    bool ok = true;
+    for (std::size_t k = 0; k < a.intervals_ms.size(); ++k) {
+      // Prefer the client's own clock (when it reports one): it does not include the
+      // delivery delay of the callback thread.
+      const bool client_clock = attempts[k].client_ms != 0 && attempts[k + 1].client_ms != 0;
+      const auto gap = client_clock ? attempts[k + 1].client_ms - attempts[k].client_ms
+                                    : attempts[k + 1].t_ms - attempts[k].t_ms;
+      const auto want = a.intervals_ms[k];
+      const bool good = std::llabs(gap - want) <= tolerance;
+      ok = ok && good;
+      report += "\n  gap " + std::to_string(k + 1) + ": expected " + format_ms(want) + ", got " +
+                format_ms(gap) + (good ? "" : "   <-- off by more than " + format_ms(tolerance));
+    }
+    if (!ok) return "reconnect schedule of " + source + " is off:" + report;
+    // Leave the cursor after the last attempt checked.
+    if (static_cast<int>(attempts.size()) > have) cursor(source) = last_index + 1;
+    return {};
+  }
+
+  std::string do_step(const status_step& a) {
+    if (skip_client_expectation(a.client, "status " + std::to_string(a.status))) return {};
+    // The latest status the client reported, waiting up to 1 s of scenario time
+    // for one that matches.
+    const auto latest = [&] {
+      int last = -1;
+      for (const auto& e : trace().snapshot()) {
+        if (e.source == a.client && e.kind == "status") last = e.status;
+      }
+      return last;
+    };
+    w_.wait(w_.now_ms() + 1000 + options_.slack_ms, [&] { return latest() == a.status; });
+    const int last = latest();
+    if (last != a.status) {
+      return "expected " + a.client + "'s status to be " + std::to_string(a.status) + " " +
+             status_name(a.status) + ", it is " + std::to_string(last) + " " + status_name(last);
+    }
+    return {};
+  }
+
+  const scenario& s_;
+  world& w_;
+  step_options options_;
+  std::map<std::string, std::size_t> cursors_;
+  std::map<std::string, std::size_t> last_match_;  // trace index an expect last matched
+  std::map<std::string, std::string> last_token_;
+  std::uint64_t nonce_ = 0;
+};
+
+}  // namespace
+
+scenario_result run_steps(const scenario& s, world& w, const step_options& options) {
+  executor e(s, w, options);
+  return e.go();
+}
+
+std::string render_failure(const scenario_result& r) {
+  std::string out = "FAIL " + r.name + " (" + r.file + ")\n";
+  if (!r.failed_step.empty()) out += "  step  " + r.failed_step + "\n";
+  std::string failure = r.failure;
+  for (std::size_t pos = 0; (pos = failure.find('\n', pos)) != std::string::npos; pos += 3) {
+    failure.replace(pos, 1, "\n  ");
+  }
+  out += "  " + failure + "\n";
+  if (!r.timing.empty()) out += "  timing: " + r.timing + "\n";
+  const std::size_t end = std::min(r.trace.size(), r.failed_index + 2);
+  const std::size_t begin = end > 40 ? end - 40 : 0;
+  out += "  trace (scenario time, last " + std::to_string(end - begin) + " entries):\n";
+  out += render_trace(r.trace, begin, end);
+  return out;
+}
+
+}  // namespace imock::harness

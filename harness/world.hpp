@@ -1,0 +1,71 @@
+// Where a scenario runs. The steps (runner.cpp) are the same in every mode; a world
+// supplies the server, the clients and the clock they share:
+//  - sim_world: the hub and the reference connection machines on one discrete-event
+//    clock, joined by an in-memory network (no sockets, no threads, exact time);
+//  - real_world: imock-server on loopback sockets and the reference SDK in-process,
+//    another SDK through a client program, or a client run by hand (server-side mode),
+//    on wall-clock time sped up `speed` times.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.hpp"
+#include "harness/trace.hpp"
+#include "server/server_api.hpp"
+
+namespace imock::harness {
+
+/// A client under test, whatever implements it. What it does shows up in the trace.
+class harness_client {
+ public:
+  virtual ~harness_client() = default;
+  virtual bool init() = 0;  // false: the client could not be started
+  virtual void connect(const std::string& token, int time_limit_s, bool init_first) = 0;
+  virtual void disconnect() = 0;
+  virtual void logout() = 0;
+  virtual void network(bool up) = 0;
+  virtual void foreground() = 0;
+  virtual void reconnect_kick(bool on) = 0;
+};
+
+class world {
+ public:
+  virtual ~world() = default;
+
+  /// Starts the server (and whatever the world needs before the first step).
+  virtual void start() = 0;
+  /// Stops everything; no trace entry is added afterwards.
+  virtual void stop() = 0;
+
+  /// Scenario time: ms since the run started.
+  virtual std::int64_t now_ms() = 0;
+  /// The server's clock (ms since the epoch): token issue times, `time: now`.
+  virtual std::int64_t server_now_ms() = 0;
+  /// Lets scenario time pass until `until_ms`, or until `done()` holds (checked
+  /// whenever the trace grows). True when done() ended the wait.
+  virtual bool wait(std::int64_t until_ms, const std::function<bool()>& done) = 0;
+
+  /// An admin or server API request, handled by the server's own endpoints.
+  virtual server::api_response request(const server::api_request& r) = 0;
+  /// The client of `spec` (made on first use).
+  virtual harness_client& client(const client_spec& spec) = 0;
+
+  /// What the report says about timing: "simulated, exact" or the slack in force.
+  virtual std::string timing_note() const = 0;
+  /// Where a client run by hand connects (server-side mode), one line each.
+  virtual std::vector<std::string> addresses() const { return {}; }
+
+  trace_log& trace() noexcept { return trace_; }
+
+ protected:
+  // Entries are stamped with now_ms() (virtual: called only after construction).
+  world() : trace_([this] { return now_ms(); }) {}
+
+ private:
+  trace_log trace_;
+};
+
+}  // namespace imock::harness

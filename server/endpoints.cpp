@@ -1,0 +1,44 @@
+#include "server/endpoints.hpp"
+
+#include <string>
+
+namespace imock::server {
+
+endpoints::endpoints(hub& h, server_control& control)
+    : hub_(h), control_(control), api_(h.dir(), h.config().limits, hooks()), admin_(h, control) {}
+
+api_hooks endpoints::hooks() {
+  return {
+      .is_online = [this](std::string_view app,
+                          std::string_view user) { return hub_.is_online(app, user); },
+      // Called while a request is handled, so "now" is the request's time: the hub's
+      // latest event time is not enough (a block disconnects at the request's time).
+      .disconnect_user =
+          [this](std::string_view app, std::string_view user, rc::code why) {
+            control_.apply(hub_.disconnect_user(app, user, why, now_ms_));
+          },
+      .log_event =
+          [this](std::string_view kind, std::string_view detail) {
+            hub_.log(std::string(kind), std::string(detail), now_ms_);
+          },
+  };
+}
+
+bool endpoints::handles(std::string_view path) noexcept {
+  path = path.substr(0, path.find('?'));
+  return server_api::handles(path) || admin_api::handles(path);
+}
+
+api_response endpoints::handle(const api_request& r, std::int64_t now_ms) {
+  now_ms_ = now_ms;
+  const std::string_view path = std::string_view(r.path).substr(0, r.path.find('?'));
+  if (server_api::handles(path)) {
+    api_request stripped = r;
+    stripped.path = std::string(path);
+    return api_.handle(stripped, now_ms);
+  }
+  if (admin_api::handles(path)) return admin_.handle(r, now_ms);
+  return {404, R"j({"code":404,"error":"not found (see docs/server-api.md, docs/admin-api.md)"})j"};
+}
+
+}  // namespace imock::server

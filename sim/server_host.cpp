@@ -1,0 +1,198 @@
+#include "sim/server_host.hpp"
+
+#include <system_error>
+#include <utility>
+
+namespace imock::sim {
+
+server_host::server_host(scheduler& clock, const server::server_config& config,
+                         std::uint64_t fault_seed)
+    : clock_(clock), hub_(config, fault_seed, clock.now()), endpoints_(hub_, *this) {}
+
+server_host::~server_host() = default;
+
+server_host::link_state* server_host::find(std::uint64_t link) {
+  const auto it = links_.find(link);
+  return it == links_.end() ? nullptr : &it->second;
+}
+
+std::uint64_t server_host::connect(client_end& end, server::transport via, latency lat) {
+  const auto id = next_link_++;
+  link_state l{mqtt::decoder(hub_.config().limits.max_packet_size)};
+  l.end = &end;
+  l.lat = lat;
+  l.via = via;
+  links_.emplace(id, std::move(l));
+  clock_.after(lat.up_ms, [this, id] { on_syn(id); });
+  return id;
+}
+
+void server_host::on_syn(std::uint64_t link) {
+  auto* l = find(link);
+  if (l == nullptr) return;
+  if (!l->client_open) {  // the client gave up before its SYN arrived
+    links_.erase(link);
+    return;
+  }
+  if (!accepting_ || shut_down_) {
+    l->server_open = false;
+    clock_.after(l->lat.down_ms, [this, link] {
+      auto* x = find(link);
+      if (x == nullptr) return;
+      auto* end = x->client_open ? x->end : nullptr;
+      x->client_open = false;
+      links_.erase(link);
+      if (end != nullptr) end->on_refused(link);
+    });
+    return;
+  }
+  l->session = hub_.open(l->via, "sim:" + std::to_string(link), now_ms());
+  link_of_session_.emplace(l->session, link);
+  keep_ticking();
+  clock_.after(l->lat.down_ms, [this, link] {
+    auto* x = find(link);
+    if (x != nullptr && x->client_open) x->end->on_connected(link);
+  });
+}
+
+void server_host::send(std::uint64_t link, std::string bytes) {
+  auto* l = find(link);
+  if (l == nullptr || !l->client_open) return;
+  clock_.after(l->lat.up_ms, [this, link, bytes = std::move(bytes)] { receive(link, bytes); });
+}
+
+void server_host::receive(std::uint64_t link, const std::string& bytes) {
+  auto* l = find(link);
+  if (l == nullptr || !l->server_open || l->session == 0) return;
+  hub_.count_bytes(bytes.size(), 0);
+  l->rx.feed(bytes);
+  std::error_code ec;
+  while (true) {
+    l = find(link);  // apply() may have closed it
+    if (l == nullptr || !l->server_open) break;
+    auto p = l->rx.next(ec);
+    if (ec) {
+      apply(hub_.on_decode_error(l->session, ec, l->rx.error_detail(), now_ms()));
+      break;
+    }
+    if (!p) break;
+    apply(hub_.on_packet(l->session, std::move(*p), now_ms()));
+  }
+  keep_ticking();
+}
+
+void server_host::close(std::uint64_t link) {
+  auto* l = find(link);
+  if (l == nullptr || !l->client_open) return;
+  l->client_open = false;
+  clock_.after(l->lat.up_ms, [this, link] {
+    auto* x = find(link);
+    if (x == nullptr) return;
+    if (x->server_open) {
+      x->server_open = false;
+      if (x->session != 0) {
+        link_of_session_.erase(x->session);
+        hub_.on_closed(x->session, "peer closed", now_ms());
+        keep_ticking();
+      }
+    }
+    forget_if_done(link);
+  });
+}
+
+// The server closes after what it sent: the client sees the FIN `down` ms later and
+// closes too; the hub hears "closed by server" when that FIN is back (or at once if
+// the client had already gone).
+void server_host::server_close(std::uint64_t link) {
+  auto* l = find(link);
+  if (l == nullptr || !l->server_open) return;
+  l->server_open = false;
+  const auto session = l->session;
+  link_of_session_.erase(session);
+  if (!l->client_open) {
+    hub_.on_closed(session, "closed by server", now_ms());
+    forget_if_done(link);
+    return;
+  }
+  const auto lat = l->lat;
+  clock_.after(lat.down_ms, [this, link, session, lat] {
+    if (auto* x = find(link); x != nullptr && x->client_open) {
+      x->client_open = false;
+      x->end->on_closed(link);
+    }
+    clock_.after(lat.up_ms, [this, link, session] {
+      hub_.on_closed(session, "closed by server", now_ms());
+      keep_ticking();
+      forget_if_done(link);
+    });
+  });
+}
+
+void server_host::forget_if_done(std::uint64_t link) {
+  if (auto* l = find(link); l != nullptr && !l->client_open && !l->server_open) links_.erase(link);
+}
+
+void server_host::apply(server::actions&& todo) {
+  for (auto& a : todo) {
+    if (a.delay_ms > 0) {
+      const auto delay = std::exchange(a.delay_ms, 0);
+      clock_.after(delay, [this, a = std::move(a)]() mutable {
+        server::actions later;
+        later.push_back(std::move(a));
+        apply(std::move(later));
+      });
+      continue;
+    }
+    const auto it = link_of_session_.find(a.session);
+    if (it == link_of_session_.end()) continue;
+    const auto link = it->second;
+    auto* l = find(link);
+    if (l == nullptr || !l->server_open) continue;
+    if (a.send) {
+      std::string bytes;
+      if (mqtt::encode(*a.send, bytes)) {
+        hub_.count_bytes(0, bytes.size());
+        clock_.after(l->lat.down_ms, [this, link, bytes = std::move(bytes)] {
+          if (auto* x = find(link); x != nullptr && x->client_open) x->end->on_bytes(link, bytes);
+        });
+      }
+    }
+    if (a.close) server_close(link);
+  }
+  keep_ticking();
+}
+
+void server_host::keep_ticking() {
+  const auto next = hub_.next_deadline();
+  if (!next || (tick_at_ && *tick_at_ <= *next)) return;
+  tick_at_ = *next;
+  clock_.at(*next, [this, at = *next] {
+    if (tick_at_ != at) return;  // superseded by an earlier tick
+    tick_at_.reset();
+    apply(hub_.tick(now_ms()));
+  });
+}
+
+server::api_response server_host::request(const server::api_request& r) {
+  auto response = endpoints_.handle(r, now_ms());
+  keep_ticking();
+  return response;
+}
+
+void server_host::set_accepting(bool on) { accepting_ = on; }
+
+void server_host::resume_accepting_after(std::int64_t after_ms) {
+  clock_.after(after_ms, [this] {
+    if (shut_down_) return;
+    set_accepting(true);
+    hub_.log("admin", "accepting again", now_ms());
+  });
+}
+
+void server_host::request_shutdown() {
+  shut_down_ = true;
+  accepting_ = false;
+  apply(hub_.shutdown(now_ms()));
+}
+
+}  // namespace imock::sim

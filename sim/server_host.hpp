@@ -1,0 +1,112 @@
+// imock-server in the simulation: the same hub, server API and admin API as the
+// real server (server/endpoints), on a simulated network instead of sockets.
+//
+// The network model, per client link (one TCP connection):
+//  - connect: the SYN reaches the server after `up` ms. If the server accepts (not
+//    stopped, not restarting), the hub opens a session then and the client learns
+//    the connection is up `down` ms later; otherwise the client learns it was
+//    refused (32061) `down` ms later.
+//  - bytes travel in order, `up` ms to the server, `down` ms back; both sides run
+//    them through the real MQTT codec.
+//  - a close by either side reaches the other side after the link's delay; a server
+//    close (kick, drop, refusal) is reported to the hub as "closed by server" once
+//    the client's FIN is back, a client close as "peer closed".
+//  - hub actions with delay_ms (delayed CONNACK) are carried out that much later.
+//  - the hub's keep-alive and CONNECT deadlines are ticked exactly when they fall due.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "protocol/mqtt.hpp"
+#include "server/config.hpp"
+#include "server/endpoints.hpp"
+#include "server/hub.hpp"
+#include "sim/scheduler.hpp"
+
+namespace imock::sim {
+
+/// One-way delays of a client's link: client -> server (`up_ms`) and back (`down_ms`).
+struct latency {
+  std::int64_t up_ms = 0;
+  std::int64_t down_ms = 0;
+};
+
+/// What the client's end of a link hears, after the link's delay.
+class client_end {
+ public:
+  virtual ~client_end() = default;
+  virtual void on_connected(std::uint64_t link) = 0;
+  virtual void on_refused(std::uint64_t link) = 0;
+  virtual void on_bytes(std::uint64_t link, std::string_view bytes) = 0;
+  virtual void on_closed(std::uint64_t link) = 0;
+};
+
+class server_host final : public server::server_control {
+ public:
+  /// Server time is the scheduler's time. `clock` must outlive this object, and no
+  /// event may run after it is gone.
+  server_host(scheduler& clock, const server::server_config& config, std::uint64_t fault_seed);
+  ~server_host() override;
+  server_host(const server_host&) = delete;
+  server_host& operator=(const server_host&) = delete;
+
+  // --- the network, seen from a client -------------------------------------------
+
+  /// Opens a link (a TCP connect); its events go to `end`. Returns the link's id.
+  std::uint64_t connect(client_end& end, server::transport via, latency lat);
+  /// Sends bytes on an open link.
+  void send(std::uint64_t link, std::string bytes);
+  /// The client closes its end.
+  void close(std::uint64_t link);
+
+  // --- the HTTP port ---------------------------------------------------------------
+
+  /// An admin or server API request, at the current time.
+  server::api_response request(const server::api_request& r);
+
+  server::hub& hub() noexcept { return hub_; }
+  [[nodiscard]] std::int64_t now_ms() const noexcept { return clock_.now(); }
+  [[nodiscard]] std::size_t open_links() const noexcept { return links_.size(); }
+
+  // --- server_control (what the admin API asks of the I/O layer) --------------
+  void apply(server::actions&& todo) override;
+  void set_accepting(bool on) override;
+  [[nodiscard]] bool accepting() const override { return accepting_; }
+  void resume_accepting_after(std::int64_t after_ms) override;
+  void request_shutdown() override;
+
+ private:
+  struct link_state {
+    mqtt::decoder rx;  // the server's decoder
+    client_end* end = nullptr;
+    latency lat;
+    server::transport via = server::transport::tcp;
+    server::session_id session = 0;  // 0 until the SYN arrives and is accepted
+    bool client_open = true;         // the client has not closed its end
+    bool server_open = true;         // the server has not closed its end
+  };
+
+  link_state* find(std::uint64_t link);
+  void on_syn(std::uint64_t link);
+  void receive(std::uint64_t link, const std::string& bytes);
+  void server_close(std::uint64_t link);
+  void forget_if_done(std::uint64_t link);
+  void keep_ticking();
+
+  scheduler& clock_;
+  server::hub hub_;
+  server::endpoints endpoints_;
+  std::unordered_map<std::uint64_t, link_state> links_;
+  std::unordered_map<server::session_id, std::uint64_t> link_of_session_;
+  std::uint64_t next_link_ = 1;
+  std::optional<std::int64_t> tick_at_;
+  bool accepting_ = true;
+  bool shut_down_ = false;
+};
+
+}  // namespace imock::sim
