@@ -206,9 +206,17 @@ void connection::database_opened(rc::code result, std::int64_t now_ms, actions& 
   start_attempt(now_ms, out);
 }
 
-void connection::disconnect(std::int64_t /*now_ms*/, actions& out) { sign_out(out); }
+rc::code connection::disconnect(std::int64_t /*now_ms*/, actions& out) {
+  if (!initialized()) return rc::code::client_not_init;
+  sign_out(out);
+  return rc::code::ok;
+}
 
-void connection::logout(std::int64_t /*now_ms*/, actions& out) { sign_out(out); }
+rc::code connection::logout(std::int64_t /*now_ms*/, actions& out) {
+  if (!initialized()) return rc::code::client_not_init;
+  sign_out(out);
+  return rc::code::ok;
+}
 
 void connection::sign_out(actions& out) {
   if (phase_ == phase::idle) return;

@@ -77,6 +77,10 @@
 //  - disconnect() and logout() are the same on the wire (DISCONNECT 0x00, only
 //    when connected) and both give SignOut (12) without error; push on/off is
 //    outside the connection layer. Without an active call they do nothing.
+//  - Calls before init (SPEC.md §1: "any call before init fails with 33001"):
+//    connect() answers error{33001}; disconnect(), logout() and
+//    set_reconnect_kick() return 33001 and change nothing. network_changed() and
+//    foreground() are the OS reporting state, not app calls: taken at any time.
 //  - init() may be repeated while no connect() call is active (34001 otherwise);
 //    bad options give 33003 and leave the machine as it was.
 //
@@ -225,11 +229,16 @@ class connection {
   /// The driver's answer to open_database: ok, or why the database did not open.
   void database_opened(rc::code result, std::int64_t now_ms, actions& out);
   /// SDK disconnect (push stays on): leave the reconnect loop, status SignOut.
-  void disconnect(std::int64_t now_ms, actions& out);
+  /// Returns 33001 before init (and does nothing), else ok.
+  rc::code disconnect(std::int64_t now_ms, actions& out);
   /// SDK logout (no push): as disconnect.
-  void logout(std::int64_t now_ms, actions& out);
-  /// SDK setReconnectKickEnable; used by the next CONNECT.
-  void set_reconnect_kick(bool on) noexcept { reconnect_kick_ = on; }
+  rc::code logout(std::int64_t now_ms, actions& out);
+  /// SDK setReconnectKickEnable; used by the next CONNECT. 33001 before init.
+  rc::code set_reconnect_kick(bool on) noexcept {
+    if (!initialized()) return rc::code::client_not_init;
+    reconnect_kick_ = on;
+    return rc::code::ok;
+  }
 
   /// Reachability changed. false pauses everything; true restarts the schedule.
   void network_changed(bool available, std::int64_t now_ms, actions& out);

@@ -280,11 +280,13 @@ TEST_F(ConnectionApi, ConnectBeforeInitGives33001AndNoStatus) {
   EXPECT_EQ(fresh.current_phase(), phase::idle);
 }
 
-TEST_F(ConnectionApi, CallsBeforeInitDoNothing) {
+TEST_F(ConnectionApi, CallsBeforeInitAnswer33001AndDoNothing) {
   connection fresh;
   actions out;
-  fresh.disconnect(k_t0, out);
-  fresh.logout(k_t0, out);
+  EXPECT_EQ(fresh.disconnect(k_t0, out), rc::code::client_not_init);
+  EXPECT_EQ(fresh.logout(k_t0, out), rc::code::client_not_init);
+  EXPECT_EQ(fresh.set_reconnect_kick(true), rc::code::client_not_init);
+  EXPECT_FALSE(fresh.reconnect_kick());
   fresh.foreground(k_t0, out);
   fresh.transport_up(k_t0, out);
   fresh.timer_fired(timer_id::reconnect, k_t0, out);

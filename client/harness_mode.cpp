@@ -96,10 +96,15 @@ int run_harness_mode() {
       emit({{"event", "init"}, {"code", static_cast<int>(rc)}});
       continue;
     }
+    const auto returned = [](const std::string& call, rc::code code) {
+      emit({{"event", "returned"}, {"call", call}, {"code", static_cast<int>(code)}});
+    };
     if (!c) {
       // Like the SDK: anything before init fails with 33001.
       if (cmd == "connect") {
         emit({{"event", "error"}, {"code", static_cast<int>(rc::code::client_not_init)}});
+      } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
+        returned(cmd, rc::code::client_not_init);
       }
       continue;
     }
@@ -116,15 +121,15 @@ int run_harness_mode() {
             emit({{"event", "error"}, {"code", static_cast<int>(code)}});
           });
     } else if (cmd == "disconnect") {
-      c->disconnect();
+      returned(cmd, c->disconnect());
     } else if (cmd == "logout") {
-      c->logout();
+      returned(cmd, c->logout());
     } else if (cmd == "network") {
       c->set_network_available(flag(o, "available", true));
     } else if (cmd == "foreground") {
       c->app_foreground();
     } else if (cmd == "reconnect_kick") {
-      c->set_reconnect_kick_enable(flag(o, "on", false));
+      returned(cmd, c->set_reconnect_kick_enable(flag(o, "on", false)));
     } else {
       emit({{"event", "bad_command"}, {"line", line}});
     }

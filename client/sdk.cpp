@@ -715,7 +715,9 @@ rc::code client::init(std::string app_key, sdk_options options) {
     }
     result.set_value(rc);
   });
-  return result.get_future().get();
+  const auto rc = result.get_future().get();
+  if (rc == rc::code::ok) inited_ = true;
+  return rc;
 }
 
 void client::connect(std::string token, int time_limit_s, db_opened_fn on_db_opened,
@@ -746,20 +748,24 @@ void client::connect(std::string token, int time_limit_s, db_opened_fn on_db_ope
   });
 }
 
-void client::disconnect() {
+rc::code client::disconnect() {
+  if (!inited_) return rc::code::client_not_init;
   state_->on_strand([](state& s) {
     actions out;
-    s.machine_.disconnect(s.now(), out);
+    (void)s.machine_.disconnect(s.now(), out);
     s.handle(std::move(out));
   });
+  return rc::code::ok;
 }
 
-void client::logout() {
+rc::code client::logout() {
+  if (!inited_) return rc::code::client_not_init;
   state_->on_strand([](state& s) {
     actions out;
-    s.machine_.logout(s.now(), out);
+    (void)s.machine_.logout(s.now(), out);
     s.handle(std::move(out));
   });
+  return rc::code::ok;
 }
 
 void client::set_connection_status_listener(status_fn listener) {
@@ -782,8 +788,10 @@ rc::status client::current_status() const {
   return static_cast<rc::status>(state_->status_.load());
 }
 
-void client::set_reconnect_kick_enable(bool on) {
-  state_->on_strand([on](state& s) { s.machine_.set_reconnect_kick(on); });
+rc::code client::set_reconnect_kick_enable(bool on) {
+  if (!inited_) return rc::code::client_not_init;
+  state_->on_strand([on](state& s) { (void)s.machine_.set_reconnect_kick(on); });
+  return rc::code::ok;
 }
 
 void client::set_network_available(bool available) {

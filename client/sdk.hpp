@@ -9,6 +9,7 @@
 // order the events happened. No Asio in this header.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -110,9 +111,9 @@ class client {
   void connect(std::string token, int time_limit_s, db_opened_fn on_db_opened,
                success_fn on_success, error_fn on_error);
   /// Leaves the reconnect loop: status 12 SignOut. disconnect keeps push, logout not;
-  /// for the connection they are the same.
-  void disconnect();
-  void logout();
+  /// for the connection they are the same. 33001 before init (nothing happens), else 0.
+  rc::code disconnect();
+  rc::code logout();
 
   void set_connection_status_listener(status_fn listener);
   void set_trace(trace_fn trace);
@@ -120,7 +121,8 @@ class client {
   /// than a trace for counting attempts over thousands of clients.
   void set_attempt_listener(attempt_fn listener);
   [[nodiscard]] rc::status current_status() const;
-  void set_reconnect_kick_enable(bool on);
+  /// 33001 before init, else 0.
+  rc::code set_reconnect_kick_enable(bool on);
 
   /// Network reachability and app foreground, as the OS would report them.
   void set_network_available(bool available);
@@ -131,6 +133,7 @@ class client {
  private:
   runtime& runtime_;
   std::shared_ptr<state> state_;
+  std::atomic<bool> inited_{false};  // init() succeeded: calls are accepted
 };
 
 /// Parses a server URL. nullopt and `error` when it is not one of the four schemes

@@ -43,9 +43,13 @@ constexpr std::array<std::string_view, 8> k_top_keys = {"name",  "description", 
 // The server config's top-level keys a scenario may use (docs/server-config.md);
 // `listen` is refused: the harness binds its own ephemeral ports.
 constexpr std::array<std::string_view, 3> k_server_keys = {"apps", "users", "limits"};
-constexpr std::array<std::string_view, 10> k_client_keys = {
-    "app",       "user",       "device",   "platform", "transport", "reconnect_kick",
-    "heartbeat", "time_limit", "schedule", "database"};
+constexpr std::array<std::string_view, 11> k_client_keys = {
+    "app",        "user",     "device",   "platform", "transport", "reconnect_kick", "heartbeat",
+    "time_limit", "schedule", "database", "latency"};
+constexpr std::array<std::string_view, 2> k_latency_keys = {"up", "down"};
+// The calls whose returned code a `returned` expectation checks (docs/scenarios.md).
+constexpr std::array<std::string_view, 3> k_returning_calls = {"disconnect", "logout",
+                                                               "reconnect_kick"};
 
 constexpr std::array<std::pair<std::string_view, transport_kind>, 4> k_transports = {{
     {"tcp", transport_kind::tcp},
@@ -70,10 +74,11 @@ constexpr std::array<std::string_view, 5> k_fault_actions = {"refuse", "delay", 
                                                              "kick"};
 // Server event kinds an expectation can see: docs/admin-api.md's list without `start`,
 // `accept` and `api`, which the runner leaves out of the trace as noise.
-constexpr std::array<std::string_view, 15> k_server_event_kinds = {
+constexpr std::array<std::string_view, 16> k_server_event_kinds = {
     "connect",        "kick",        "disconnect",     "closed",    "timeout",
     "protocol_error", "slow_reader", "drop",           "blackhole", "release",
-    "fault",          "admin",       "accept_backoff", "shutdown",  "error"};
+    "fault",          "admin",       "accept_backoff", "shutdown",  "error",
+    "ping"};
 // The "code" of a server API answer (docs/server-api.md).
 constexpr std::array<int, 13> k_api_codes = {200,  404,  405,  1000, 1001, 1002, 1003,
                                              1004, 1005, 1006, 1008, 1050, 2007};
@@ -108,17 +113,17 @@ constexpr std::array<std::string_view, 11> k_p_api = {"call", "app",          "c
                                                       "page", "size",         "expect"};
 // Expectations: the keys of both forms (used for the "indent it" hint only; the
 // form's own list is built when the step is read).
-constexpr std::array<std::string_view, 13> k_p_expect = {
+constexpr std::array<std::string_view, 15> k_p_expect = {
+    "client", "server",   "status", "code",   "error",  "success", "db_opened",  "attempt",
+    "returned", "sequence", "user", "device", "detail", "within",  "not_before"};
+constexpr std::array<std::string_view, 13> k_p_absent = {
     "client",  "server",   "status", "code",   "error",  "success", "db_opened",
-    "attempt", "sequence", "user",   "device", "detail", "within"};
-constexpr std::array<std::string_view, 12> k_p_absent = {
-    "client",    "server",  "status", "code",   "error",  "success",
-    "db_opened", "attempt", "user",   "device", "detail", "for"};
-constexpr std::array<std::string_view, 15> k_p_count = {
-    "client", "server", "status", "code",   "error",    "success", "db_opened", "attempt",
-    "user",   "device", "detail", "equals", "at_least", "at_most", "within"};
-constexpr std::array<std::string_view, 5> k_p_schedule = {"client", "intervals", "count",
-                                                          "tolerance", "within"};
+    "attempt", "returned", "user",   "device", "detail", "for"};
+constexpr std::array<std::string_view, 16> k_p_count = {
+    "client", "server", "status", "code",   "error",  "success",  "db_opened", "attempt",
+    "returned", "user", "device", "detail", "equals", "at_least", "at_most",   "within"};
+constexpr std::array<std::string_view, 6> k_p_schedule = {"client",    "server", "intervals",
+                                                          "count",     "tolerance", "within"};
 constexpr std::array<std::string_view, 2> k_p_status = {"client", "is"};
 
 struct kind_info {
@@ -864,7 +869,24 @@ class reader {
         c.database = *v;
       }
     }
+    if (const auto* e = find(entries, "latency")) {
+      read_latency(*e, c);
+    }
     return c;
+  }
+
+  // `latency: 20ms` (each way) or `latency: {up: 5ms, down: 30ms}`.
+  void read_latency(const entry& e, client_spec& c) {
+    if (e.value.IsMap()) {
+      const auto params = read_map(e.value, "in latency", k_latency_keys);
+      if (const auto* p = find(params, "up")) c.latency_up_ms = read_duration(*p).value_or(0);
+      if (const auto* p = find(params, "down")) c.latency_down_ms = read_duration(*p).value_or(0);
+      return;
+    }
+    if (const auto v = read_duration(e)) {
+      c.latency_up_ms = *v;
+      c.latency_down_ms = *v;
+    }
   }
 
   // A non-empty list of durations > 0.
@@ -1494,10 +1516,10 @@ class reader {
   // --- expectations ---
 
   // The keys of one client event, and of one server event.
-  static constexpr std::array<std::string_view, 5> k_client_events = {"status", "error", "success",
-                                                                      "db_opened", "attempt"};
-  static constexpr std::array<std::string_view, 7> k_client_event_keys = {
-      "status", "code", "error", "success", "db_opened", "attempt", "sequence"};
+  static constexpr std::array<std::string_view, 6> k_client_events = {
+      "status", "error", "success", "db_opened", "attempt", "returned"};
+  static constexpr std::array<std::string_view, 8> k_client_event_keys = {
+      "status", "code", "error", "success", "db_opened", "attempt", "returned", "sequence"};
   static constexpr std::array<std::string_view, 6> k_server_event_keys = {
       "server", "code", "user", "device", "client", "detail"};
 
@@ -1526,7 +1548,7 @@ class reader {
     }
     switch (kind.fam) {
       case family::expect:
-        known.emplace_back("within");
+        known.insert(known.end(), {"within", "not_before"});
         break;
       case family::absent:
         known.emplace_back("for");
@@ -1561,6 +1583,14 @@ class reader {
       x.within_ms = k_default_within_ms;
       if (const auto* p = find(params, "within")) {
         x.within_ms = read_duration(*p).value_or(0);
+      }
+      if (const auto* p = find(params, "not_before")) {
+        x.not_before_ms = read_duration(*p).value_or(0);
+        if (x.not_before_ms > x.within_ms) {
+          error_at(*p, "not_before " + std::to_string(x.not_before_ms) +
+                           " ms is after the end of the window (within " +
+                           std::to_string(x.within_ms) + " ms)");
+        }
       }
       body = std::move(x);
     } else if (kind.fam == family::absent) {
@@ -1730,7 +1760,7 @@ class reader {
     }
     client_event_match m;
     m.event = event->name;
-    if (code != nullptr && event->name != "status") {
+    if (code != nullptr && event->name != "status" && event->name != "returned") {
       const bool has_code = event->name == "error" || event->name == "db_opened";
       error(code->key.Mark(),
             "code goes with status (the cause of a status change)" +
@@ -1744,9 +1774,15 @@ class reader {
         m.code = read_code(*code, false);
       }
     } else if (event->name == "error") {
-      m.code = read_code(*event, false);
+      // error: true is any error (absent: {client: a, error: true} = no error at all).
+      if (!(event->value.IsScalar() && event->value.Scalar() == "true")) {
+        m.code = read_code(*event, false);
+      }
     } else if (event->name == "db_opened") {
       m.code = read_code(*event, true);
+    } else if (event->name == "returned") {
+      if (const auto call = read_choice(*event, k_returning_calls)) m.call = std::string(*call);
+      if (code != nullptr) m.code = read_code(*code, true);
     } else if (event->name == "success") {
       if (const auto* s = scalar(*event, "true or a user id")) {
         if (*s == "false" || s->empty()) {
@@ -1804,6 +1840,18 @@ class reader {
     schedule_step x;
     if (const auto* c = required(params, e.value.Mark(), "schedule", "client")) {
       x.client = client_name(*c).value_or("");
+      // server: KIND measures the gaps between the server's events about this client
+      // (its pings, say) instead of the client's connect attempts.
+      if (const auto* k = find(params, "server")) {
+        if (const auto kind = read_choice(*k, k_server_event_kinds)) {
+          server_event_match m{.kind = std::string(*kind)};
+          if (const auto* spec = spec_of(x.client)) {
+            m.user = spec->user;
+            m.device = spec->device;
+          }
+          x.server_event = std::move(m);
+        }
+      }
     }
     const auto* count = find(params, "count");
     if (const auto* p = required(params, e.value.Mark(), "schedule", "intervals")) {

@@ -132,6 +132,9 @@ struct expect_step {
   std::vector<client_event_match> client_events;  // one, or an ordered sequence
   std::vector<server_event_match> server_events;
   std::int64_t within_ms = 5'000;
+  /// The (each) matched event must come at least this long after the step began:
+  /// with `within`, a window; with within == not_before, an instant.
+  std::int64_t not_before_ms = 0;
 };
 
 /// No matching event during `for_ms`.
@@ -156,6 +159,9 @@ struct count_step {
 /// The times between a client's consecutive connect attempts follow a schedule.
 struct schedule_step {
   std::string client;
+  /// Set: the gaps between these server events about the client (e.g. its pings);
+  /// unset: between the client's connect attempts.
+  std::optional<server_event_match> server_event;
   std::vector<std::int64_t> intervals_ms;  // expected gaps between attempts, in order
   std::int64_t tolerance_ms = 300;
   std::int64_t within_ms = 0;  // default: sum of intervals + slack

@@ -57,13 +57,18 @@ class sim_world::sim_client final : public harness_client {
     if (init_first && !inited_) init();
     host_.connect(token, time_limit_s);
   }
-  void disconnect() override { host_.disconnect(); }
-  void logout() override { host_.logout(); }
+  void disconnect() override { returned("disconnect", host_.disconnect()); }
+  void logout() override { returned("logout", host_.logout()); }
   void network(bool up) override { host_.network(up); }
   void foreground() override { host_.foreground(); }
-  void reconnect_kick(bool on) override { host_.set_reconnect_kick(on); }
+  void reconnect_kick(bool on) override { returned("reconnect_kick", host_.set_reconnect_kick(on)); }
 
  private:
+  void returned(const char* call, rc::code code) {
+    w_.trace().add(
+        {.source = spec_.name, .kind = "returned", .code = static_cast<int>(code), .detail = call});
+  }
+
   void observe(const client::action& a, std::int64_t now) {
     auto& trace = w_.trace();
     const std::string& name = spec_.name;

@@ -359,6 +359,14 @@ class executor {
                " within " + format_ms(a.within_ms) + "\nsaw instead (" + source +
                ", after the previous match): " + seen_after(source, from);
       }
+      if (a.not_before_ms > 0) {
+        const auto t = trace().at(*found).t_ms;
+        if (t < start + a.not_before_ms - options_.slack_ms) {
+          return "expected " + source + ": " + want + " not before " + format_ms(a.not_before_ms) +
+                 " into the step, but it came at " + format_ms(t - start) + " (" + format_ms(t) +
+                 ")";
+        }
+      }
       at = *found + 1;
       last_match_[source] = *found;
     }
@@ -443,7 +451,8 @@ class executor {
   }
 
   std::string do_step(const schedule_step& a) {
-    const std::string source = options_.server_only ? "server" : a.client;
+    const bool of_server = a.server_event.has_value();
+    const std::string source = options_.server_only || of_server ? "server" : a.client;
     const auto from = cursor(source);
     std::int64_t total = 0;
     for (auto ms : a.intervals_ms) total += ms;
@@ -451,8 +460,10 @@ class executor {
     const auto until = w_.now_ms() + within + options_.slack_ms;
     const auto tolerance = a.tolerance_ms + options_.slack_ms;
     const trace_log::pred is_attempt =
-        options_.server_only ? attempt_of(a.client)
-                             : [](const trace_entry& e) { return e.kind == "attempt"; };
+        of_server             ? [m = *a.server_event](const trace_entry& e) { return matches(m, e); }
+        : options_.server_only ? attempt_of(a.client)
+                               : [](const trace_entry& e) { return e.kind == "attempt"; };
+    const std::string what = of_server ? describe(*a.server_event) + " events" : "connect attempts";
     // An attempt the previous expectation of this client matched is the first one.
     std::vector<trace_entry> attempts;
     bool from_matched = false;
@@ -478,7 +489,7 @@ class executor {
       }
     }
     if (static_cast<int>(attempts.size()) < need) {
-      return "expected " + std::to_string(need) + " connect attempts from " + source + " within " +
+      return "expected " + std::to_string(need) + " " + what + " from " + source + " within " +
              format_ms(within) + ", saw " + std::to_string(attempts.size()) + ": " +
              seen_after(source, from);
     }
@@ -496,7 +507,11 @@ class executor {
       report += "\n  gap " + std::to_string(k + 1) + ": expected " + format_ms(want) + ", got " +
                 format_ms(gap) + (good ? "" : "   <-- off by more than " + format_ms(tolerance));
     }
-    if (!ok) return "reconnect schedule of " + source + " is off:" + report;
+    if (!ok) {
+      return (of_server ? "the gaps between " + what + " of " + a.client + " are off:"
+                        : "reconnect schedule of " + source + " is off:") +
+             report;
+    }
     // Leave the cursor after the last attempt checked.
     if (static_cast<int>(attempts.size()) > have) cursor(source) = last_index + 1;
     return {};

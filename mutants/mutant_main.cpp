@@ -2,9 +2,12 @@
 // mutated client/connection.cpp. It runs every scenario it is given and says which
 // ones fail: they "kill" the mutant. Exit status 0 when killed, 1 when it survived
 // (a ctest test per mutant passes when the suite catches the bug), 2 on bad usage.
-//   imock-mutant-NAME [--catalogue FILE] [--json] SCENARIO-PATHS...
+//   imock-mutant-NAME [--catalogue FILE] [--json-out FILE] SCENARIO-PATHS...
+// --json-out also writes the result as one JSON object (name, area, bug, killed_by)
+// for `imock-harness matrix --mutants`.
 #include <boost/json.hpp>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -20,15 +23,15 @@ int main(int argc, char** argv) {
   using namespace imock;
   std::vector<std::filesystem::path> paths;
   std::string catalogue;
-  bool json_out = false;
+  std::string json_out;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--json") {
-      json_out = true;
+    if (a == "--json-out" && i + 1 < argc) {
+      json_out = argv[++i];
     } else if (a == "--catalogue" && i + 1 < argc) {
       catalogue = argv[++i];
     } else if (a.starts_with("-")) {
-      std::fprintf(stderr, "usage: %s [--catalogue FILE] [--json] SCENARIO-PATHS...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--catalogue FILE] [--json-out FILE] SCENARIO-PATHS...\n", argv[0]);
       return 2;
     } else {
       paths.emplace_back(a);
@@ -65,16 +68,22 @@ int main(int argc, char** argv) {
       if (first_failure.empty()) first_failure = r.failed_step + "\n" + r.failure;
     }
   }
-  if (json_out) {
+  if (!json_out.empty()) {
     boost::json::array killers;
     for (const auto& k : killed_by) killers.emplace_back(k);
-    std::printf("%s\n", boost::json::serialize(boost::json::object{{"mutant", name},
-                                                                   {"area", area},
-                                                                   {"bug", bug},
-                                                                   {"killed_by", killers},
-                                                                   {"scenarios", files.size()}})
-                            .c_str());
-  } else if (killed_by.empty()) {
+    std::ofstream out(json_out, std::ios::trunc);
+    out << boost::json::serialize(boost::json::object{{"mutant", name},
+                                                      {"area", area},
+                                                      {"bug", bug},
+                                                      {"killed_by", killers},
+                                                      {"scenarios", files.size()}})
+        << "\n";
+    if (!out) {
+      std::fprintf(stderr, "%s: cannot write %s\n", argv[0], json_out.c_str());
+      return 2;
+    }
+  }
+  if (killed_by.empty()) {
     std::printf("SURVIVED %s: all %zu scenarios pass%s%s\n", name.c_str(), files.size(),
                 bug.empty() ? "" : "\n  the bug: ", bug.c_str());
   } else {

@@ -168,6 +168,8 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
   };
   switch (mqtt::type_of(p)) {
     case mqtt::packet_type::pingreq:
+      // Logged so a scenario can measure a client's heartbeat at the server.
+      emit("ping", s, 0, "", now_ms);
       reply(mqtt::pingresp{});
       break;
     case mqtt::packet_type::publish: {

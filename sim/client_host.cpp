@@ -28,16 +28,18 @@ void client_host::connect(std::string_view token, int time_limit_s) {
   handle(out);
 }
 
-void client_host::disconnect() {
+rc::code client_host::disconnect() {
   client::actions out;
-  machine_.disconnect(clock_.now(), out);
+  const auto rc = machine_.disconnect(clock_.now(), out);
   handle(out);
+  return rc;
 }
 
-void client_host::logout() {
+rc::code client_host::logout() {
   client::actions out;
-  machine_.logout(clock_.now(), out);
+  const auto rc = machine_.logout(clock_.now(), out);
   handle(out);
+  return rc;
 }
 
 void client_host::network(bool available) {
@@ -52,7 +54,7 @@ void client_host::foreground() {
   handle(out);
 }
 
-void client_host::set_reconnect_kick(bool on) { machine_.set_reconnect_kick(on); }
+rc::code client_host::set_reconnect_kick(bool on) { return machine_.set_reconnect_kick(on); }
 
 void client_host::handle(client::actions& todo) {
   for (std::size_t i = 0; i < todo.size(); ++i) {

@@ -36,11 +36,11 @@ class client_host final : public client_end {
   // --- the SDK's calls, at the current virtual time ---
   rc::code init(std::shared_ptr<const client::options> opts, std::uint64_t seed);
   void connect(std::string_view token, int time_limit_s);
-  void disconnect();
-  void logout();
+  rc::code disconnect();  // 33001 before init
+  rc::code logout();
   void network(bool available);
   void foreground();
-  void set_reconnect_kick(bool on);
+  rc::code set_reconnect_kick(bool on);
 
   [[nodiscard]] const client::connection& machine() const noexcept { return machine_; }
 
