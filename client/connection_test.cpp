@@ -43,7 +43,7 @@ options default_options() {
 
 // CONNACK as imock-server sends it: the table's reason code plus rc-code.
 mqtt::connack refusal(rc::code c) {
-  mqtt::connack ack{.reason = rc::info(c).mqtt_reason.value_or(0x80)};
+  mqtt::connack ack{.reason = rc::info(c).connack_reason.value_or(0x80)};
   ack.props.user_properties.emplace_back("rc-code", std::to_string(static_cast<int>(c)));
   return ack;
 }

@@ -8,6 +8,8 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <utility>
 
 #include "client/sdk.hpp"
 
@@ -45,6 +47,8 @@ bool flag(const json::object& o, const char* key, bool fallback) {
 int run_harness_mode() {
   std::unique_ptr<runtime> rt;
   std::unique_ptr<client> c;
+  // The network's state as reported before the client exists (the OS's, not a call).
+  int network_before_init = -1;  // -1: not reported; 0 / 1: unavailable / available
   emit({{"event", "ready"}});
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -93,6 +97,10 @@ int run_harness_mode() {
         }
       }
       const auto rc = c->init(str(o, "app_key"), opts);
+      if (network_before_init >= 0) {
+        c->set_network_available(network_before_init == 1);
+        network_before_init = -1;
+      }
       emit({{"event", "init"}, {"code", static_cast<int>(rc)}});
       continue;
     }
@@ -105,6 +113,8 @@ int run_harness_mode() {
         emit({{"event", "error"}, {"code", static_cast<int>(rc::code::client_not_init)}});
       } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
         returned(cmd, rc::code::client_not_init);
+      } else if (cmd == "network") {
+        network_before_init = flag(o, "available", true) ? 1 : 0;
       }
       continue;
     }

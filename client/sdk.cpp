@@ -589,6 +589,9 @@ class client::state final : public transport_owner,
     for (auto d : deadlines_) next = std::min(next, d);
     if (next == k_unarmed) {
       timer_.cancel();
+      // Forget what was armed: a later deadline at that same millisecond must arm
+      // the timer again (keeping armed_at_ here once lost such a timer for good).
+      armed_at_ = k_unarmed;
       return;
     }
     if (next == armed_at_) return;

@@ -3,7 +3,11 @@
 // time limits, heartbeat starvation, and which thread runs the callbacks.
 #include "client/sdk.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <condition_variable>
@@ -394,6 +398,39 @@ TEST(Sdk, ConnectBeforeInitGives33001OnTheCallbackThread) {
             [&](rc::code code) { rec.add("error " + std::to_string(static_cast<int>(code))); });
   EXPECT_TRUE(rec.wait_for("error 33001"));
   EXPECT_NE(rec.entries().front().thread, std::this_thread::get_id());
+}
+
+// Regression: rearm() kept a cancelled deadline as "armed", so a new deadline at that
+// same millisecond was never armed and the client hung in Connecting for good. Client
+// time runs 1000x slower than the wall clock here, so connect, disconnect and connect
+// again fall into one client millisecond and arm the same CONNACK deadline twice.
+TEST(Sdk, ATimerCancelledAndArmedAgainAtTheSameMillisecondStillFires) {
+  // A listener that completes TCP handshakes (the kernel does) but never answers.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  runtime rt(runtime_options{.speed = 0.001});
+  client c(rt);
+  ASSERT_EQ(c.init("app", {.urls = {"mqtt://127.0.0.1:" + std::to_string(ntohs(addr.sin_port))},
+                           .connect_ack_timeout_ms = 1}),
+            rc::code::ok);
+  recorder rec;
+  c.set_connection_status_listener(
+      [&](rc::status st, rc::code cause) { rec.add(status_text(st, cause)); });
+  const auto token = *token::issue("app", "alice", "secret", rt.now_ms());
+  c.connect(token, 0, nullptr, nullptr, nullptr);  // CONNACK deadline: t0 + 1 ms
+  EXPECT_EQ(c.disconnect(), rc::code::ok);         // every timer cancelled
+  c.connect(token, 0, nullptr, nullptr, nullptr);  // the same deadline again
+  // One client millisecond is one second here; the deadline must still fire (31000,
+  // or 30010 if the handshake had not completed by then).
+  EXPECT_TRUE(rec.wait_for("status 13 31000", 10s) || rec.wait_for("status 13 30010", 1ms))
+      << rec.dump();
+  ::close(fd);
 }
 
 TEST(Sdk, InitRefusesBadUrlsWith33003) {

@@ -544,7 +544,7 @@ TEST(LoaderErrors, AMisspeltRequiredKeyIsReportedOnceAsUnknown) {
             "description, tags, seed, speed, server, clients, steps)");
   EXPECT_EQ(error_of(with_steps("  - expect: {client: alice, sequense: [{status: 0}]}\n")),
             "x.yaml:7:29: unknown key 'sequense' in expect (expected one of: client, status, "
-            "code, error, success, db_opened, attempt, sequence, within)");
+            "code, error, success, db_opened, attempt, returned, sequence, within, not_before)");
   // A key that is merely missing is still reported.
   EXPECT_EQ(errors_of("name: t\ncolour: red\nclients: {a: }\nsteps:\n  - init: a\n"),
             (std::vector<std::string>{
@@ -559,7 +559,7 @@ TEST(LoaderErrors, UnknownClientKey) {
                      "steps:\n  - init: alice\n"),
             "x.yaml:4:11: unknown key 'transprt' in client 'alice' (expected one of: app, user, "
             "device, platform, transport, reconnect_kick, heartbeat, time_limit, schedule, "
-            "database)");
+            "database, latency)");
 }
 
 TEST(LoaderErrors, UnknownStepKind) {

@@ -80,9 +80,11 @@ struct code_info {
   /// The status the listener reports when this code happens; nullopt when the
   /// status does not change (an API call refused before anything started).
   std::optional<status> leads_to;
-  /// Reason code on the wire (CONNACK or server DISCONNECT) next to the
-  /// `rc-code` user property; nullopt for codes that never travel.
-  std::optional<std::uint8_t> mqtt_reason;
+  /// Reason codes on the wire next to the `rc-code` user property: in a CONNACK that
+  /// refuses a connect, and in a server DISCONNECT that ends a session; each legal in
+  /// its packet. nullopt for codes that never travel.
+  std::optional<std::uint8_t> connack_reason;
+  std::optional<std::uint8_t> disconnect_reason;
   origin from;
   std::string_view description;
 };

@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "protocol/mqtt.hpp"
+
 namespace imock::rc {
 namespace {
 
@@ -43,24 +45,50 @@ TEST(Codes, NamesAreUniqueAndLookupsAgree) {
 TEST(Codes, ServerCodesTravelWithAReasonCodeAndClientCodesDoNot) {
   for (const auto& row : all_codes()) {
     if (row.from == origin::server) {
-      ASSERT_TRUE(row.mqtt_reason.has_value()) << row.name;
-      EXPECT_GE(*row.mqtt_reason, 0x80) << row.name;
+      ASSERT_TRUE(row.connack_reason.has_value()) << row.name;
+      ASSERT_TRUE(row.disconnect_reason.has_value()) << row.name;
+      EXPECT_GE(*row.connack_reason, 0x80) << row.name;
+      EXPECT_GE(*row.disconnect_reason, 0x80) << row.name;
     } else {
-      EXPECT_FALSE(row.mqtt_reason.has_value()) << row.name;
+      EXPECT_FALSE(row.connack_reason.has_value()) << row.name;
+      EXPECT_FALSE(row.disconnect_reason.has_value()) << row.name;
     }
   }
+}
+
+// MQTT 5 allows only some reason codes in each packet; a client library may refuse (or
+// crash on) a DISCONNECT with a CONNACK-only code such as 0x8A Banned.
+TEST(Codes, EveryReasonCodeIsLegalInThePacketThatCarriesIt) {
+  for (const auto& row : all_codes()) {
+    if (row.connack_reason) {
+      EXPECT_TRUE(mqtt::reason_allowed(mqtt::packet_type::connack, *row.connack_reason))
+          << row.name << " CONNACK " << static_cast<int>(*row.connack_reason);
+    }
+    if (row.disconnect_reason) {
+      EXPECT_TRUE(mqtt::reason_allowed(mqtt::packet_type::disconnect, *row.disconnect_reason))
+          << row.name << " DISCONNECT " << static_cast<int>(*row.disconnect_reason);
+    }
+  }
+  EXPECT_FALSE(mqtt::reason_allowed(mqtt::packet_type::disconnect, 0x8A));  // Banned
+  EXPECT_FALSE(mqtt::reason_allowed(mqtt::packet_type::disconnect, 0x86));
+  EXPECT_FALSE(mqtt::reason_allowed(mqtt::packet_type::connack, 0x8E));  // session taken over
+  EXPECT_FALSE(mqtt::reason_allowed(mqtt::packet_type::connack, 0x98));
+  EXPECT_TRUE(mqtt::reason_allowed(mqtt::packet_type::disconnect, 0x98));
+  EXPECT_TRUE(mqtt::reason_allowed(mqtt::packet_type::connack, 0x8A));
 }
 
 TEST(Codes, ReasonCodeMapsBackToTheCodeForEveryUnambiguousRow) {
   // A client that gets a reason code without rc-code still lands on a code of
   // the same kind (terminal or recoverable).
   for (const auto& row : all_codes()) {
-    if (!row.mqtt_reason) {
-      continue;
+    if (row.connack_reason) {
+      EXPECT_EQ(info(code_for_mqtt_reason(*row.connack_reason, true)).terminal, row.terminal)
+          << row.name;
     }
-    const bool in_connack = row.value != code::disconn_kick;
-    const code back = code_for_mqtt_reason(*row.mqtt_reason, in_connack);
-    EXPECT_EQ(info(back).terminal, row.terminal) << row.name;
+    if (row.disconnect_reason) {
+      EXPECT_EQ(info(code_for_mqtt_reason(*row.disconnect_reason, false)).terminal, row.terminal)
+          << row.name;
+    }
   }
   EXPECT_EQ(code_for_mqtt_reason(0x8E, false), code::disconn_kick);
   EXPECT_EQ(code_for_mqtt_reason(0x8B, false), code::conn_server_unavailable);

@@ -51,13 +51,14 @@ std::string render_codes_md() {
          "who causes the code: the server (it travels as a reason code plus the `rc-code`\n"
          "user property, see `docs/protocol.md` §4), the client SDK itself, or the network.\n\n"
          "## Codes\n\n"
-         "| code | name | kind | status it leads to | from | MQTT reason | description |\n"
-         "|---|---|---|---|---|---|---|\n";
+         "| code | name | kind | status it leads to | from | CONNACK | DISCONNECT | description |\n"
+         "|---|---|---|---|---|---|---|---|\n";
   for (const auto& row : all_codes()) {
     out << "| " << static_cast<int>(row.value) << " | " << row.name << " | "
         << (row.terminal ? "terminal" : "recoverable") << " | " << status_cell(row.leads_to)
         << " | " << origin_name(row.from) << " | "
-        << (row.mqtt_reason ? hex_byte(*row.mqtt_reason) : std::string("-")) << " | "
+        << (row.connack_reason ? hex_byte(*row.connack_reason) : std::string("-")) << " | "
+        << (row.disconnect_reason ? hex_byte(*row.disconnect_reason) : std::string("-")) << " | "
         << row.description << " |\n";
   }
   out << "\n## Connection statuses (iOS numbering)\n\n"
@@ -74,14 +75,14 @@ std::string render_codes_md() {
 
 std::string render_wire_table() {
   std::ostringstream out;
-  out << "| rc-code | name | packet | reason code |\n|---|---|---|---|\n";
+  out << "| rc-code | name | in CONNACK (refused) | in DISCONNECT (session ended) |\n"
+         "|---|---|---|---|\n";
   for (const auto& row : all_codes()) {
-    if (!row.mqtt_reason) {
+    if (!row.connack_reason) {
       continue;
     }
     out << "| " << static_cast<int>(row.value) << " | " << row.name << " | "
-        << (row.value == code::disconn_kick ? "DISCONNECT" : "CONNACK") << " | "
-        << hex_byte(*row.mqtt_reason) << " |\n";
+        << hex_byte(*row.connack_reason) << " | " << hex_byte(*row.disconnect_reason) << " |\n";
   }
   return out.str();
 }

@@ -1005,6 +1005,21 @@ class reason_category_impl final : public std::error_category {
 
 }  // namespace
 
+bool reason_allowed(packet_type t, std::uint8_t reason) noexcept {
+  switch (t) {
+    case packet_type::connack:
+      return reason == 0x00 || (reason >= 0x80 && reason <= 0x8A) || reason == 0x8C ||
+             reason == 0x90 || reason == 0x95 || reason == 0x97 ||
+             (reason >= 0x99 && reason <= 0x9D) || reason == 0x9F;
+    case packet_type::disconnect:
+      return reason == 0x00 || reason == 0x04 || (reason >= 0x80 && reason <= 0x83) ||
+             reason == 0x87 || reason == 0x89 || (reason >= 0x8B && reason <= 0x90) ||
+             (reason >= 0x93 && reason <= 0xA2);
+    default:
+      return false;
+  }
+}
+
 std::string_view reason_name(std::uint8_t code) noexcept {
   static constexpr std::array<std::string_view, 256> k_names = [] {
     std::array<std::string_view, 256> n{};

@@ -62,6 +62,11 @@ enum class reason_code : std::uint8_t {
 /// Human-readable name of a reason code ("malformed_packet"), "unknown" for others.
 std::string_view reason_name(std::uint8_t code) noexcept;
 
+/// Whether `reason` may appear in a packet of type `t` (MQTT 5 §3.2.2.2 for CONNACK,
+/// §3.14.2.1 for DISCONNECT): 0x8A Banned, say, is a CONNACK code only. Other packet
+/// types: false.
+bool reason_allowed(packet_type t, std::uint8_t reason) noexcept;
+
 /// The error category whose values are MQTT reason codes; decode errors use it.
 const std::error_category& reason_category() noexcept;
 std::error_code make_error_code(reason_code rc) noexcept;

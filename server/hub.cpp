@@ -411,7 +411,7 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
 
 actions hub::refuse(session& s, rc::code why, std::string_view detail, std::int64_t now_ms) {
   const auto& row = rc::info(why);
-  mqtt::connack ack{.reason = row.mqtt_reason.value_or(0x80), .props = rc_properties(why)};
+  mqtt::connack ack{.reason = row.connack_reason.value_or(0x80), .props = rc_properties(why)};
   ++counters_.connects_by_code[static_cast<int>(why)];
   emit("connect", s, static_cast<int>(why),
        std::string("refused ") + std::string(row.name) + ": " + std::string(detail), now_ms);
@@ -435,7 +435,8 @@ actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
     case fault_action::delay:  // delay is handled in handle_connect; elsewhere: refuse
       emit("fault", s, static_cast<int>(r.code), "refuse" + rule, now_ms);
       if (s.connected) {
-        actions out{disconnect_action(s, rc::info(r.code).mqtt_reason.value_or(0x80), r.code, "")};
+        actions out{
+            disconnect_action(s, rc::info(r.code).disconnect_reason.value_or(0x80), r.code, "")};
         mark_closing(s);
         return out;
       }
@@ -461,7 +462,7 @@ actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
       emit("fault", s, static_cast<int>(r.code), "kick" + rule, now_ms);
       if (!s.connected) return refuse(s, r.code, "fault" + rule, now_ms);
       ++counters_.kicks;
-      const auto reason = rc::info(r.code).mqtt_reason.value_or(k_reason_session_taken_over);
+      const auto reason = rc::info(r.code).disconnect_reason.value_or(k_reason_session_taken_over);
       actions out{disconnect_action(s, reason, r.code, "")};
       emit("kick", s, static_cast<int>(r.code), "fault" + rule, now_ms);
       mark_closing(s);
@@ -578,7 +579,7 @@ bool hub::matches(const session& s, const session_filter& f) const {
 actions hub::kick(const session_filter& f, rc::code why, std::string_view cause,
                   std::int64_t now_ms) {
   actions out;
-  const auto reason = rc::info(why).mqtt_reason.value_or(k_reason_session_taken_over);
+  const auto reason = rc::info(why).disconnect_reason.value_or(k_reason_session_taken_over);
   for (auto& [id, s] : sessions_) {
     if (!s.connected || s.closing || !matches(s, f)) continue;
     out.push_back(disconnect_action(s, reason, why, ""));

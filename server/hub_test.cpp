@@ -45,7 +45,8 @@ constexpr std::uint8_t k_client_id_not_valid = 0x85;
 constexpr std::uint8_t k_bad_user_name_or_password = 0x86;
 constexpr std::uint8_t k_not_authorized = 0x87;
 constexpr std::uint8_t k_server_unavailable = 0x88;
-constexpr std::uint8_t k_banned_reason = 0x8A;
+constexpr std::uint8_t k_banned_reason = 0x8A;         // CONNACK only
+constexpr std::uint8_t k_administrative_action = 0x98;  // its DISCONNECT counterpart
 constexpr std::uint8_t k_shutting_down = 0x8B;
 constexpr std::uint8_t k_keep_alive_timeout = 0x8D;
 constexpr std::uint8_t k_session_taken_over = 0x8E;
@@ -791,14 +792,14 @@ TEST_F(HubTest, IsOnlineFollowsLoginAndClose) {
   EXPECT_EQ(events_of("closed").size(), 1u);
 }
 
-TEST_F(HubTest, DisconnectUserSends0x8AWith31009ToEveryDeviceOfThatUser) {
+TEST_F(HubTest, DisconnectUserSends0x98With31009ToEveryDeviceOfThatUser) {
   const auto a = login(k_multi, "alice", "phone");
   const auto b = login(k_multi, "alice", "tablet");
   const auto bob = login(k_multi, "bob", "phone-b");
 
   const auto out = h().disconnect_user(k_multi, "alice", rc::code::conn_user_blocked, k_t0 + 1);
-  EXPECT_TRUE(got_disconnect(out, a, k_banned_reason, 31009));
-  EXPECT_TRUE(got_disconnect(out, b, k_banned_reason, 31009));
+  EXPECT_TRUE(got_disconnect(out, a, k_administrative_action, 31009));
+  EXPECT_TRUE(got_disconnect(out, b, k_administrative_action, 31009));
   EXPECT_TRUE(nothing_for(out, bob));
   EXPECT_FALSE(h().is_online(k_multi, "alice"));
   EXPECT_TRUE(h().is_online(k_multi, "bob"));
@@ -1434,6 +1435,44 @@ TEST_F(HubTest, EventLogTellsASessionsStoryInOrder) {
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"accept", "connect", "closed"}));
   EXPECT_EQ(h().events().since(0).back().t_ms, k_t0 + 5);
+}
+
+}  // namespace
+}  // namespace imock::server
+
+namespace imock::server {
+namespace {
+
+// Every code the server can send, as a kick of a connected session (DISCONNECT) and as a
+// refused connect (CONNACK): the reason code must be legal in that packet (MQTT 5
+// §3.2.2.2, §3.14.2.1), or a strict client library rejects the packet.
+TEST_F(HubTest, EveryServerCodeTravelsWithAReasonCodeLegalInItsPacket) {
+  int walked = 0;
+  for (const auto& row : rc::all_codes()) {
+    if (row.from != rc::origin::server) continue;
+    ++walked;
+    const std::string device = "walk-" + std::to_string(static_cast<int>(row.value));
+    const auto id = login(k_multi, "walker", device);
+    const auto kicked = h().kick({.session = id}, row.value, "walk", k_t0 + 1);
+    ASSERT_EQ(kicked.size(), 1u) << row.name;
+    const auto* d = std::get_if<mqtt::disconnect>(&*kicked.front().send);
+    ASSERT_NE(d, nullptr) << row.name;
+    EXPECT_TRUE(mqtt::reason_allowed(mqtt::packet_type::disconnect, d->reason))
+        << row.name << " in DISCONNECT: " << static_cast<int>(d->reason);
+
+    h().faults().add({.on = fault_trigger::connect,
+                      .action = fault_action::refuse,
+                      .device = device,
+                      .code = row.value});
+    session_id refused_id = 0;
+    const auto out = connect_with(refused_id, k_multi, token_for(k_multi, "walker"), device);
+    ASSERT_FALSE(out.empty()) << row.name;
+    const auto* ack = std::get_if<mqtt::connack>(&*out.front().send);
+    ASSERT_NE(ack, nullptr) << row.name;
+    EXPECT_TRUE(mqtt::reason_allowed(mqtt::packet_type::connack, ack->reason))
+        << row.name << " in CONNACK: " << static_cast<int>(ack->reason);
+  }
+  EXPECT_GE(walked, 15);
 }
 
 }  // namespace

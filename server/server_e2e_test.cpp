@@ -193,7 +193,7 @@ TEST_P(ServerE2e, UserBlockedThroughTheServerApiIsDisconnectedAtOnceAndRefused31
   const auto r = testing::server_api_call(bound_.http, k_app, k_secret, "/user/block.json",
                                           "userId=" + u + "&minute=10");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_TRUE(disconnected(*online, 0x8A, 31009));
+  EXPECT_TRUE(disconnected(*online, 0x98, 31009));  // 0x8A Banned is CONNACK-only
   EXPECT_TRUE(refused(connect_packet(k_app, token_for(u), "phone"), 0x8A, 31009));
   ASSERT_EQ(
       testing::server_api_call(bound_.http, k_app, k_secret, "/user/unblock.json", "userId=" + u)
