@@ -9,9 +9,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "client/sdk.hpp"
+#include "client/virtual_host.hpp"
+#include "protocol/hex.hpp"
 
 namespace imock::client {
 namespace {
@@ -42,13 +47,147 @@ bool flag(const json::object& o, const char* key, bool fallback) {
   return v != nullptr && v->is_bool() ? v->as_bool() : fallback;
 }
 
+// Virtual time (docs/scenarios.md, "Virtual time"): the connection machine in a
+// virtual_host whose clock is the harness's (every command says the time) and whose
+// links are the harness's, as link_* lines. No Asio runtime, no sockets.
+class virtual_session final : private link_network {
+ public:
+  virtual_session() {
+    host_.set_observer([](const action& a, std::int64_t now) {
+      std::visit(
+          [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, open_transport>) {
+              emit({{"event", "attempt"}, {"n", x.attempt}, {"t_ms", now}});
+            } else if constexpr (std::is_same_v<T, status_changed>) {
+              emit({{"event", "status"},
+                    {"status", static_cast<int>(x.value)},
+                    {"code", static_cast<int>(x.cause)}});
+            } else if constexpr (std::is_same_v<T, db_opened>) {
+              emit({{"event", "db_opened"}, {"code", static_cast<int>(x.code)}});
+            } else if constexpr (std::is_same_v<T, success>) {
+              emit({{"event", "success"}, {"user", x.user_id}});
+            } else if constexpr (std::is_same_v<T, error>) {
+              emit({{"event", "error"}, {"code", static_cast<int>(x.code)}});
+            }
+          },
+          a);
+    });
+  }
+
+  virtual_host& host() noexcept { return host_; }
+
+  /// A link event from the harness; false for a command that is not one.
+  bool link_command(const std::string& cmd, const json::object& o, std::int64_t now) {
+    const auto link = static_cast<std::uint64_t>(num(o, "link", 0));
+    if (cmd == "link_up") {
+      host_.link_up(link, now);
+    } else if (cmd == "link_refused") {
+      host_.link_refused(link, now);
+    } else if (cmd == "link_closed") {
+      host_.link_closed(link, now);
+    } else if (cmd == "link_data") {
+      if (const auto bytes = from_hex(str(o, "data"))) {
+        host_.link_bytes(link, *bytes, now);
+      } else {
+        emit({{"event", "bad_command"}, {"line", "link_data with bad hex data"}});
+      }
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  std::uint64_t open() override {
+    const auto id = next_link_++;
+    emit({{"event", "link_open"}, {"link", id}});
+    return id;
+  }
+  void send(std::uint64_t link, std::string bytes) override {
+    emit({{"event", "link_send"}, {"link", link}, {"data", to_hex(bytes)}});
+  }
+  void close(std::uint64_t link) override { emit({{"event", "link_close"}, {"link", link}}); }
+
+  virtual_host host_{*this};
+  std::uint64_t next_link_ = 1;
+};
+
+options virtual_options(const json::object& o) {
+  options opts;
+  opts.app_key = str(o, "app_key");
+  opts.device_id = str(o, "device");
+  if (o.contains("platform")) opts.platform = str(o, "platform");
+  opts.heartbeat_s = static_cast<int>(num(o, "heartbeat_s", 30));
+  opts.reconnect_kick = flag(o, "reconnect_kick", false);
+  if (const auto* s = o.if_contains("schedule_ms"); s != nullptr && s->is_array()) {
+    std::vector<std::int64_t> schedule;
+    for (const auto& ms : s->as_array()) {
+      if (ms.is_number()) schedule.push_back(ms.to_number<std::int64_t>());
+    }
+    if (!schedule.empty()) opts.schedule_ms = std::move(schedule);
+  }
+  return opts;
+}
+
 }  // namespace
 
 int run_harness_mode() {
   std::unique_ptr<runtime> rt;
   std::unique_ptr<client> c;
+  std::unique_ptr<virtual_session> session;  // virtual time, once an init asked for it
   // The network's state as reported before the client exists (the OS's, not a call).
   int network_before_init = -1;  // -1: not reported; 0 / 1: unavailable / available
+  const auto returned = [](const std::string& call, rc::code code) {
+    emit({{"event", "returned"}, {"call", call}, {"code", static_cast<int>(code)}});
+  };
+  const auto handle_virtual = [&](const std::string& cmd, const json::object& o, std::int64_t now) {
+    if (session) session->host().advance(now);
+    if (cmd == "init") {
+      if (!session) session = std::make_unique<virtual_session>();
+      const auto rc = session->host().init(std::make_shared<const options>(virtual_options(o)), 0);
+      if (network_before_init >= 0) {
+        session->host().network_changed(network_before_init == 1, now);
+        network_before_init = -1;
+      }
+      emit({{"event", "init"}, {"code", static_cast<int>(rc)}});
+    } else if (cmd == "clock") {
+      // advance() above was the whole of it
+    } else if (!session || !session->host().machine().initialized()) {
+      // Like the SDK: anything before init fails with 33001.
+      if (cmd == "connect") {
+        emit({{"event", "error"}, {"code", static_cast<int>(rc::code::client_not_init)}});
+      } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
+        returned(cmd, rc::code::client_not_init);
+      } else if (cmd == "network") {
+        network_before_init = flag(o, "available", true) ? 1 : 0;
+      }
+    } else if (session->link_command(cmd, o, now)) {
+      // handled
+    } else if (cmd == "connect") {
+      session->host().connect(str(o, "token"), static_cast<int>(num(o, "time_limit_s", 0)), now);
+    } else if (cmd == "disconnect") {
+      returned(cmd, session->host().disconnect(now));
+    } else if (cmd == "logout") {
+      returned(cmd, session->host().logout(now));
+    } else if (cmd == "network") {
+      session->host().network_changed(flag(o, "available", true), now);
+    } else if (cmd == "foreground") {
+      session->host().foreground(now);
+    } else if (cmd == "reconnect_kick") {
+      returned(cmd, session->host().set_reconnect_kick(flag(o, "on", false)));
+    } else {
+      emit({{"event", "bad_command"}, {"line", cmd}});
+    }
+    json::object idle{{"event", "idle"}};
+    const auto next = session ? session->host().next_timer() : std::nullopt;
+    if (next) {
+      idle["next_timer_ms"] = *next;
+    } else {
+      idle["next_timer_ms"] = nullptr;
+    }
+    emit(idle);
+  };
   emit({{"event", "ready"}});
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -61,6 +200,12 @@ int run_harness_mode() {
     const auto& o = v.as_object();
     const std::string cmd = str(o, "cmd");
     if (cmd == "quit") break;
+    // A command that says the time is virtual time: its timers first, then the
+    // command, then "idle" with the next timer.
+    if (const auto* now = o.if_contains("now_ms"); now != nullptr && now->is_number()) {
+      handle_virtual(cmd, o, now->to_number<std::int64_t>());
+      continue;
+    }
     if (cmd == "init") {
       if (!rt) {
         const double speed = o.if_contains("speed") && o.at("speed").is_number()
@@ -104,9 +249,6 @@ int run_harness_mode() {
       emit({{"event", "init"}, {"code", static_cast<int>(rc)}});
       continue;
     }
-    const auto returned = [](const std::string& call, rc::code code) {
-      emit({{"event", "returned"}, {"call", call}, {"code", static_cast<int>(code)}});
-    };
     if (!c) {
       // Like the SDK: anything before init fails with 33001.
       if (cmd == "connect") {
@@ -146,6 +288,7 @@ int run_harness_mode() {
   }
   c.reset();
   rt.reset();
+  session.reset();
   return 0;
 }
 

@@ -1,10 +1,5 @@
 #include "harness/real_world.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,9 +9,8 @@
 #include <mutex>
 
 #include "client/sdk.hpp"
+#include "harness/client_program.hpp"
 #include "server/hub.hpp"
-
-extern char** environ;
 
 namespace imock::harness {
 namespace {
@@ -104,43 +98,27 @@ class in_process_client final : public harness_client {
 };
 
 // Another SDK implementation: a program speaking JSON lines on stdin/stdout
-// (docs/scenarios.md, "Other clients"). One process per scenario client.
+// (docs/scenarios.md, "Other clients"). One process per scenario client; its events
+// are read on a thread of their own and enter the trace as they arrive.
 class external_client final : public harness_client {
  public:
   external_client(std::string command, client_setup setup, trace_log& trace,
                   std::chrono::milliseconds ready_wait)
-      : command_(std::move(command)),
+      : program_(std::move(command)),
         setup_(std::move(setup)),
         trace_(trace),
         ready_wait_(ready_wait) {}
 
   ~external_client() override {
-    if (pid_ > 0) {
-      send({{"cmd", "quit"}});
-      ::close(in_);
-      // Bounded: give it a moment to exit, then kill it.
-      for (int i = 0; i < 100; ++i) {
-        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-          pid_ = -1;
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (pid_ > 0) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-      }
-    }
     stop_ = true;
     if (reader_.joinable()) reader_.join();
-    if (out_ >= 0) ::close(out_);
   }
 
   /// Starts the program now (before the steps run); false if it cannot start.
-  bool launch() { return pid_ > 0 || start(); }
+  bool launch() { return program_.started() || start(); }
 
   bool init() override {
-    if (pid_ <= 0 && !start()) return false;
+    if (!launch()) return false;
     json::array urls;
     for (const auto& u : setup_.urls) urls.emplace_back(u);
     json::array schedule;
@@ -160,7 +138,7 @@ class external_client final : public harness_client {
     return true;
   }
   void connect(const std::string& token, int time_limit_s, bool init_first) override {
-    if (pid_ <= 0 && !start()) return;
+    if (!launch()) return;
     if (init_first && !inited_) init();
     send({{"cmd", "connect"}, {"token", token}, {"time_limit_s", time_limit_s}});
   }
@@ -170,138 +148,60 @@ class external_client final : public harness_client {
   void foreground() override { send({{"cmd", "foreground"}}); }
   void reconnect_kick(bool on) override { send({{"cmd", "reconnect_kick"}, {"on", on}}); }
 
-  [[nodiscard]] bool said_ready() {
-    std::lock_guard lock(ready_mutex_);
-    return ready_;
-  }
-
  private:
   bool start() {
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return false;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
-    posix_spawn_file_actions_addclose(&fa, to_child[1]);
-    posix_spawn_file_actions_addclose(&fa, from_child[0]);
-    // The client must not inherit the in-process server's sockets (a listening socket
-    // held open by a child keeps "stop accepting" from refusing connections).
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    std::string sh = "/bin/sh", dash_c = "-c";
-    char* argv[] = {sh.data(), dash_c.data(), command_.data(), nullptr};
-    const int rc = posix_spawn(&pid_, "/bin/sh", &fa, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    in_ = to_child[1];
-    out_ = from_child[0];
-    if (rc != 0) {
-      pid_ = -1;
-      trace_.add({.source = setup_.name, .kind = "trace", .detail = "cannot start: " + command_});
+    if (!program_.start()) {
+      trace_.add({.source = setup_.name,
+                  .kind = "trace",
+                  .detail = "cannot start: " + program_.command()});
       return false;
     }
-    signal(SIGPIPE, SIG_IGN);
     reader_ = std::thread([this] { read_loop(); });
     // Wait (bounded, wall clock) for the program's "ready" line, so its start-up time
     // does not eat into the scenario's first time windows. A program that never says
     // it is costs this wait once per client, and the report says why.
     std::unique_lock lock(ready_mutex_);
     if (!ready_cv_.wait_for(lock, ready_wait_, [this] { return ready_; })) {
-      const std::string warning = "no {\"event\":\"ready\"} line within " +
-                                  std::to_string(ready_wait_.count()) +
-                                  " ms: print it once the program reads commands "
-                                  "(docs/scenarios.md, \"Other clients\")";
-      trace_.add({.source = setup_.name, .kind = "trace", .detail = warning});
-      static std::once_flag warned;
-      std::call_once(warned, [&] {
-        std::fprintf(stderr, "imock-harness: warning: client program '%s': %s\n", command_.c_str(),
-                     warning.c_str());
-      });
+      warn_no_ready(program_.command(), ready_wait_, setup_.name, trace_);
     }
     return true;
   }
 
   void send(const json::object& o) {
-    if (in_ < 0) return;
-    const std::string line = json::serialize(o) + "\n";
-    // A client that stopped reading must not hang the harness: writes are small and
-    // the pipe holds 64 KiB; a failed write is reported in the trace.
-    if (::write(in_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    if (!program_.started()) return;
+    if (!program_.send(o)) {
       trace_.add({.source = setup_.name, .kind = "trace", .detail = "write to client failed"});
     }
   }
 
   void read_loop() {
-    std::string buffer;
-    char chunk[4096];
-    while (!stop_) {
-      pollfd p{.fd = out_, .events = POLLIN, .revents = 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      const auto n = ::read(out_, chunk, sizeof chunk);
-      if (n <= 0) break;
-      buffer.append(chunk, static_cast<std::size_t>(n));
-      std::size_t nl;
-      while ((nl = buffer.find('\n')) != std::string::npos) {
-        on_line(buffer.substr(0, nl));
-        buffer.erase(0, nl + 1);
-      }
+    while (!stop_ && !program_.closed()) {
+      const auto line =
+          program_.read_line(client_program::clock_type::now() + std::chrono::milliseconds(100));
+      if (line) on_line(*line);
     }
   }
 
   void on_line(const std::string& line) {
-    boost::system::error_code ec;
-    const auto v = json::parse(line, ec);
-    if (ec || !v.is_object()) {
+    const auto o = parse_program_line(line);
+    if (!o) {
       trace_.add({.source = setup_.name, .kind = "trace", .detail = "unparsable line: " + line});
       return;
     }
-    const auto& o = v.as_object();
-    const auto get_int = [&](const char* k) {
-      const auto* x = o.if_contains(k);
-      return x != nullptr && x->is_number() ? x->to_number<int>() : 0;
-    };
-    const auto get_str = [&](const char* k) {
-      const auto* x = o.if_contains(k);
-      return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
-    };
-    const auto* ev = o.if_contains("event");
-    if (ev == nullptr || !ev->is_string()) return;
-    const std::string event(ev->as_string());
-    trace_entry e{.source = setup_.name, .kind = event};
-    if (event == "status") {
-      e.status = get_int("status");
-      e.code = get_int("code");
-    } else if (event == "error" || event == "db_opened") {
-      e.code = get_int("code");
-    } else if (event == "success") {
-      e.user = get_str("user");
-    } else if (event == "returned") {
-      e.detail = get_str("call");
-      e.code = get_int("code");
-    } else if (event == "attempt") {
-      e.detail = "#" + std::to_string(get_int("n"));
-      if (const auto* t = o.if_contains("t_ms"); t != nullptr && t->is_number()) {
-        e.client_ms = t->to_number<std::int64_t>();
-      }
-    } else {
-      if (event == "ready") {
-        std::lock_guard lock(ready_mutex_);
-        ready_ = true;
-        ready_cv_.notify_all();
-      }
-      return;  // ready, init and other chatter are not part of the trace
+    if (auto e = trace_entry_of(setup_.name, *o)) {
+      trace_.add(std::move(*e));
+    } else if (event_name(*o) == "ready") {
+      std::lock_guard lock(ready_mutex_);
+      ready_ = true;
+      ready_cv_.notify_all();
     }
-    trace_.add(std::move(e));
+    // init, idle and other chatter are not part of the trace
   }
 
-  std::string command_;
+  client_program program_;
   client_setup setup_;
   trace_log& trace_;
   std::chrono::milliseconds ready_wait_;
-  pid_t pid_ = -1;
-  int in_ = -1;
-  int out_ = -1;
   std::thread reader_;
   std::atomic<bool> stop_{false};
   bool inited_ = false;

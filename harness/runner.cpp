@@ -8,7 +8,7 @@ namespace imock::harness {
 std::string_view to_string(run_mode m) noexcept { return m == run_mode::sim ? "sim" : "real"; }
 
 scenario_result run_scenario(const scenario& s, const run_options& options) {
-  if (options.mode == run_mode::sim) return run_simulated(s);
+  if (options.mode == run_mode::sim) return run_simulated(s, options.client_cmd);
   const double speed = options.force_speed ? options.speed : s.speed.value_or(options.speed);
   const double wall_slack = options.client_cmd ? k_slack_external_wall_ms : k_slack_wall_ms;
   const auto slack = options.slack_ms.value_or(static_cast<std::int64_t>(wall_slack * speed));

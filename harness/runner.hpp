@@ -64,7 +64,9 @@ struct run_options {
 scenario_result run_scenario(const scenario& s, const run_options& options);
 
 /// A scenario in simulation (what run_scenario does for mode = sim): no sockets,
-/// no threads; the same file and seed give the same trace.
-scenario_result run_simulated(const scenario& s);
+/// no threads; the same file and seed give the same trace. With `client_cmd`, each
+/// client is that program, driven in virtual time (docs/scenarios.md, "Virtual time").
+scenario_result run_simulated(const scenario& s,
+                              const std::optional<std::string>& client_cmd = std::nullopt);
 
 }  // namespace imock::harness

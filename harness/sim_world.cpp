@@ -1,9 +1,16 @@
 #include "harness/sim_world.hpp"
 
+#include <boost/json.hpp>
 #include <type_traits>
+#include <unordered_map>
+
+#include "harness/client_program.hpp"
+#include "protocol/hex.hpp"
 
 namespace imock::harness {
 namespace {
+
+namespace json = boost::json;
 
 server::transport transport_of(transport_kind t) {
   switch (t) {
@@ -61,7 +68,9 @@ class sim_world::sim_client final : public harness_client {
   void logout() override { returned("logout", host_.logout()); }
   void network(bool up) override { host_.network(up); }
   void foreground() override { host_.foreground(); }
-  void reconnect_kick(bool on) override { returned("reconnect_kick", host_.set_reconnect_kick(on)); }
+  void reconnect_kick(bool on) override {
+    returned("reconnect_kick", host_.set_reconnect_kick(on));
+  }
 
  private:
   void returned(const char* call, rc::code code) {
@@ -102,13 +111,223 @@ class sim_world::sim_client final : public harness_client {
   bool inited_ = false;
 };
 
-sim_world::sim_world(const scenario& s) : s_(s) {}
+// Another SDK in virtual time: a client program (docs/scenarios.md, "Virtual time")
+// whose clock is the simulation's and whose links are links of the simulated
+// network. Every command carries the virtual time and is answered, synchronously,
+// by what the program did (events, link_open / link_send / link_close) and an
+// "idle" line with its next timer; the program's timers fire when the harness
+// sends "clock" at that time. Nothing depends on the wall clock but the bound on
+// how long the program may take to answer.
+class sim_world::program_client final : public harness_client, public sim::client_end {
+ public:
+  static constexpr auto k_answer_wait = std::chrono::seconds(10);
+
+  program_client(sim_world& w, const client_spec& spec)
+      : w_(w),
+        spec_(spec),
+        program_(*w.client_cmd_),
+        self_(std::make_shared<program_client*>(this)) {}
+  ~program_client() override { *self_ = nullptr; }
+
+  bool launch() {
+    if (program_.started()) return true;
+    if (!program_.start()) {
+      say("cannot start: " + program_.command());
+      dead_ = true;
+      return false;
+    }
+    // Its "ready" line, bounded like every answer; the program starts before the
+    // first step, and waiting costs no virtual time.
+    const auto deadline = client_program::clock_type::now() + std::chrono::seconds(2);
+    while (true) {
+      const auto line = program_.read_line(deadline);
+      if (!line) {
+        warn_no_ready(program_.command(), std::chrono::seconds(2), spec_.name, w_.trace());
+        break;
+      }
+      const auto o = parse_program_line(*line);
+      if (o && event_name(*o) == "ready") break;
+    }
+    return true;
+  }
+
+  bool init() override {
+    if (!launch()) return false;
+    inited_ = true;
+    json::array schedule;
+    for (auto ms : spec_.schedule_ms.value_or(std::vector<std::int64_t>{}))
+      schedule.emplace_back(ms);
+    exchange({{"cmd", "init"},
+              {"virtual_time", true},
+              {"app_key", spec_.app},
+              {"urls", json::array{std::string(to_string(spec_.transport)) + "://imock.sim"}},
+              {"device", spec_.device},
+              {"platform", spec_.platform},
+              {"heartbeat_s", spec_.heartbeat_ms / 1000},
+              {"reconnect_kick", spec_.reconnect_kick},
+              {"schedule_ms", schedule},
+              {"data_dir", ""},
+              {"tls_verify", false}});
+    return init_code_ == 0;
+  }
+  void connect(const std::string& token, int time_limit_s, bool init_first) override {
+    if (init_first && !inited_) init();
+    exchange({{"cmd", "connect"}, {"token", token}, {"time_limit_s", time_limit_s}});
+  }
+  void disconnect() override { exchange({{"cmd", "disconnect"}}); }
+  void logout() override { exchange({{"cmd", "logout"}}); }
+  void network(bool up) override { exchange({{"cmd", "network"}, {"available", up}}); }
+  void foreground() override { exchange({{"cmd", "foreground"}}); }
+  void reconnect_kick(bool on) override { exchange({{"cmd", "reconnect_kick"}, {"on", on}}); }
+
+  // --- sim::client_end: what the simulated network tells the program ---
+  void on_connected(std::uint64_t link) override { link_event("link_up", link); }
+  void on_refused(std::uint64_t link) override { link_event("link_refused", link, true); }
+  void on_closed(std::uint64_t link) override { link_event("link_closed", link, true); }
+  void on_bytes(std::uint64_t link, std::string_view bytes) override {
+    const auto it = program_link_.find(link);
+    if (it == program_link_.end()) return;
+    exchange({{"cmd", "link_data"}, {"link", it->second}, {"data", to_hex(bytes)}});
+  }
+
+ private:
+  void link_event(const char* cmd, std::uint64_t link, bool ends_it = false) {
+    const auto it = program_link_.find(link);
+    if (it == program_link_.end()) return;
+    const auto ours = it->second;
+    if (ends_it) {
+      sim_link_.erase(ours);
+      program_link_.erase(it);
+    }
+    exchange({{"cmd", cmd}, {"link", ours}});
+  }
+
+  /// Sends `command` at the current virtual time and takes the program's answer up
+  /// to its "idle" line.
+  void exchange(json::object command) {
+    if (dead_ || !launch()) return;
+    command["now_ms"] = w_.clock_.now();
+    const std::string what = std::string(command["cmd"].as_string());
+    if (!program_.send(command)) {
+      give_up("did not read the '" + what + "' command");
+      return;
+    }
+    const auto deadline = client_program::clock_type::now() + k_answer_wait;
+    while (true) {
+      const auto line = program_.read_line(deadline);
+      if (!line) {
+        give_up(program_.closed() ? "exited while answering '" + what + "'"
+                                  : "sent no {\"event\":\"idle\"} within 10 s of '" + what +
+                                        "' (in virtual time every command is answered up to an "
+                                        "idle line: docs/scenarios.md, \"Virtual time\")");
+        return;
+      }
+      const auto o = parse_program_line(*line);
+      if (!o) {
+        say("unparsable line: " + *line);
+        continue;
+      }
+      if (take(*o)) return;
+    }
+  }
+
+  /// One line of an answer; true for the closing "idle".
+  bool take(const json::object& o) {
+    if (auto e = trace_entry_of(spec_.name, o)) {
+      w_.trace().add(std::move(*e));
+      return false;
+    }
+    const std::string event = event_name(o);
+    const auto link = int_field(o, "link", -1);
+    if (event == "idle") {
+      const auto* next = o.if_contains("next_timer_ms");
+      wake_at(next != nullptr && next->is_number() ? std::optional(int_field(o, "next_timer_ms"))
+                                                   : std::nullopt);
+      return true;
+    }
+    if (event == "init") {
+      init_code_ = static_cast<int>(int_field(o, "code"));
+    } else if (event == "link_open") {
+      if (sim_link_.contains(link)) {
+        say("link_open of link " + std::to_string(link) + ", which is already open");
+        return false;
+      }
+      const auto id =
+          w_.server_->connect(*this, transport_of(spec_.transport),
+                              {.up_ms = spec_.latency_up_ms, .down_ms = spec_.latency_down_ms});
+      sim_link_[link] = id;
+      program_link_[id] = link;
+    } else if (event == "link_send") {
+      const auto it = sim_link_.find(link);
+      auto bytes = from_hex(string_field(o, "data"));
+      if (it == sim_link_.end() || !bytes) {
+        say("link_send on an unknown link or with bad hex data");
+      } else {
+        w_.server_->send(it->second, std::move(*bytes));
+      }
+    } else if (event == "link_close") {
+      if (const auto it = sim_link_.find(link); it != sim_link_.end()) {
+        w_.server_->close(it->second);
+        program_link_.erase(it->second);
+        sim_link_.erase(it);
+      }
+    }
+    return false;
+  }
+
+  /// Keeps one scheduler event at the program's next timer: "clock" then.
+  void wake_at(std::optional<std::int64_t> next) {
+    if (next == wake_at_) return;
+    wake_at_ = next;
+    const auto generation = ++wake_generation_;
+    if (!next) return;
+    w_.clock_.at(*next, [self = self_, generation] {
+      program_client* c = *self;
+      if (c == nullptr || generation != c->wake_generation_) return;
+      c->wake_at_.reset();
+      c->exchange({{"cmd", "clock"}});
+    });
+  }
+
+  void say(const std::string& what) {
+    w_.trace().add({.source = spec_.name, .kind = "trace", .detail = what});
+  }
+  void give_up(const std::string& why) {
+    say("client program " + why + "; no more commands go to it");
+    dead_ = true;
+  }
+
+  sim_world& w_;
+  client_spec spec_;
+  client_program program_;
+  std::unordered_map<std::int64_t, std::uint64_t> sim_link_;      // the program's id -> ours
+  std::unordered_map<std::uint64_t, std::int64_t> program_link_;  // ours -> the program's
+  std::optional<std::int64_t> wake_at_;
+  std::uint64_t wake_generation_ = 0;
+  std::shared_ptr<program_client*> self_;
+  int init_code_ = -1;
+  bool inited_ = false;
+  bool dead_ = false;
+};
+
+sim_world::sim_world(const scenario& s, std::optional<std::string> client_cmd)
+    : s_(s), client_cmd_(std::move(client_cmd)) {}
+
+std::string sim_world::timing_note() const {
+  return client_cmd_ ? "simulated: exact scenario time, clients through '" + *client_cmd_ +
+                           "' in virtual time"
+                     : "simulated: exact scenario time";
+}
 
 sim_world::~sim_world() { stop(); }
 
 void sim_world::start() {
   auto config = s_.server;
   server_ = std::make_unique<sim::server_host>(clock_, config, s_.seed);
+  if (client_cmd_) {
+    // Started before the steps, as over real sockets (no virtual time passes).
+    for (const auto& [name, spec] : s_.clients) static_cast<program_client&>(client(spec)).launch();
+  }
   server_->hub().events().set_listener([this](const server::event& e) {
     if (stopped_ || e.kind == "accept" || e.kind == "api" || e.kind == "start") return;  // noise
     trace().add({.source = "server",
@@ -136,7 +355,13 @@ server::api_response sim_world::request(const server::api_request& r) {
 
 harness_client& sim_world::client(const client_spec& spec) {
   auto& slot = clients_[spec.name];
-  if (!slot) slot = std::make_unique<sim_client>(*this, spec);
+  if (!slot) {
+    if (client_cmd_) {
+      slot = std::make_unique<program_client>(*this, spec);
+    } else {
+      slot = std::make_unique<sim_client>(*this, spec);
+    }
+  }
   return *slot;
 }
 

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "harness/world.hpp"
@@ -22,7 +23,9 @@ class sim_world final : public world {
   /// timestamps then read as ordinary dates, and every run starts at the same instant.
   static constexpr std::int64_t k_epoch_ms = 1'767'225'600'000;
 
-  explicit sim_world(const scenario& s);
+  /// `client_cmd`: drive each client through this program in virtual time (JSON
+  /// lines, docs/scenarios.md "Virtual time") instead of the in-process machine.
+  explicit sim_world(const scenario& s, std::optional<std::string> client_cmd = std::nullopt);
   ~sim_world() override;
 
   void start() override;
@@ -32,17 +35,19 @@ class sim_world final : public world {
   bool wait(std::int64_t until_ms, const std::function<bool()>& done) override;
   server::api_response request(const server::api_request& r) override;
   harness_client& client(const client_spec& spec) override;
-  std::string timing_note() const override { return "simulated: exact scenario time"; }
+  std::string timing_note() const override;
 
   [[nodiscard]] std::uint64_t events_run() const noexcept { return clock_.events_run(); }
 
  private:
   class sim_client;
+  class program_client;
 
   const scenario& s_;
+  std::optional<std::string> client_cmd_;
   sim::scheduler clock_{k_epoch_ms};
   std::unique_ptr<sim::server_host> server_;
-  std::map<std::string, std::unique_ptr<sim_client>> clients_;
+  std::map<std::string, std::unique_ptr<harness_client>> clients_;
   bool stopped_ = false;
 };
 

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "harness/loader.hpp"
 #include "harness/runner.hpp"
@@ -94,6 +96,63 @@ steps:
   // The run ends at the window's end: 90 s of scenario time, in no wall time at all.
   EXPECT_EQ(r.trace.back().t_ms <= 90'000, true);
   EXPECT_LT(r.wall_seconds, 1.0);
+}
+
+}  // namespace
+}  // namespace imock::harness
+
+// --- a client program in virtual time ---------------------------------------------
+
+namespace imock::harness {
+namespace {
+
+const std::string k_program = std::string(IMOCK_CLIENT_BIN) + " --harness";
+
+std::vector<scenario> suite() {
+  std::vector<scenario> out;
+  for (const auto& f : scenario_files({std::filesystem::path(IMOCK_SOURCE_DIR) / "scenarios"})) {
+    std::vector<load_error> errors;
+    auto loaded = load_scenario(f, errors);
+    EXPECT_TRUE(loaded.has_value()) << f;
+    if (loaded) out.push_back(std::move(*loaded));
+  }
+  return out;
+}
+
+// The driver protocol in virtual time is a faithful channel: imock-client --harness,
+// a separate process whose clock and links are the harness's, leaves exactly the
+// trace of the in-process machine, scenario by scenario.
+TEST(SimProgram, TheReferenceClientThroughTheDriverProtocolGivesTheInProcessTrace) {
+  const auto scenarios = suite();
+  ASSERT_GE(scenarios.size(), 50u);
+  for (const auto& s : scenarios) {
+    const auto in_process = run_simulated(s);
+    const auto program = run_simulated(s, k_program);
+    EXPECT_TRUE(program.passed) << render_failure(program);
+    EXPECT_EQ(trace_jsonl(program.trace), trace_jsonl(in_process.trace)) << s.name;
+  }
+}
+
+// A program that does not answer in virtual time fails the scenario at once and the
+// trace says why, instead of hanging the harness.
+TEST(SimProgram, AProgramThatStopsAnsweringIsReportedAndTheRunEnds) {
+  const auto s = parse(R"(name: silent
+description: the program exits after its ready line
+clients:
+  alice:
+steps:
+  - connect: alice
+  - expect: {client: alice, success: true, within: 5s}
+)");
+  const auto r = run_simulated(s, R"(echo '{"event":"ready"}'; read -r line)");
+  ASSERT_FALSE(r.passed);
+  bool said = false;
+  for (const auto& e : r.trace) {
+    said = said || (e.kind == "trace" &&
+                    e.detail.find("exited while answering 'init'") != std::string::npos);
+  }
+  EXPECT_TRUE(said) << trace_jsonl(r.trace);
+  EXPECT_LT(r.wall_seconds, 5.0);
 }
 
 }  // namespace

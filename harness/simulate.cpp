@@ -5,8 +5,8 @@
 
 namespace imock::harness {
 
-scenario_result run_simulated(const scenario& s) {
-  sim_world w(s);
+scenario_result run_simulated(const scenario& s, const std::optional<std::string>& client_cmd) {
+  sim_world w(s, client_cmd);
   auto r = run_steps(s, w, {});
   r.mode = "sim";
   return r;

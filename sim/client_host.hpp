@@ -1,7 +1,8 @@
 // The reference SDK in the simulation: one client::connection machine (the very
-// state machine the Asio SDK runs) driven on the virtual clock, its transport a link
-// of the simulated network. What the app would see (callbacks, status changes) and
-// every connection attempt go to an observer, synchronously, at virtual time.
+// state machine the Asio SDK runs) in a client::virtual_host, its timers events of
+// the discrete-event clock, its transport a link of the simulated network. What the app would see
+// (callbacks, status changes) and every connection attempt go to an observer, synchronously, at
+// virtual time.
 #pragma once
 
 #include <cstdint>
@@ -12,26 +13,27 @@
 #include <string_view>
 
 #include "client/connection.hpp"
+#include "client/virtual_host.hpp"
 #include "protocol/mqtt.hpp"
 #include "sim/scheduler.hpp"
 #include "sim/server_host.hpp"
 
 namespace imock::sim {
 
-class client_host final : public client_end {
+class client_host final : public client_end, private client::link_network {
  public:
   /// Every action the machine emits, with the virtual time; the observer sees
   /// open_transport (an attempt), the callbacks and the status changes among them.
-  using observer = std::function<void(const client::action& a, std::int64_t now_ms)>;
+  using observer = client::virtual_host::observer;
 
   client_host(scheduler& clock, server_host& server, server::transport via, latency lat);
   ~client_host() override;
   client_host(const client_host&) = delete;
   client_host& operator=(const client_host&) = delete;
 
-  void set_observer(observer o) { observer_ = std::move(o); }
+  void set_observer(observer o) { host_.set_observer(std::move(o)); }
   /// Whether the local database opens (false: the driver reports 33002).
-  void set_database_ok(bool ok) noexcept { database_ok_ = ok; }
+  void set_database_ok(bool ok) noexcept { host_.set_database_ok(ok); }
 
   // --- the SDK's calls, at the current virtual time ---
   rc::code init(std::shared_ptr<const client::options> opts, std::uint64_t seed);
@@ -40,9 +42,9 @@ class client_host final : public client_end {
   rc::code logout();
   void network(bool available);
   void foreground();
-  rc::code set_reconnect_kick(bool on);
+  rc::code set_reconnect_kick(bool on) { return host_.set_reconnect_kick(on); }
 
-  [[nodiscard]] const client::connection& machine() const noexcept { return machine_; }
+  [[nodiscard]] const client::connection& machine() const noexcept { return host_.machine(); }
 
   // --- client_end ---
   void on_connected(std::uint64_t link) override;
@@ -51,24 +53,27 @@ class client_host final : public client_end {
   void on_closed(std::uint64_t link) override;
 
  private:
-  /// Carries out actions in order; events they cause append to `todo`.
-  void handle(client::actions& todo);
-  void close_link();
-  [[nodiscard]] bool current(std::uint64_t link) const noexcept { return link_ && *link_ == link; }
+  // --- client::link_network: the host's links are links of the simulated network ---
+  std::uint64_t open() override { return server_.connect(*this, via_, lat_); }
+  void send(std::uint64_t link, std::string bytes) override {
+    server_.send(link, std::move(bytes));
+  }
+  void close(std::uint64_t link) override { server_.close(link); }
+
+  /// Keeps one scheduler event at the host's next timer.
+  void wake_at_next_timer();
 
   scheduler& clock_;
   server_host& server_;
   server::transport via_;
   latency lat_;
-  client::connection machine_;
-  observer observer_;
-  std::optional<std::uint64_t> link_;
-  mqtt::decoder rx_;
-  // Timer events in the scheduler hold this; it is reset on destruction so a
-  // late event finds no client (the scheduler never runs after the world is gone,
-  // but a client may be dropped earlier).
+  client::virtual_host host_{*this};
+  std::optional<std::int64_t> wake_at_;
+  std::uint64_t wake_generation_ = 0;  // an event of an older generation is stale
+  // Events in the scheduler hold this; it is reset on destruction so a late event
+  // finds no client (the scheduler never runs after the world is gone, but a client
+  // may be dropped earlier).
   std::shared_ptr<client_host*> self_;
-  bool database_ok_ = true;
 };
 
 }  // namespace imock::sim

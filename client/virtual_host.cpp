@@ -1,0 +1,159 @@
+#include "client/virtual_host.hpp"
+
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace imock::client {
+
+virtual_host::~virtual_host() { close_link(); }
+
+rc::code virtual_host::init(std::shared_ptr<const options> opts, std::uint64_t seed) {
+  return machine_.init(std::move(opts), seed);
+}
+
+void virtual_host::connect(std::string_view token, int time_limit_s, std::int64_t now_ms) {
+  actions out;
+  machine_.connect(token, time_limit_s, now_ms, out);
+  handle(out, now_ms);
+}
+
+rc::code virtual_host::disconnect(std::int64_t now_ms) {
+  actions out;
+  const auto rc = machine_.disconnect(now_ms, out);
+  handle(out, now_ms);
+  return rc;
+}
+
+rc::code virtual_host::logout(std::int64_t now_ms) {
+  actions out;
+  const auto rc = machine_.logout(now_ms, out);
+  handle(out, now_ms);
+  return rc;
+}
+
+void virtual_host::network_changed(bool available, std::int64_t now_ms) {
+  actions out;
+  machine_.network_changed(available, now_ms, out);
+  handle(out, now_ms);
+}
+
+void virtual_host::foreground(std::int64_t now_ms) {
+  actions out;
+  machine_.foreground(now_ms, out);
+  handle(out, now_ms);
+}
+
+void virtual_host::handle(actions& todo, std::int64_t now_ms) {
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const action a = todo[i];  // a copy: handlers append to `todo`
+    if (observer_) observer_(a, now_ms);
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, open_transport>) {
+            close_link();
+            rx_ = mqtt::decoder();
+            link_ = net_.open();
+          } else if constexpr (std::is_same_v<T, send>) {
+            std::string bytes;
+            if (link_ && mqtt::encode(x.packet, bytes)) net_.send(*link_, std::move(bytes));
+          } else if constexpr (std::is_same_v<T, close_transport>) {
+            close_link();
+          } else if constexpr (std::is_same_v<T, start_timer>) {
+            // The machine keeps the deadline (connection::deadline); only the order of
+            // starts is ours to keep.
+            started_seq_[static_cast<std::size_t>(x.id)] = next_seq_++;
+          } else if constexpr (std::is_same_v<T, open_database>) {
+            machine_.database_opened(database_ok_ ? rc::code::ok : rc::code::database_error, now_ms,
+                                     todo);
+          }
+          // cancel_timer: the machine forgets the deadline; callbacks: the observer.
+        },
+        a);
+  }
+}
+
+std::optional<std::int64_t> virtual_host::next_timer() const noexcept {
+  std::optional<std::int64_t> next;
+  for (std::size_t i = 0; i < k_timer_count; ++i) {
+    const auto d = machine_.deadline(static_cast<timer_id>(i));
+    if (d && (!next || *d < *next)) next = d;
+  }
+  return next;
+}
+
+void virtual_host::advance(std::int64_t now_ms) {
+  // Bounded: a machine that re-arms a timer at `now` forever (a bug under test) leaves
+  // next_timer() <= now, and the driver's own guard sees time not moving.
+  for (int fired = 0; fired < k_max_timers_per_advance; ++fired) {
+    // The earliest due timer; at the same deadline, the one started first.
+    std::optional<timer_id> due;
+    std::int64_t due_at = 0;
+    for (std::size_t i = 0; i < k_timer_count; ++i) {
+      const auto id = static_cast<timer_id>(i);
+      const auto d = machine_.deadline(id);
+      if (!d || *d > now_ms) continue;
+      if (!due || *d < due_at ||
+          (*d == due_at && started_seq_[i] < started_seq_[static_cast<std::size_t>(*due)])) {
+        due = id;
+        due_at = *d;
+      }
+    }
+    if (!due) return;
+    // Time passes through each deadline: a timer fires at its own time, and what it
+    // starts (an attempt, its time-out) counts from then, not from `now_ms`.
+    actions out;
+    machine_.timer_fired(*due, due_at, out);
+    handle(out, due_at);
+  }
+}
+
+void virtual_host::close_link() {
+  if (link_) net_.close(*link_);
+  link_.reset();
+}
+
+void virtual_host::link_up(std::uint64_t link, std::int64_t now_ms) {
+  if (!current(link)) return;
+  actions out;
+  machine_.transport_up(now_ms, out);
+  handle(out, now_ms);
+}
+
+void virtual_host::link_refused(std::uint64_t link, std::int64_t now_ms) {
+  if (!current(link)) return;
+  link_.reset();
+  actions out;
+  machine_.transport_failed(rc::code::connection_refused, now_ms, out);
+  handle(out, now_ms);
+}
+
+void virtual_host::link_bytes(std::uint64_t link, std::string_view bytes, std::int64_t now_ms) {
+  if (!current(link)) return;
+  rx_.feed(bytes);
+  std::error_code ec;
+  while (current(link)) {
+    auto p = rx_.next(ec);
+    actions out;
+    if (ec) {  // as the SDK does: a packet it cannot read ends the connection
+      close_link();
+      machine_.transport_failed(rc::code::socket_disconnected, now_ms, out);
+      handle(out, now_ms);
+      return;
+    }
+    if (!p) return;
+    machine_.packet_received(*p, now_ms, out);
+    handle(out, now_ms);
+  }
+}
+
+void virtual_host::link_closed(std::uint64_t link, std::int64_t now_ms) {
+  if (!current(link)) return;
+  link_.reset();
+  actions out;
+  machine_.transport_closed(now_ms, out);
+  handle(out, now_ms);
+}
+
+}  // namespace imock::client

@@ -1,0 +1,98 @@
+// The reference connection machine on a clock and a network that someone else owns:
+// virtual time. Every call takes the time it happens at; timers are not armed
+// anywhere but reported through next_timer(), and advance() fires the ones due. The
+// bytes of a transport go to a `link_network` and come back through the link_*
+// calls. No threads, no sockets, no wall clock.
+//
+// Two drivers use it: the simulation (sim/client_host: the simulated network and
+// the discrete-event clock) and `imock-client --harness` in virtual time (the
+// harness's clock and network, through JSON lines; docs/scenarios.md, "Virtual
+// time"). The Asio SDK (sdk.cpp) drives the same connection machine on real time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "client/connection.hpp"
+#include "protocol/mqtt.hpp"
+
+namespace imock::client {
+
+/// The network a virtual host talks through. A link is one transport connection.
+class link_network {
+ public:
+  virtual ~link_network() = default;
+  /// Opens a new link (a TCP connect); its outcome comes back as link_up or
+  /// link_refused on the host. Returns the link's id.
+  virtual std::uint64_t open() = 0;
+  /// Writes bytes on an open link.
+  virtual void send(std::uint64_t link, std::string bytes) = 0;
+  /// Closes the host's end of a link; nothing more is reported about it.
+  virtual void close(std::uint64_t link) = 0;
+};
+
+class virtual_host {
+ public:
+  /// Every action the machine emits, with the time: open_transport (an attempt),
+  /// the callbacks and the status changes among them.
+  using observer = std::function<void(const action& a, std::int64_t now_ms)>;
+
+  explicit virtual_host(link_network& net) : net_(net) {}
+  ~virtual_host();
+  virtual_host(const virtual_host&) = delete;
+  virtual_host& operator=(const virtual_host&) = delete;
+
+  void set_observer(observer o) { observer_ = std::move(o); }
+  /// Whether the local database opens (false: dbOpened and error 33002).
+  void set_database_ok(bool ok) noexcept { database_ok_ = ok; }
+
+  // --- the SDK's calls ---
+  rc::code init(std::shared_ptr<const options> opts, std::uint64_t seed);
+  void connect(std::string_view token, int time_limit_s, std::int64_t now_ms);
+  rc::code disconnect(std::int64_t now_ms);  // 33001 before init
+  rc::code logout(std::int64_t now_ms);
+  void network_changed(bool available, std::int64_t now_ms);
+  void foreground(std::int64_t now_ms);
+  rc::code set_reconnect_kick(bool on) { return machine_.set_reconnect_kick(on); }
+
+  // --- what the network reports about the current link (others are ignored) ---
+  void link_up(std::uint64_t link, std::int64_t now_ms);
+  void link_refused(std::uint64_t link, std::int64_t now_ms);
+  void link_bytes(std::uint64_t link, std::string_view bytes, std::int64_t now_ms);
+  void link_closed(std::uint64_t link, std::int64_t now_ms);
+
+  // --- time ---
+  /// Fires every timer due at or before `now_ms`, earliest first, each at its own
+  /// deadline (at most k_max_timers_per_advance of them).
+  void advance(std::int64_t now_ms);
+  /// When the earliest pending timer is due; nullopt when none is.
+  [[nodiscard]] std::optional<std::int64_t> next_timer() const noexcept;
+
+  [[nodiscard]] const connection& machine() const noexcept { return machine_; }
+
+  static constexpr int k_max_timers_per_advance = 1000;
+
+ private:
+  /// Carries out actions in order; events they cause append to `todo`.
+  void handle(actions& todo, std::int64_t now_ms);
+  void close_link();
+  [[nodiscard]] bool current(std::uint64_t link) const noexcept { return link_ && *link_ == link; }
+
+  link_network& net_;
+  connection machine_;
+  observer observer_;
+  std::optional<std::uint64_t> link_;
+  mqtt::decoder rx_;
+  // When each timer was last started: timers due at the same millisecond fire in
+  // the order they were started, as on a real event loop.
+  std::array<std::uint64_t, k_timer_count> started_seq_{};
+  std::uint64_t next_seq_ = 0;
+  bool database_ok_ = true;
+};
+
+}  // namespace imock::client

@@ -1,0 +1,77 @@
+// A client program that the harness drives through JSON lines (docs/scenarios.md,
+// "Other clients"): started with /bin/sh -c, commands written to its stdin, events
+// read from its stdout, one JSON object per line. Every read and write is bounded
+// in wall-clock time, so a program that hangs or stops reading cannot hang the
+// harness. Used by both worlds: real sockets (events read on a thread) and the
+// simulation (virtual time: every command answered up to an "idle" line).
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "harness/trace.hpp"
+
+namespace imock::harness {
+
+class client_program {
+ public:
+  using clock_type = std::chrono::steady_clock;
+
+  explicit client_program(std::string command) : command_(std::move(command)) {}
+  /// Sends "quit", waits up to a second for the exit, then kills the program.
+  ~client_program();
+  client_program(const client_program&) = delete;
+  client_program& operator=(const client_program&) = delete;
+
+  /// Starts the program; false when it cannot be started.
+  bool start();
+  [[nodiscard]] bool started() const noexcept { return pid_ > 0; }
+  [[nodiscard]] const std::string& command() const noexcept { return command_; }
+
+  /// Writes one command line; false when the program is gone or did not take the
+  /// line within `timeout` (it stopped reading its stdin).
+  bool send(const boost::json::object& command,
+            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  /// The next line of the program's stdout, waiting until `deadline`. nullopt on
+  /// timeout or at the end of its output (closed() tells which).
+  std::optional<std::string> read_line(clock_type::time_point deadline);
+  [[nodiscard]] bool closed() const noexcept { return eof_; }
+
+ private:
+  std::string command_;
+  pid_t pid_ = -1;
+  int in_ = -1;   // the program's stdin
+  int out_ = -1;  // the program's stdout
+  std::string buffer_;
+  bool eof_ = false;
+};
+
+/// A line of a client program parsed: its JSON object, or nullopt when the line is
+/// not a JSON object.
+std::optional<boost::json::object> parse_program_line(const std::string& line);
+
+/// The event named by the line's "event" field ("" when it has none).
+std::string event_name(const boost::json::object& line);
+
+/// The trace entry of an event line that belongs in the trace (status, db_opened,
+/// success, error, returned, attempt), attributed to client `source`; nullopt for
+/// the others (ready, init, idle, link events, chatter).
+std::optional<trace_entry> trace_entry_of(const std::string& source,
+                                          const boost::json::object& line);
+
+/// Says (in the trace of `source`, and once per process on stderr) that the program
+/// printed no {"event":"ready"} line within `waited`, and how to fix that.
+void warn_no_ready(const std::string& command, std::chrono::milliseconds waited,
+                   const std::string& source, trace_log& trace);
+
+/// Integer / string field of a line, or the fallback when it is absent or of
+/// another type.
+std::int64_t int_field(const boost::json::object& line, const char* key, std::int64_t fallback = 0);
+std::string string_field(const boost::json::object& line, const char* key);
+
+}  // namespace imock::harness
