@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: builds imock (release preset), runs the whole
-# conformance suite (scenarios/*.yaml) against imock-server and the reference SDK,
-# writes docs/conformance.md and prints it.
+# The main job on embedded defaults: builds imock (release preset), measures the
+# suite's mutation score (scripts/mutants: every mutant of the reference client
+# against the simulated suite), runs the whole conformance suite (scenarios/*.yaml)
+# against imock-server and the reference SDK over real sockets, writes
+# docs/conformance.md and prints it.
 #   ./run.sh            the conformance suite and its matrix
 #   ./run.sh --demo     a walk-through of imock-server with real MQTT clients
 #   ./run.sh --serve    just run imock-server on its defaults until Ctrl-C
@@ -18,7 +20,11 @@ case "${1:-}" in
   *) echo "run.sh: unknown argument '$1' (try --demo or --serve)" >&2; exit 2 ;;
 esac
 status=0
-build/release/harness/imock-harness matrix scenarios --run --out docs/conformance.md || status=$?
+mutants=build/release/mutants.jsonl
+scripts/mutants --out "$mutants" || status=$?
+echo
+build/release/harness/imock-harness matrix scenarios --run --mutants "$mutants" \
+    --out docs/conformance.md || status=$?
 echo
 cat docs/conformance.md
 exit $status

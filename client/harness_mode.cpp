@@ -86,6 +86,8 @@ class virtual_session final : private link_network {
       host_.link_refused(link, now);
     } else if (cmd == "link_closed") {
       host_.link_closed(link, now);
+    } else if (cmd == "link_reset") {
+      host_.link_reset(link, now);
     } else if (cmd == "link_data") {
       if (const auto bytes = from_hex(str(o, "data"))) {
         host_.link_bytes(link, *bytes, now);

@@ -148,6 +148,14 @@ void virtual_host::link_bytes(std::uint64_t link, std::string_view bytes, std::i
   }
 }
 
+void virtual_host::link_reset(std::uint64_t link, std::int64_t now_ms) {
+  if (!current(link)) return;
+  link_.reset();
+  actions out;
+  machine_.transport_failed(rc::code::connection_reset, now_ms, out);
+  handle(out, now_ms);
+}
+
 void virtual_host::link_closed(std::uint64_t link, std::int64_t now_ms) {
   if (!current(link)) return;
   link_.reset();

@@ -64,7 +64,8 @@ class virtual_host {
   void link_up(std::uint64_t link, std::int64_t now_ms);
   void link_refused(std::uint64_t link, std::int64_t now_ms);
   void link_bytes(std::uint64_t link, std::string_view bytes, std::int64_t now_ms);
-  void link_closed(std::uint64_t link, std::int64_t now_ms);
+  void link_closed(std::uint64_t link, std::int64_t now_ms);  // the peer closed (FIN)
+  void link_reset(std::uint64_t link, std::int64_t now_ms);   // the peer reset it (RST)
 
   // --- time ---
   /// Fires every timer due at or before `now_ms`, earliest first, each at its own

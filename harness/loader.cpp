@@ -44,8 +44,8 @@ constexpr std::array<std::string_view, 8> k_top_keys = {"name",  "description", 
 // `listen` is refused: the harness binds its own ephemeral ports.
 constexpr std::array<std::string_view, 3> k_server_keys = {"apps", "users", "limits"};
 constexpr std::array<std::string_view, 11> k_client_keys = {
-    "app",        "user",     "device",   "platform", "transport", "reconnect_kick", "heartbeat",
-    "time_limit", "schedule", "database", "latency"};
+    "app",       "user",       "device",   "platform", "transport", "reconnect_kick",
+    "heartbeat", "time_limit", "schedule", "database", "latency"};
 constexpr std::array<std::string_view, 2> k_latency_keys = {"up", "down"};
 // The calls whose returned code a `returned` expectation checks (docs/scenarios.md).
 constexpr std::array<std::string_view, 3> k_returning_calls = {"disconnect", "logout",
@@ -75,10 +75,9 @@ constexpr std::array<std::string_view, 5> k_fault_actions = {"refuse", "delay", 
 // Server event kinds an expectation can see: docs/admin-api.md's list without `start`,
 // `accept` and `api`, which the runner leaves out of the trace as noise.
 constexpr std::array<std::string_view, 16> k_server_event_kinds = {
-    "connect",        "kick",        "disconnect",     "closed",    "timeout",
-    "protocol_error", "slow_reader", "drop",           "blackhole", "release",
-    "fault",          "admin",       "accept_backoff", "shutdown",  "error",
-    "ping"};
+    "connect",        "kick",     "disconnect", "closed",  "timeout", "protocol_error",
+    "slow_reader",    "drop",     "blackhole",  "release", "fault",   "admin",
+    "accept_backoff", "shutdown", "error",      "ping"};
 // The "code" of a server API answer (docs/server-api.md).
 constexpr std::array<int, 13> k_api_codes = {200,  404,  405,  1000, 1001, 1002, 1003,
                                              1004, 1005, 1006, 1008, 1050, 2007};
@@ -95,8 +94,9 @@ constexpr std::array<std::string_view, 5> k_p_kick = {"client", "app", "user", "
 constexpr std::array<std::string_view, 4> k_p_block = {"client", "app", "user", "for"};
 constexpr std::array<std::string_view, 3> k_p_user = {"client", "app", "user"};
 constexpr std::array<std::string_view, 2> k_p_app_state = {"app", "state"};
-constexpr std::array<std::string_view, 6> k_p_drop = {"client", "app",        "user",
-                                                      "device", "disconnect", "reason"};
+constexpr std::array<std::string_view, 7> k_p_drop = {"client",     "app",    "user", "device",
+                                                      "disconnect", "reason", "reset"};
+constexpr std::array<std::string_view, 1> k_p_stop_accepting = {"silent"};
 constexpr std::array<std::string_view, 5> k_p_blackhole = {"client", "app", "user", "device",
                                                            "include_new"};
 constexpr std::array<std::string_view, 6> k_p_delay = {"for", "count", "client",
@@ -114,16 +114,16 @@ constexpr std::array<std::string_view, 11> k_p_api = {"call", "app",          "c
 // Expectations: the keys of both forms (used for the "indent it" hint only; the
 // form's own list is built when the step is read).
 constexpr std::array<std::string_view, 15> k_p_expect = {
-    "client", "server",   "status", "code",   "error",  "success", "db_opened",  "attempt",
-    "returned", "sequence", "user", "device", "detail", "within",  "not_before"};
+    "client",   "server",   "status", "code",   "error",  "success", "db_opened", "attempt",
+    "returned", "sequence", "user",   "device", "detail", "within",  "not_before"};
 constexpr std::array<std::string_view, 13> k_p_absent = {
     "client",  "server",   "status", "code",   "error",  "success", "db_opened",
     "attempt", "returned", "user",   "device", "detail", "for"};
 constexpr std::array<std::string_view, 16> k_p_count = {
-    "client", "server", "status", "code",   "error",  "success",  "db_opened", "attempt",
-    "returned", "user", "device", "detail", "equals", "at_least", "at_most",   "within"};
-constexpr std::array<std::string_view, 6> k_p_schedule = {"client",    "server", "intervals",
-                                                          "count",     "tolerance", "within"};
+    "client",   "server", "status", "code",   "error",  "success",  "db_opened", "attempt",
+    "returned", "user",   "device", "detail", "equals", "at_least", "at_most",   "within"};
+constexpr std::array<std::string_view, 6> k_p_schedule = {"client", "server",    "intervals",
+                                                          "count",  "tolerance", "within"};
 constexpr std::array<std::string_view, 2> k_p_status = {"client", "is"};
 
 struct kind_info {
@@ -153,7 +153,7 @@ constexpr std::array<kind_info, 30> k_kinds = {{
     {"delay", family::server, "/admin/delay", k_p_delay},
     {"refuse", family::server, "/admin/refuse", k_p_refuse},
     {"fault", family::server, "/admin/faults", k_p_fault},
-    {"stop_accepting", family::server, "/admin/stop-accepting", k_p_none},
+    {"stop_accepting", family::server, "/admin/stop-accepting", k_p_stop_accepting},
     {"resume_accepting", family::server, "/admin/resume-accepting", k_p_none},
     {"restart", family::server, "/admin/restart", k_p_restart},
     {"clear_faults", family::server, "/admin/faults/clear", k_p_none},
@@ -1262,10 +1262,16 @@ class reader {
     } else if (kind.name == "drop") {
       read_filter(params, body, true);
       set_bool("disconnect");
+      set_bool("reset");
       if (const auto* p = find(params, "reason")) {
         if (const auto v = read_reason(*p)) {
           body["reason"] = *v;
         }
+      }
+      if (const auto* p = find(params, "reset");
+          p != nullptr && body.contains("disconnect") && body.at("disconnect") == true &&
+          body.contains("reset") && body.at("reset") == true) {
+        error_at(*p, "drop: reset and disconnect exclude each other (a reset sends nothing)");
       }
     } else if (kind.name == "blackhole" || kind.name == "release") {
       read_filter(params, body, true);
@@ -1304,8 +1310,10 @@ class reader {
           body["down_ms"] = *ms;
         }
       }
+    } else if (kind.name == "stop_accepting") {
+      set_bool("silent");
     }
-    // stop_accepting, resume_accepting, clear_faults: no parameters.
+    // resume_accepting, clear_faults: no parameters.
     if (errors_.size() != before) {
       return std::nullopt;
     }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -143,6 +144,11 @@ int main(int argc, char** argv) {
   matrix->add_flag("--run", matrix_run, "run the scenarios and show their results");
   matrix->add_option("--speed", speed, "as for run")->check(CLI::PositiveNumber);
   matrix->add_flag("--sim", sim, "as for run");
+  std::string mutants_file;
+  matrix
+      ->add_option("--mutants", mutants_file,
+                   "add the mutation score: the results scripts/mutants --out wrote")
+      ->check(CLI::ExistingFile);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -198,7 +204,21 @@ int main(int argc, char** argv) {
   }
 
   if (*matrix) {
-    const std::string md = render_matrix(scenarios, results);
+    std::vector<mutant_result> mutants;
+    if (!mutants_file.empty()) {
+      std::ifstream in(mutants_file);
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      std::vector<std::string> errors;
+      mutants = parse_mutant_results(text, errors);
+      for (const auto& e : errors) std::fprintf(stderr, "%s:%s\n", mutants_file.c_str(), e.c_str());
+      if (!errors.empty() || mutants.empty()) {
+        std::fprintf(stderr, "imock-harness: %s holds no mutant results (scripts/mutants --out)\n",
+                     mutants_file.c_str());
+        return 2;
+      }
+    }
+    const std::string md = render_matrix(scenarios, results, mutants);
     if (matrix_out.empty()) {
       std::printf("\n%s", md.c_str());
     } else {

@@ -1,6 +1,7 @@
 #include "harness/matrix.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <map>
 #include <set>
 
@@ -28,8 +29,75 @@ std::vector<int> uncovered_codes(const std::vector<scenario>& scenarios) {
   return out;
 }
 
+std::vector<mutant_result> parse_mutant_results(std::string_view jsonl,
+                                                std::vector<std::string>& errors) {
+  namespace json = boost::json;
+  std::vector<mutant_result> out;
+  int line_no = 0;
+  while (!jsonl.empty()) {
+    const auto nl = jsonl.find('\n');
+    const auto line = jsonl.substr(0, nl);
+    jsonl = nl == std::string_view::npos ? std::string_view() : jsonl.substr(nl + 1);
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    const auto bad = [&](const std::string& why) {
+      errors.push_back(std::to_string(line_no) + ": " + why);
+    };
+    boost::system::error_code ec;
+    const auto v = json::parse(line, ec);
+    if (ec || !v.is_object()) {
+      bad("not a JSON object");
+      continue;
+    }
+    const auto& o = v.as_object();
+    const auto text = [&](const char* key) {
+      const auto* x = o.if_contains(key);
+      return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    mutant_result m{.name = text("mutant"), .area = text("area"), .bug = text("bug")};
+    const auto* killers = o.if_contains("killed_by");
+    if (m.name.empty() || killers == nullptr || !killers->is_array()) {
+      bad("expected {\"mutant\": NAME, ..., \"killed_by\": [SCENARIO, ...]}");
+      continue;
+    }
+    for (const auto& k : killers->as_array()) {
+      if (k.is_string()) m.killed_by.emplace_back(k.as_string());
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+namespace {
+
+std::string render_mutants(const std::vector<mutant_result>& mutants) {
+  const auto killed = std::count_if(mutants.begin(), mutants.end(),
+                                    [](const auto& m) { return !m.killed_by.empty(); });
+  const auto total = static_cast<long>(mutants.size());
+  std::string md =
+      "\n## Mutation score\n\n"
+      "Each mutant is a realistic SDK bug planted in a copy of the reference client\n"
+      "(`mutants/catalogue.yaml`); the simulated suite runs against each, and the\n"
+      "scenarios that fail kill it. A survivor is a behaviour no scenario pins down.\n"
+      "Written by `scripts/mutants --out FILE` and `imock-harness matrix --mutants FILE`\n"
+      "(`./run.sh` does both).\n\n";
+  md += "**" + std::to_string(killed) + " of " + std::to_string(total) + " mutants killed (" +
+        std::to_string(total > 0 ? 100 * killed / total : 0) + "%).**\n\n";
+  md += "| mutant | area | the bug | killed by |\n|---|---|---|---|\n";
+  for (const auto& m : mutants) {
+    std::string by;
+    for (const auto& k : m.killed_by) by += (by.empty() ? "`" : ", `") + k + "`";
+    md += "| `" + m.name + "` | " + m.area + " | " + m.bug + " | " +
+          (by.empty() ? std::string("**SURVIVED**") : by) + " |\n";
+  }
+  return md;
+}
+
+}  // namespace
+
 std::string render_matrix(const std::vector<scenario>& scenarios,
-                          const std::vector<scenario_result>& results) {
+                          const std::vector<scenario_result>& results,
+                          const std::vector<mutant_result>& mutants) {
   std::map<std::string, const scenario_result*> by_name;
   for (const auto& r : results) by_name[r.name] = &r;
   std::map<int, std::vector<const scenario*>> by_code;
@@ -93,6 +161,7 @@ std::string render_matrix(const std::vector<scenario>& scenarios,
             (it == by_name.end() ? "not run" : (it->second->passed ? "pass" : "**FAIL**")) + " |\n";
     }
   }
+  if (!mutants.empty()) md += render_mutants(mutants);
   return md;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/runner.hpp"
@@ -18,8 +19,25 @@ std::vector<int> producible_codes();
 /// Producible codes that no scenario expects.
 std::vector<int> uncovered_codes(const std::vector<scenario>& scenarios);
 
-/// Markdown. `results` may be empty (not run) or hold one result per scenario.
+/// One mutant's result as scripts/mutants writes it (one JSON object per line):
+/// the mutant, its area, the bug in one sentence, and the scenarios that failed
+/// against it (empty: it survived).
+struct mutant_result {
+  std::string name;
+  std::string area;
+  std::string bug;
+  std::vector<std::string> killed_by;
+};
+
+/// Parses scripts/mutants --out output. Lines that are not such objects are errors,
+/// "LINE: what is wrong", in `errors`; the others are still returned.
+std::vector<mutant_result> parse_mutant_results(std::string_view jsonl,
+                                                std::vector<std::string>& errors);
+
+/// Markdown. `results` may be empty (not run) or hold one result per scenario;
+/// `mutants`, when not empty, adds the mutation score and what killed each mutant.
 std::string render_matrix(const std::vector<scenario>& scenarios,
-                          const std::vector<scenario_result>& results);
+                          const std::vector<scenario_result>& results,
+                          const std::vector<mutant_result>& mutants = {});
 
 }  // namespace imock::harness

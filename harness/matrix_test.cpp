@@ -89,3 +89,38 @@ TEST(Matrix, UncoveredLists31009UntilAScenarioExpectsIt) {
 
 }  // namespace
 }  // namespace imock::harness
+
+namespace imock::harness {
+namespace {
+
+TEST(MutationScore, ResultsParseAndRenderWithTheKillersAndTheSurvivors) {
+  std::vector<std::string> errors;
+  const auto mutants = parse_mutant_results(
+      R"({"mutant":"kick-reconnects","area":"codes","bug":"Reconnects after 31010.","killed_by":["admin-kick-31010","kick-by-login-elsewhere-31010"],"scenarios":58}
+{"mutant":"pong-never-checked","area":"heartbeat","bug":"Never checks the PINGRESP.","killed_by":[]}
+
+not json
+{"area":"x","killed_by":[]}
+)",
+      errors);
+  ASSERT_EQ(mutants.size(), 2u);
+  EXPECT_EQ(mutants[0].killed_by.size(), 2u);
+  EXPECT_TRUE(mutants[1].killed_by.empty());
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "4: not a JSON object",
+                        "5: expected {\"mutant\": NAME, ..., \"killed_by\": [SCENARIO, ...]}"}));
+  const auto md = render_matrix({}, {}, mutants);
+  EXPECT_NE(md.find("**1 of 2 mutants killed (50%).**"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `kick-reconnects` | codes | Reconnects after 31010. | "
+                    "`admin-kick-31010`, `kick-by-login-elsewhere-31010` |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| `pong-never-checked` | heartbeat | Never checks the PINGRESP. | "
+                    "**SURVIVED** |"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(render_matrix({}, {}).find("Mutation score"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace imock::harness

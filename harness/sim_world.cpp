@@ -184,6 +184,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
   void on_connected(std::uint64_t link) override { link_event("link_up", link); }
   void on_refused(std::uint64_t link) override { link_event("link_refused", link, true); }
   void on_closed(std::uint64_t link) override { link_event("link_closed", link, true); }
+  void on_reset(std::uint64_t link) override { link_event("link_reset", link, true); }
   void on_bytes(std::uint64_t link, std::string_view bytes) override {
     const auto it = program_link_.find(link);
     if (it == program_link_.end()) return;

@@ -88,7 +88,10 @@ std::string describe(const trace_entry& e) {
     if (e.code != 0) out += " (cause " + std::to_string(e.code) + ")";
     return out;
   }
-  if (e.kind == "error" || e.kind == "db_opened") return out + " " + std::to_string(e.code);
+  const bool client = e.source != "server" && e.source != "step";
+  if (client && (e.kind == "error" || e.kind == "db_opened")) {
+    return out + " " + std::to_string(e.code);
+  }
   if (e.kind == "returned") return out + " " + e.detail + " -> " + std::to_string(e.code);
   if (e.kind == "success") return out + " " + e.user;
   if (e.code != 0) out += " code=" + std::to_string(e.code);

@@ -317,9 +317,16 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
       {"/admin/drop",
        [&](const params& p, std::int64_t now) {
          const bool with = p.flag("disconnect", false);
+         const bool reset = p.flag("reset", false);
+         if (with && reset) throw bad_request("'disconnect' and 'reset' exclude each other");
          const auto reason = static_cast<std::uint8_t>(p.num("reason", 0x80));
-         return applied(hub_.drop(p.filter(), with, reason, now),
-                        std::string("drop ") + (with ? "with DISCONNECT" : "silently"));
+         const auto how = reset  ? hub::drop_how::reset
+                          : with ? hub::drop_how::with_disconnect
+                                 : hub::drop_how::silently;
+         return applied(hub_.drop(p.filter(), how, reason, now),
+                        std::string("drop ") + (reset  ? "with a TCP reset"
+                                                : with ? "with DISCONNECT"
+                                                       : "silently"));
        }},
       {"/admin/blackhole",
        [&](const params& p, std::int64_t now) {
@@ -382,9 +389,12 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          return ok({{"id", id}});
        }},
       {"/admin/stop-accepting",
-       [&](const params&, std::int64_t now) {
-         control_.set_accepting(false);
-         hub_.log("admin", "stopped accepting", now);
+       [&](const params& p, std::int64_t now) {
+         const bool silent = p.flag("silent", false);
+         control_.set_accept_mode(silent ? server_control::accept_mode::drop_syn
+                                         : server_control::accept_mode::refuse);
+         hub_.log("admin", silent ? "stopped accepting: SYNs go unanswered" : "stopped accepting",
+                  now);
          return ok();
        }},
       {"/admin/resume-accepting",

@@ -17,9 +17,14 @@ class server_control {
   virtual ~server_control() = default;
   /// Carry out hub actions (send, close, delayed ones).
   virtual void apply(actions&& todo) = 0;
-  /// Stop accepting (connection refused: listeners closed) or accept again.
-  virtual void set_accepting(bool on) = 0;
+  /// How the MQTT ports answer new connections: accept them; refuse them (the
+  /// listeners closed: ECONNREFUSED, 32061 at the client); or leave their SYNs
+  /// unanswered (a full listen queue: the client's connect hangs until its own
+  /// time-out, 30010). WebSocket upgrades are closed unless accepting.
+  enum class accept_mode : std::uint8_t { accept, refuse, drop_syn };
+  virtual void set_accept_mode(accept_mode m) = 0;
   [[nodiscard]] virtual bool accepting() const = 0;
+  void set_accepting(bool on) { set_accept_mode(on ? accept_mode::accept : accept_mode::refuse); }
   /// Accept again after `after_ms` of server time.
   virtual void resume_accepting_after(std::int64_t after_ms) = 0;
   /// Graceful shutdown: DISCONNECT 0x8B to all, bounded wait, the process exits 0.

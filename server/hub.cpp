@@ -596,16 +596,19 @@ actions hub::disconnect_user(std::string_view app, std::string_view user, rc::co
               why == rc::code::conn_user_blocked ? "user blocked" : "server API", now_ms);
 }
 
-actions hub::drop(const session_filter& f, bool send_disconnect, std::uint8_t reason,
-                  std::int64_t now_ms) {
+actions hub::drop(const session_filter& f, drop_how how, std::uint8_t reason, std::int64_t now_ms) {
   actions out;
   for (auto& [id, s] : sessions_) {
     if (s.closing || !matches(s, f)) continue;
-    emit("drop", s, 0, send_disconnect ? "with DISCONNECT" : "silently", now_ms);
-    if (send_disconnect && s.connected) {
+    emit("drop", s, 0,
+         how == drop_how::reset             ? "with a TCP reset"
+         : how == drop_how::with_disconnect ? "with DISCONNECT"
+                                            : "silently",
+         now_ms);
+    if (how == drop_how::with_disconnect && s.connected) {
       out.push_back(disconnect_action(s, reason, rc::code::ok, "dropped by admin"));
     } else {
-      out.push_back(action{.session = id, .close = true});
+      out.push_back(action{.session = id, .close = true, .reset = how == drop_how::reset});
     }
     mark_closing(s);
   }

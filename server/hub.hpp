@@ -32,6 +32,7 @@ struct action {
   session_id session = 0;
   std::optional<mqtt::packet> send;  // encode and queue this packet
   bool close = false;                // then close the connection (after the send drains)
+  bool reset = false;                // close at once with a TCP RST (nothing more is sent)
   std::int64_t delay_ms = 0;         // do it this long from now (server time), not at once
 };
 using actions = std::vector<action>;
@@ -111,9 +112,10 @@ class hub {
   /// Disconnect every device of a user with `why` (block: 0x8A + 31009).
   actions disconnect_user(std::string_view app, std::string_view user, rc::code why,
                           std::int64_t now_ms);
-  /// Close matching sessions, with a DISCONNECT (`reason`) or silently.
-  actions drop(const session_filter& f, bool send_disconnect, std::uint8_t reason,
-               std::int64_t now_ms);
+  /// Close matching sessions: silently (FIN), after a DISCONNECT (`reason`; sessions
+  /// not logged in are closed silently), or with a TCP reset (the client sees 32054).
+  enum class drop_how : std::uint8_t { silently, with_disconnect, reset };
+  actions drop(const session_filter& f, drop_how how, std::uint8_t reason, std::int64_t now_ms);
   /// Stop (or resume) answering matching sessions: their packets are read and
   /// ignored, the TCP connection stays, the server's keep-alive check is off for them.
   /// With `include_new`, connections accepted from now on are blackholed too

@@ -45,7 +45,7 @@ constexpr std::uint8_t k_client_id_not_valid = 0x85;
 constexpr std::uint8_t k_bad_user_name_or_password = 0x86;
 constexpr std::uint8_t k_not_authorized = 0x87;
 constexpr std::uint8_t k_server_unavailable = 0x88;
-constexpr std::uint8_t k_banned_reason = 0x8A;         // CONNACK only
+constexpr std::uint8_t k_banned_reason = 0x8A;          // CONNACK only
 constexpr std::uint8_t k_administrative_action = 0x98;  // its DISCONNECT counterpart
 constexpr std::uint8_t k_shutting_down = 0x8B;
 constexpr std::uint8_t k_keep_alive_timeout = 0x8D;
@@ -827,20 +827,34 @@ TEST_F(HubTest, KickWithAFilterHitsOnlyMatchingSessions) {
 
 TEST_F(HubTest, DropWithDisconnectSendsTheReasonAndCloses) {
   const auto id = login(k_app, "alice", "phone-a");
-  const auto out = h().drop({.user = "alice"}, true, k_unspecified_error, k_t0 + 1);
+  const auto out =
+      h().drop({.user = "alice"}, hub::drop_how::with_disconnect, k_unspecified_error, k_t0 + 1);
   EXPECT_TRUE(got_disconnect(out, id, k_unspecified_error, std::nullopt));
   EXPECT_FALSE(h().is_online(k_app, "alice"));
 }
 
 TEST_F(HubTest, DropWithoutDisconnectOnlyCloses) {
   const auto id = login(k_app, "alice", "phone-a");
-  const auto out = h().drop({.user = "alice"}, false, k_unspecified_error, k_t0 + 1);
+  const auto out =
+      h().drop({.user = "alice"}, hub::drop_how::silently, k_unspecified_error, k_t0 + 1);
   EXPECT_TRUE(sends(out, id, "close"));
+}
+
+TEST_F(HubTest, DropWithAResetClosesAtOnceWithTheResetFlag) {
+  const auto id = login(k_app, "alice", "phone-a");
+  const auto out = h().drop({.user = "alice"}, hub::drop_how::reset, k_unspecified_error, k_t0 + 1);
+  ASSERT_EQ(out.size(), 1u) << summary(out);
+  EXPECT_EQ(out.front().session, id);
+  EXPECT_TRUE(out.front().close);
+  EXPECT_TRUE(out.front().reset);
+  EXPECT_FALSE(out.front().send.has_value());
+  EXPECT_FALSE(h().is_online(k_app, "alice"));
 }
 
 TEST_F(HubTest, DropOfASessionWithoutLoginOnlyClosesEvenWithDisconnect) {
   const auto id = open();
-  const auto out = h().drop({.session = id}, true, k_unspecified_error, k_t0 + 1);
+  const auto out =
+      h().drop({.session = id}, hub::drop_how::with_disconnect, k_unspecified_error, k_t0 + 1);
   EXPECT_TRUE(sends(out, id, "close"));
 }
 

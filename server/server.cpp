@@ -21,6 +21,7 @@
 
 #include "net/address.hpp"
 #include "net/clock.hpp"
+#include "net/syn_tarpit.hpp"
 #include "net/tls.hpp"
 #include "net/tls_stream.hpp"
 #include "server/endpoints.hpp"
@@ -88,6 +89,8 @@ class session_base {
   virtual ~session_base() = default;
   virtual void send(const mqtt::packet& p) = 0;
   virtual void close_when_sent() = 0;
+  /// Close at once with a TCP RST: what was not yet written is dropped.
+  virtual void reset() = 0;
 };
 
 class server::impl final : public server_control {
@@ -124,13 +127,13 @@ class server::impl final : public server_control {
   std::vector<char>& read_chunk() noexcept { return read_chunk_; }
   const limits_config& limits() const noexcept { return hub_.config().limits; }
   ssl::context& tls() { return *tls_; }
-  bool accepting_ws() const noexcept { return accepting_ && !stopping_; }
+  bool accepting_ws() const noexcept { return accepting() && !stopping_; }
   api_response handle_http(const api_request& r);
 
   // --- server_control ------------------------------------------------------------
   void apply(actions&& todo) override;
-  void set_accepting(bool on) override;
-  bool accepting() const override { return accepting_; }
+  void set_accept_mode(accept_mode m) override;
+  bool accepting() const override { return accept_mode_ == accept_mode::accept; }
   void resume_accepting_after(std::int64_t after_ms) override;
   void request_shutdown() override { stop(2000); }
 
@@ -144,6 +147,7 @@ class server::impl final : public server_control {
     int queue = 0;  // index among the SO_REUSEPORT queues of one MQTT port
     std::unique_ptr<tcp::acceptor> acceptor;
     std::unique_ptr<asio::steady_timer> backoff;
+    std::unique_ptr<net::syn_tarpit> tarpit;  // stop accepting, silently (queue 0 only)
     std::chrono::steady_clock::time_point last_emfile_log{};
     std::uint64_t emfile_count = 0;
   };
@@ -164,7 +168,7 @@ class server::impl final : public server_control {
   std::vector<listener> listeners_;
   std::unordered_map<session_id, std::weak_ptr<session_base>> sessions_;
   std::vector<char> read_chunk_;
-  bool accepting_ = true;
+  accept_mode accept_mode_ = accept_mode::accept;
   bool stopping_ = false;
   std::uint64_t accept_backoffs_ = 0;
   std::unique_ptr<asio::signal_set> signals_;
@@ -254,6 +258,15 @@ class mqtt_session final : public session_base,
     if (closed_) return;
     close_after_ = true;
     do_write();
+  }
+
+  void reset() override {
+    if (closed_) return;
+    // SO_LINGER with a zero time-out: close() sends RST instead of FIN.
+    boost::system::error_code ignored;
+    socket_of(beast::get_lowest_layer(stream_))
+        .set_option(asio::socket_base::linger(true, 0), ignored);
+    hard_close("reset by server");
   }
 
  private:
@@ -825,22 +838,47 @@ void server::impl::apply(actions&& todo) {
     if (it == sessions_.end()) continue;
     auto s = it->second.lock();
     if (!s) continue;
+    if (a.reset) {
+      s->reset();
+      continue;
+    }
     if (a.send) s->send(*a.send);
     if (a.close) s->close_when_sent();
   }
 }
 
-void server::impl::set_accepting(bool on) {
-  if (on == accepting_) return;
-  accepting_ = on;
+void server::impl::set_accept_mode(accept_mode m) {
+  if (m == accept_mode_) return;
+  accept_mode_ = m;
+  const bool on = m == accept_mode::accept;
   for (auto& l : listeners_) {
     if (l.kind != listener_kind::mqtt && l.kind != listener_kind::mqtts) continue;
+    if (l.tarpit) l.tarpit->close();
     if (!on) {
       boost::system::error_code ignored;
       l.backoff->cancel();
       l.acceptor->close(ignored);
-      continue;
     }
+  }
+  if (m == accept_mode::drop_syn) {
+    // Every queue of a port is closed by now: one tarpit takes the port.
+    for (auto& l : listeners_) {
+      if ((l.kind != listener_kind::mqtt && l.kind != listener_kind::mqtts) || l.queue != 0) {
+        continue;
+      }
+      if (!l.tarpit) l.tarpit = std::make_unique<net::syn_tarpit>();
+      if (const auto ec = l.tarpit->open(l.endpoint)) {
+        // The port is then closed: connects are refused instead of left hanging.
+        hub_.log("error",
+                 "cannot leave SYNs unanswered on port " + std::to_string(l.endpoint.port()) +
+                     ": " + ec.message() + "; connects are refused instead",
+                 now_ms());
+      }
+    }
+  }
+  if (!on) return;
+  for (auto& l : listeners_) {
+    if (l.kind != listener_kind::mqtt && l.kind != listener_kind::mqtts) continue;
     try {
       open_listener(l);
       accept_loop(l);
@@ -868,7 +906,7 @@ api_response server::impl::handle_http(const api_request& r) {
   if (endpoints::handles(path)) return endpoints_.handle(r, now_ms());
   if (path == "/metrics") {
     return {200,
-            render_metrics(hub_, {.accepting = accepting_, .accept_backoffs = accept_backoffs_})};
+            render_metrics(hub_, {.accepting = accepting(), .accept_backoffs = accept_backoffs_})};
   }
   if (path == "/healthz") {
     return {200,

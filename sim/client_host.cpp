@@ -64,6 +64,11 @@ void client_host::on_closed(std::uint64_t link) {
   wake_at_next_timer();
 }
 
+void client_host::on_reset(std::uint64_t link) {
+  host_.link_reset(link, clock_.now());
+  wake_at_next_timer();
+}
+
 void client_host::wake_at_next_timer() {
   const auto next = host_.next_timer();
   if (next == wake_at_) return;  // the pending event (or none) is still right

@@ -51,6 +51,7 @@ class client_host final : public client_end, private client::link_network {
   void on_refused(std::uint64_t link) override;
   void on_bytes(std::uint64_t link, std::string_view bytes) override;
   void on_closed(std::uint64_t link) override;
+  void on_reset(std::uint64_t link) override;
 
  private:
   // --- client::link_network: the host's links are links of the simulated network ---

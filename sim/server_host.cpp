@@ -34,7 +34,13 @@ void server_host::on_syn(std::uint64_t link) {
     links_.erase(link);
     return;
   }
-  if (!accepting_ || shut_down_) {
+  if (accept_mode_ == accept_mode::drop_syn && !shut_down_) {
+    // A full listen queue: the SYN is dropped and nothing ever answers it. The client
+    // gives up on its own (30010); its later attempts open new links.
+    l->server_open = false;
+    return;
+  }
+  if (accept_mode_ != accept_mode::accept || shut_down_) {
     l->server_open = false;
     clock_.after(l->lat.down_ms, [this, link] {
       auto* x = find(link);
@@ -128,6 +134,23 @@ void server_host::server_close(std::uint64_t link) {
   });
 }
 
+// A reset ends both sides at once: the hub hears it now, the client `down` ms later,
+// and nothing sent before it that is still in flight arrives after it.
+void server_host::server_reset(std::uint64_t link) {
+  auto* l = find(link);
+  if (l == nullptr || !l->server_open) return;
+  l->server_open = false;
+  link_of_session_.erase(l->session);
+  hub_.on_closed(l->session, "reset by server", now_ms());
+  clock_.after(l->lat.down_ms, [this, link] {
+    auto* x = find(link);
+    if (x == nullptr) return;
+    auto* end = x->client_open ? x->end : nullptr;
+    links_.erase(link);
+    if (end != nullptr) end->on_reset(link);
+  });
+}
+
 void server_host::forget_if_done(std::uint64_t link) {
   if (auto* l = find(link); l != nullptr && !l->client_open && !l->server_open) links_.erase(link);
 }
@@ -148,6 +171,10 @@ void server_host::apply(server::actions&& todo) {
     const auto link = it->second;
     auto* l = find(link);
     if (l == nullptr || !l->server_open) continue;
+    if (a.reset) {
+      server_reset(link);
+      continue;
+    }
     if (a.send) {
       std::string bytes;
       if (mqtt::encode(*a.send, bytes)) {
@@ -179,8 +206,6 @@ server::api_response server_host::request(const server::api_request& r) {
   return response;
 }
 
-void server_host::set_accepting(bool on) { accepting_ = on; }
-
 void server_host::resume_accepting_after(std::int64_t after_ms) {
   clock_.after(after_ms, [this] {
     if (shut_down_) return;
@@ -191,7 +216,7 @@ void server_host::resume_accepting_after(std::int64_t after_ms) {
 
 void server_host::request_shutdown() {
   shut_down_ = true;
-  accepting_ = false;
+  accept_mode_ = accept_mode::refuse;
   apply(hub_.shutdown(now_ms()));
 }
 

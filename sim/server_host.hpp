@@ -44,6 +44,8 @@ class client_end {
   virtual void on_refused(std::uint64_t link) = 0;
   virtual void on_bytes(std::uint64_t link, std::string_view bytes) = 0;
   virtual void on_closed(std::uint64_t link) = 0;
+  /// The server reset the link (RST): nothing more arrives on it.
+  virtual void on_reset(std::uint64_t link) = 0;
 };
 
 class server_host final : public server::server_control {
@@ -75,8 +77,8 @@ class server_host final : public server::server_control {
 
   // --- server_control (what the admin API asks of the I/O layer) --------------
   void apply(server::actions&& todo) override;
-  void set_accepting(bool on) override;
-  [[nodiscard]] bool accepting() const override { return accepting_; }
+  void set_accept_mode(accept_mode m) override { accept_mode_ = m; }
+  [[nodiscard]] bool accepting() const override { return accept_mode_ == accept_mode::accept; }
   void resume_accepting_after(std::int64_t after_ms) override;
   void request_shutdown() override;
 
@@ -95,6 +97,7 @@ class server_host final : public server::server_control {
   void on_syn(std::uint64_t link);
   void receive(std::uint64_t link, const std::string& bytes);
   void server_close(std::uint64_t link);
+  void server_reset(std::uint64_t link);
   void forget_if_done(std::uint64_t link);
   void keep_ticking();
 
@@ -105,7 +108,7 @@ class server_host final : public server::server_control {
   std::unordered_map<server::session_id, std::uint64_t> link_of_session_;
   std::uint64_t next_link_ = 1;
   std::optional<std::int64_t> tick_at_;
-  bool accepting_ = true;
+  accept_mode accept_mode_ = accept_mode::accept;
   bool shut_down_ = false;
 };
 
