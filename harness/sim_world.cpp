@@ -26,6 +26,22 @@ server::transport transport_of(transport_kind t) {
   return server::transport::tcp;
 }
 
+// What a client program is told to connect to in virtual time: a name only, since
+// its links are the simulation's; the scheme says which transport it stands for.
+std::string url_of(transport_kind t) {
+  switch (t) {
+    case transport_kind::tcp:
+      return "mqtt://imock.sim:1883";
+    case transport_kind::tls:
+      return "mqtts://imock.sim:8883";
+    case transport_kind::ws:
+      return "ws://imock.sim/mqtt";
+    case transport_kind::wss:
+      return "wss://imock.sim/mqtt";
+  }
+  return "mqtt://imock.sim:1883";
+}
+
 // FNV-1a: a client's jitter seed from its name and the scenario's seed, so runs repeat.
 std::uint64_t seed_of(std::string_view name, std::uint64_t scenario_seed) {
   std::uint64_t h = 14695981039346656037ULL ^ scenario_seed;
@@ -160,7 +176,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
     exchange({{"cmd", "init"},
               {"virtual_time", true},
               {"app_key", spec_.app},
-              {"urls", json::array{std::string(to_string(spec_.transport)) + "://imock.sim"}},
+              {"urls", json::array{url_of(spec_.transport)}},
               {"device", spec_.device},
               {"platform", spec_.platform},
               {"heartbeat_s", spec_.heartbeat_ms / 1000},
