@@ -87,6 +87,27 @@ TEST(Matrix, UncoveredLists31009UntilAScenarioExpectsIt) {
   EXPECT_EQ(std::find(producible.begin(), producible.end(), 30004), producible.end());
 }
 
+// Coverage means the scenario shows the code happening: `absent` and a count that
+// allows zero only show that it does not.
+TEST(Matrix, OnlyPositiveExpectationsCoverACode) {
+  const auto covered = [](const std::string& step) {
+    const auto s = parse("name: c\ndescription: d\nclients:\n  alice:\nsteps:\n" + step);
+    return codes_covered(s);
+  };
+  EXPECT_EQ(covered("  - absent: {client: alice, status: 6, code: 31010, for: 1s}\n"),
+            std::vector<int>{});
+  EXPECT_EQ(covered("  - count: {client: alice, error: 31004, at_most: 1, within: 1s}\n"),
+            std::vector<int>{});
+  EXPECT_EQ(covered("  - count: {client: alice, error: 31004, equals: 0, within: 1s}\n"),
+            std::vector<int>{});
+  EXPECT_EQ(covered("  - count: {client: alice, error: 31004, at_least: 1, within: 1s}\n"),
+            std::vector<int>{31004});
+  EXPECT_EQ(covered("  - count: {client: alice, error: 31004, equals: 2, within: 1s}\n"),
+            std::vector<int>{31004});
+  EXPECT_EQ(covered("  - expect: {client: alice, status: 6, code: 31010}\n"),
+            std::vector<int>{31010});
+}
+
 }  // namespace
 }  // namespace imock::harness
 

@@ -80,12 +80,16 @@ void collect(const scenario& s, std::set<int>& codes, std::set<int>& statuses) {
             for (const auto& m : body.server_events) {
               add(codes, statuses, m);
             }
-          } else if constexpr (std::is_same_v<T, absent_step> || std::is_same_v<T, count_step>) {
-            if (body.client_event) {
-              add(codes, statuses, *body.client_event);
-            }
-            if (body.server_event) {
-              add(codes, statuses, *body.server_event);
+          } else if constexpr (std::is_same_v<T, count_step>) {
+            // Only a count that needs the event at least once shows it happens;
+            // `absent` and `at_most` show only that it does not (too often).
+            if (body.equals.value_or(0) >= 1 || body.at_least.value_or(0) >= 1) {
+              if (body.client_event) {
+                add(codes, statuses, *body.client_event);
+              }
+              if (body.server_event) {
+                add(codes, statuses, *body.server_event);
+              }
             }
           } else if constexpr (std::is_same_v<T, status_step>) {
             statuses.insert(body.status);
