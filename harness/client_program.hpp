@@ -6,20 +6,20 @@
 // simulation (virtual time: every command answered up to an "idle" line).
 #pragma once
 
-#include <sys/types.h>
-
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "base/process.hpp"
 #include "harness/trace.hpp"
 
 namespace imock::harness {
 
 class client_program {
  public:
-  using clock_type = std::chrono::steady_clock;
+  using clock_type = child_process::clock_type;
 
   explicit client_program(std::string command) : command_(std::move(command)) {}
   /// Sends "quit", waits up to a second for the exit, then kills the program.
@@ -29,7 +29,7 @@ class client_program {
 
   /// Starts the program; false when it cannot be started.
   bool start();
-  [[nodiscard]] bool started() const noexcept { return pid_ > 0; }
+  [[nodiscard]] bool started() const noexcept { return child_ != nullptr; }
   [[nodiscard]] const std::string& command() const noexcept { return command_; }
 
   /// Writes one command line; false when the program is gone or did not take the
@@ -40,15 +40,11 @@ class client_program {
   /// The next line of the program's stdout, waiting until `deadline`. nullopt on
   /// timeout or at the end of its output (closed() tells which).
   std::optional<std::string> read_line(clock_type::time_point deadline);
-  [[nodiscard]] bool closed() const noexcept { return eof_; }
+  [[nodiscard]] bool closed() const noexcept { return child_ && child_->output_closed(); }
 
  private:
   std::string command_;
-  pid_t pid_ = -1;
-  int in_ = -1;   // the program's stdin
-  int out_ = -1;  // the program's stdout
-  std::string buffer_;
-  bool eof_ = false;
+  std::unique_ptr<child_process> child_;
 };
 
 /// A line of a client program parsed: its JSON object, or nullopt when the line is

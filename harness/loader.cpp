@@ -16,14 +16,14 @@
 
 #include "protocol/codes.hpp"
 #include "server/config.hpp"
-#include "server/yaml_read.hpp"
+#include "base/yaml_read.hpp"
 
 namespace imock::harness {
 namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-namespace yaml_read = server::yaml_read;
+namespace yaml_read = yaml_read;
 using yaml_read::describe;
 using yaml_read::entry;
 using yaml_read::find;
@@ -565,7 +565,7 @@ class reader {
       return std::nullopt;
     }
     const bool negative = !s->empty() && s->front() == '-';
-    const auto ms = server::parse_duration_ms(std::string_view(*s).substr(negative ? 1 : 0));
+    const auto ms = parse_duration_ms(std::string_view(*s).substr(negative ? 1 : 0));
     if (!ms || *ms % k_ms_per_s != 0 ||
         *ms / k_ms_per_s > static_cast<std::int64_t>(std::numeric_limits<int>::max())) {
       error_at(e, "bad duration '" + *s + "' for " + e.name + " (expected " +

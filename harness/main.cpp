@@ -3,6 +3,7 @@
 //   imock-harness run scenarios/ [--speed 20] [--junit out.xml] [--trace-dir traces/]
 //   imock-harness check scenarios/*.yaml
 //   imock-harness matrix scenarios/ [--run] [--out docs/conformance.md]
+//   imock-harness serve FILE [--listen-mqtt HOST:PORT] ...   (an app run by hand)
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "base/parse.hpp"
 #include "harness/loader.hpp"
 #include "harness/matrix.hpp"
 #include "harness/runner.hpp"
@@ -150,7 +152,72 @@ int main(int argc, char** argv) {
                    "add the mutation score: the results scripts/mutants --out wrote")
       ->check(CLI::ExistingFile);
 
+    std::string serve_file, client_wait = "5m", ready_file;
+  std::string listen_mqtt = "127.0.0.1:18830", listen_http = "127.0.0.1:18080";
+  std::string listen_mqtts, listen_https, tls_cert, tls_key;
+  bool tls_self_signed = false, echo_events = false;
+  double serve_speed = 1.0;
+  std::uint64_t serve_seed = 0;
+  auto* serve = app.add_subcommand(
+      "serve",
+      "play a scenario's server side for an app you run yourself (a phone, an emulator, "
+      "another SDK's sample) and check what it does that the server can see "
+      "(docs/scenarios.md, \"Checking an app you run yourself\")");
+  serve->add_option("file", serve_file, "the scenario file")->required()->check(CLI::ExistingFile);
+  serve->add_option("--listen-mqtt", listen_mqtt, "MQTT over TCP, HOST:PORT (default 127.0.0.1:18830)");
+  serve->add_option("--listen-http", listen_http,
+                    "HTTP: server API, admin API, WebSocket /mqtt (default 127.0.0.1:18080)");
+  serve->add_option("--listen-mqtts", listen_mqtts, "MQTT over TLS, HOST:PORT");
+  serve->add_option("--listen-https", listen_https, "HTTPS and WSS, HOST:PORT");
+  serve->add_option("--tls-cert", tls_cert, "PEM certificate chain for the TLS listeners")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--tls-key", tls_key, "PEM private key for the TLS listeners")
+      ->check(CLI::ExistingFile);
+  serve->add_flag("--tls-self-signed", tls_self_signed, "generate a certificate at start");
+  serve->add_option("--client-wait", client_wait,
+                    "how long a connect or disconnect step waits for your app (default 5m)");
+  serve->add_option("--speed", serve_speed,
+                    "scenario time runs this much faster than the wall clock (default 1: your "
+                    "app runs on real time)")
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--seed", serve_seed, "seed of probabilistic faults (default: the scenario's)");
+  serve->add_option("--ready-file", ready_file,
+                    "write every bound address as JSON to this file once the server listens");
+  serve->add_flag("--events", echo_events, "print the server's event log to stderr as well");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*serve) {
+    int bad = 0;
+    const auto loaded = load_all({serve_file}, bad);
+    if (loaded.empty()) return 2;
+    const auto wait_ms = imock::parse_duration_ms(client_wait);
+    if (!wait_ms || *wait_ms <= 0) {
+      std::fprintf(stderr, "imock-harness serve: --client-wait: bad duration '%s' (e.g. 30s, 5m)\n",
+                   client_wait.c_str());
+      return 2;
+    }
+    run_options opts{.speed = serve_speed, .force_speed = true};
+    opts.by_hand = hand_clients{.wait_ms = *wait_ms};
+    imock::server::listen_config listen{.mqtt = listen_mqtt, .http = listen_http};
+    if (!listen_mqtts.empty()) listen.mqtts = listen_mqtts;
+    if (!listen_https.empty()) listen.https = listen_https;
+    if (!tls_cert.empty()) listen.tls_cert = tls_cert;
+    if (!tls_key.empty()) listen.tls_key = tls_key;
+    listen.tls_self_signed = tls_self_signed;
+    opts.listen = listen;
+    opts.ready_file = ready_file;
+    opts.echo_events = echo_events;
+    if (serve->count("--seed") > 0) opts.seed = serve_seed;
+    const auto r = run_scenario(loaded.front(), opts);
+    if (r.passed) {
+      std::printf("PASS %s: your client did what the scenario's server side expects\n",
+                  r.name.c_str());
+      return 0;
+    }
+    std::printf("%s", render_failure(r).c_str());
+    return 1;
+  }
 
   if (*check) {
     int bad = 0;

@@ -10,6 +10,7 @@
 
 #include "client/sdk.hpp"
 #include "harness/client_program.hpp"
+#include "protocol/token.hpp"
 #include "server/hub.hpp"
 
 namespace imock::harness {
@@ -36,7 +37,7 @@ class in_process_client final : public harness_client {
   in_process_client(client::runtime& rt, client_setup setup, trace_log& trace)
       : setup_(std::move(setup)), trace_(trace), client_(rt) {}
 
-  bool init() override {
+    std::string init() override {
     inited_ = true;
     const auto rc = client_.init(setup_.app_key, {.urls = setup_.urls,
                                                   .tls_verify = false,
@@ -57,10 +58,10 @@ class in_process_client final : public harness_client {
       trace_.add(
           {.source = name, .kind = "attempt", .detail = "#" + std::to_string(n), .client_ms = t});
     });
-    return rc == rc::code::ok;
+        return rc == rc::code::ok ? "" : "init returned " + std::to_string(static_cast<int>(rc));
   }
 
-  void connect(const std::string& token, int time_limit_s, bool init_first) override {
+  std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
     if (init_first && !inited_) init();
     const std::string name = setup_.name;
     client_.connect(
@@ -71,24 +72,32 @@ class in_process_client final : public harness_client {
         [this, name](const std::string& user) {
           trace_.add({.source = name, .kind = "success", .user = user});
         },
-        [this, name](rc::code c) {
+                [this, name](rc::code c) {
           trace_.add({.source = name, .kind = "error", .code = static_cast<int>(c)});
         });
+    return {};
   }
-  void disconnect() override { returned("disconnect", client_.disconnect()); }
-  void logout() override { returned("logout", client_.logout()); }
-  void network(bool up) override { client_.set_network_available(up); }
-  void foreground() override { client_.app_foreground(); }
-  void reconnect_kick(bool on) override {
-    returned("reconnect_kick", client_.set_reconnect_kick_enable(on));
+  std::string disconnect() override { return returned("disconnect", client_.disconnect()); }
+  std::string logout() override { return returned("logout", client_.logout()); }
+  std::string network(bool up) override {
+    client_.set_network_available(up);
+    return {};
+  }
+  std::string foreground() override {
+    client_.app_foreground();
+    return {};
+  }
+  std::string reconnect_kick(bool on) override {
+    return returned("reconnect_kick", client_.set_reconnect_kick_enable(on));
   }
 
  private:
-  void returned(const char* call, rc::code code) {
+  std::string returned(const char* call, rc::code code) {
     trace_.add({.source = setup_.name,
                 .kind = "returned",
                 .code = static_cast<int>(code),
                 .detail = call});
+    return {};
   }
 
   client_setup setup_;
@@ -117,8 +126,8 @@ class external_client final : public harness_client {
   /// Starts the program now (before the steps run); false if it cannot start.
   bool launch() { return program_.started() || start(); }
 
-  bool init() override {
-    if (!launch()) return false;
+    std::string init() override {
+    if (!launch()) return "cannot start: " + program_.command();
     json::array urls;
     for (const auto& u : setup_.urls) urls.emplace_back(u);
     json::array schedule;
@@ -133,20 +142,22 @@ class external_client final : public harness_client {
           {"schedule_ms", schedule},
           {"data_dir", setup_.data_dir.string()},
           {"tls_verify", false},
-          {"speed", setup_.speed}});
+                    {"speed", setup_.speed}});
     inited_ = true;
-    return true;
+    return {};
   }
-  void connect(const std::string& token, int time_limit_s, bool init_first) override {
-    if (!launch()) return;
+  std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
+    if (!launch()) return "cannot start: " + program_.command();
     if (init_first && !inited_) init();
-    send({{"cmd", "connect"}, {"token", token}, {"time_limit_s", time_limit_s}});
+    return send({{"cmd", "connect"}, {"token", token}, {"time_limit_s", time_limit_s}});
   }
-  void disconnect() override { send({{"cmd", "disconnect"}}); }
-  void logout() override { send({{"cmd", "logout"}}); }
-  void network(bool up) override { send({{"cmd", "network"}, {"available", up}}); }
-  void foreground() override { send({{"cmd", "foreground"}}); }
-  void reconnect_kick(bool on) override { send({{"cmd", "reconnect_kick"}, {"on", on}}); }
+  std::string disconnect() override { return send({{"cmd", "disconnect"}}); }
+  std::string logout() override { return send({{"cmd", "logout"}}); }
+  std::string network(bool up) override { return send({{"cmd", "network"}, {"available", up}}); }
+  std::string foreground() override { return send({{"cmd", "foreground"}}); }
+  std::string reconnect_kick(bool on) override {
+    return send({{"cmd", "reconnect_kick"}, {"on", on}});
+  }
 
  private:
   bool start() {
@@ -167,11 +178,14 @@ class external_client final : public harness_client {
     return true;
   }
 
-  void send(const json::object& o) {
-    if (!program_.started()) return;
+    // A program that does not take a command is said in the trace; the expectations
+  // that follow fail on what it then does not do.
+  std::string send(const json::object& o) {
+    if (!program_.started()) return {};
     if (!program_.send(o)) {
       trace_.add({.source = setup_.name, .kind = "trace", .detail = "write to client failed"});
     }
+    return {};
   }
 
   void read_loop() {
@@ -212,6 +226,80 @@ class external_client final : public harness_client {
 
 }  // namespace
 
+// An app run by hand (imock-harness serve): the person is told what to do, and the app
+// is seen only through the server, as its connect attempts (real_world::start turns
+// each CONNECT of its user into one).
+class real_world::hand_client final : public harness_client {
+ public:
+  hand_client(real_world& w, const client_spec& spec, std::int64_t wait_ms)
+      : w_(w), spec_(spec), wait_ms_(wait_ms) {}
+
+  [[nodiscard]] bool shows(std::string_view event) const override { return event == "attempt"; }
+
+  std::string init() override { return {}; }  // the app inits itself
+  std::string connect(const std::string&, int, bool) override {
+    w_.note("now: connect your client '" + spec_.name + "' (user " + spec_.user + ")");
+    const std::string name = spec_.name;
+    return wait_for([name](const trace_entry& e) { return e.source == name && e.kind == "attempt"; },
+                    "connect");
+  }
+  std::string disconnect() override { return leave("disconnect"); }
+  std::string logout() override { return leave("log out"); }
+  std::string network(bool up) override {
+    w_.note(std::string("now: ") + (up ? "give the network back to" : "take the network away from") +
+            " your client '" + spec_.name + "'");
+    return {};
+  }
+  std::string foreground() override {
+    w_.note("now: bring your client '" + spec_.name + "' to the foreground");
+    return {};
+  }
+  std::string reconnect_kick(bool on) override {
+    w_.note("now: turn reconnect-kick " + std::string(on ? "on" : "off") + " in your client '" +
+            spec_.name + "'");
+    return {};
+  }
+
+ private:
+  std::string leave(const std::string& verb) {
+    w_.note("now: " + verb + " your client '" + spec_.name + "'");
+    const std::string user = spec_.user;
+    return wait_for(
+        [user](const trace_entry& e) {
+          return e.source == "server" && (e.kind == "disconnect" || e.kind == "closed") &&
+                 e.user == user;
+        },
+        verb == "log out" ? "log out" : "disconnect");
+  }
+
+  // Waits (wait_ms of scenario time) for a trace entry after the last one this client
+  // waited for; an app that acted before it was asked to still counts.
+  std::string wait_for(const std::function<bool(const trace_entry&)>& p, const std::string& what) {
+    const auto until = w_.now_ms() + wait_ms_;
+    std::optional<std::size_t> found;
+    w_.wait(until, [&] {
+      const auto all = w_.trace().snapshot();
+      for (std::size_t i = next_; i < all.size(); ++i) {
+        if (p(all[i])) {
+          found = i;
+          return true;
+        }
+      }
+      return false;
+    });
+    if (!found) {
+      return "your client '" + spec_.name + "' did not " + what + " within " + format_ms(wait_ms_);
+    }
+    next_ = *found + 1;
+    return {};
+  }
+
+  real_world& w_;
+  client_spec spec_;
+  std::int64_t wait_ms_;
+  std::size_t next_ = 0;
+};
+
 real_world::real_world(const scenario& s, real_world_options options)
     : s_(s), options_(std::move(options)) {}
 
@@ -249,14 +337,40 @@ std::string real_world::timing_note() const {
   return buf;
 }
 
-std::vector<std::string> real_world::addresses() const {
-  std::vector<std::string> out{"  mqtt   mqtt://" + bound_.mqtt,
-                               "  ws     ws://" + bound_.http +
-                                   "/mqtt   (server API and admin API on http://" + bound_.http +
-                                   ")"};
-  if (bound_.mqtts) out.push_back("  mqtts  mqtts://" + *bound_.mqtts);
-  if (bound_.https) out.push_back("  wss    wss://" + *bound_.https + "/mqtt");
-  return out;
+void real_world::note(const std::string& line) {
+  if (options_.by_hand && options_.by_hand->say) {
+    options_.by_hand->say(line);
+  } else {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  }
+}
+
+void real_world::introduce() {
+  note("scenario " + s_.name + ": " + s_.description);
+  note("  mqtt   mqtt://" + bound_.mqtt);
+  note("  ws     ws://" + bound_.http + "/mqtt   (server API and admin API on http://" +
+       bound_.http + ")");
+  if (bound_.mqtts) note("  mqtts  mqtts://" + *bound_.mqtts);
+  if (bound_.https) note("  wss    wss://" + *bound_.https + "/mqtt");
+  for (const auto& [name, c] : s_.clients) {
+    const auto* app = s_.server.find_app(c.app);
+    const auto token = token::issue(c.app, c.user, app != nullptr ? app->secret : "x",
+                                    server_now_ms(), app != nullptr ? app->token_lifetime_ms : 0);
+    note("  client '" + name + "': app key " + c.app + ", user " + c.user + ", device " + c.device +
+         ", token " + token.value_or("(cannot issue)"));
+  }
+}
+
+const client_spec* real_world::hand_client_of(const std::string& user,
+                                              const std::string& device) const {
+  const client_spec* by_user = nullptr;
+  for (const auto& [name, c] : s_.clients) {
+    if (c.user != user) continue;
+    if (c.device == device) return &c;
+    if (by_user == nullptr) by_user = &c;
+  }
+  return by_user;
 }
 
 void real_world::start() {
@@ -275,12 +389,17 @@ void real_world::start() {
     config.listen.https = "127.0.0.1:0";
     config.listen.tls_self_signed = true;
   }
-  server_ = std::make_unique<server::server>(
-      server::server_options{.config = config, .speed = options_.speed, .fault_seed = s_.seed});
+    server_ = std::make_unique<server::server>(server::server_options{.config = config,
+                                                                     .speed = options_.speed,
+                                                                     .fault_seed = s_.seed,
+                                                                     .ready_file = options_.ready_file.empty()
+                                                                           ? std::nullopt
+                                                                           : std::optional(options_.ready_file),
+                                                                     .echo_events = options_.echo_events});
   bound_ = server_->start();
   server_thread_ = std::thread([this] { server_->run(); });
   server_->call([this](server::hub& h) {
-    h.events().set_listener([this](const server::event& e) {
+        h.events().set_listener([this](const server::event& e) {
       if (e.kind == "accept" || e.kind == "api" || e.kind == "start") return;  // noise
       trace().add({.source = "server",
                    .kind = e.kind,
@@ -288,9 +407,20 @@ void real_world::start() {
                    .user = e.user,
                    .device = e.device,
                    .detail = e.detail});
+      // An app run by hand shows its connect attempts only to the server: each CONNECT
+      // the server takes is an attempt of the client it comes from. (One refused at
+      // the TCP level, while the server does not accept, is not seen.)
+      if (options_.by_hand && e.kind == "connect") {
+        if (const auto* c = hand_client_of(e.user, e.device)) {
+          trace().add({.source = c->name,
+                       .kind = "attempt",
+                       .detail = "#" + std::to_string(++hand_attempts_[c->name])});
+        }
+      }
     });
   });
-  if (!options_.server_only && !options_.client_cmd) {
+  if (options_.by_hand) introduce();
+  if (!options_.by_hand && !options_.client_cmd) {
     runtime_ = std::make_unique<client::runtime>(client::runtime_options{.speed = options_.speed});
   }
   if (options_.data_dir.empty()) {
@@ -305,7 +435,7 @@ void real_world::start() {
   } else {
     data_dir_ = options_.data_dir / s_.name;
   }
-  if (options_.client_cmd && !options_.server_only) {
+    if (options_.client_cmd && !options_.by_hand) {
     // Started before the steps, so their start-up does not count against the first step.
     for (const auto& [name, spec] : s_.clients) {
       auto& c = client(spec);
@@ -358,7 +488,9 @@ harness_client& real_world::client(const client_spec& spec) {
       break;
   }
   std::unique_ptr<harness_client> c;
-  if (options_.client_cmd) {
+  if (options_.by_hand) {
+    c = std::make_unique<hand_client>(*this, spec, options_.by_hand->wait_ms);
+  } else if (options_.client_cmd) {
     c = std::make_unique<external_client>(*options_.client_cmd, setup, trace(),
                                           options_.ready_wait);
   } else {

@@ -1,12 +1,13 @@
-// A scenario over real sockets: an in-process imock-server on loopback, and the
-// reference SDK in-process (one client::client per scenario client), or one client
-// program per scenario client (--client-cmd, JSON lines), or nobody at all
-// (server-side mode: a client you run yourself). Scenario time is wall-clock time
-// sped up `speed` times.
+// A scenario over real sockets: an in-process imock-server, and per scenario client
+// one of three adapters: the reference SDK in-process (one client::client each), a
+// client program (--client-cmd, JSON lines), or an app run by hand (imock-harness
+// serve: the person is told what to do, and the app is seen through the server).
+// Scenario time is wall-clock time sped up `speed` times.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,14 @@ class runtime;
 
 namespace imock::harness {
 
+/// Clients are apps run by hand (imock-harness serve).
+struct hand_clients {
+  /// How long a client action (connect, disconnect) waits for the app, scenario ms.
+  std::int64_t wait_ms = 300'000;
+  /// Where instructions go (stdout when empty).
+  std::function<void(const std::string&)> say;
+};
+
 struct real_world_options {
   double speed = 20.0;
   /// Run this program (with /bin/sh -c) per client instead of the in-process SDK.
@@ -30,8 +39,11 @@ struct real_world_options {
   /// How long (wall clock) a client program may take to print its "ready" line.
   std::chrono::milliseconds ready_wait{2000};
   std::filesystem::path data_dir;  // empty: a fresh temporary folder
-  bool server_only = false;        // no clients: server-side mode
+  std::optional<hand_clients> by_hand;
+  /// Where the server listens (default: ephemeral ports on loopback).
   std::optional<server::listen_config> listen;
+  std::filesystem::path ready_file;  // the server writes its bound addresses here
+  bool echo_events = false;          // the event log to stderr as well
   /// The slack added to timing checks, in scenario ms (reported).
   std::int64_t slack_ms = 0;
 };
@@ -48,13 +60,19 @@ class real_world final : public world {
   bool wait(std::int64_t until_ms, const std::function<bool()>& done) override;
   server::api_response request(const server::api_request& r) override;
   harness_client& client(const client_spec& spec) override;
-  std::string timing_note() const override;
-  std::vector<std::string> addresses() const override;
+    std::string timing_note() const override;
+  void note(const std::string& line) override;
 
   [[nodiscard]] const server::bound_addresses& bound() const noexcept { return bound_; }
 
  private:
   using clock_type = std::chrono::steady_clock;
+  class hand_client;
+
+  /// Where an app run by hand connects, and a token for each client.
+  void introduce();
+  /// The client (by hand) that a connect the server saw came from.
+  const client_spec* hand_client_of(const std::string& user, const std::string& device) const;
 
   const scenario& s_;
   real_world_options options_;
@@ -63,7 +81,8 @@ class real_world final : public world {
   server::bound_addresses bound_;
   std::thread server_thread_;
   std::unique_ptr<client::runtime> runtime_;
-  std::map<std::string, std::unique_ptr<harness_client>> clients_;
+    std::map<std::string, std::unique_ptr<harness_client>> clients_;
+  std::map<std::string, std::uint32_t> hand_attempts_;  // server thread only
   std::filesystem::path data_dir_;
   bool remove_data_dir_ = false;
 };

@@ -1,9 +1,10 @@
 // Runs one scenario (steps.hpp) in the world its options choose:
-//  - simulation (`mode = sim`): the hub and the reference connection machines on one
-//    virtual clock; exact timing, deterministic, the whole suite in seconds;
-//  - real sockets (`mode = real`): an in-process imock-server on ephemeral loopback
-//    ports and the reference SDK in-process, or another SDK through --client-cmd, or
-//    (server-side mode) a client you run yourself; timing checks take a stated slack.
+//  - simulation (`mode = sim`): the hub and the reference connection machines (or
+//    client programs in virtual time) on one virtual clock; exact timing,
+//    deterministic, the whole suite in seconds;
+//  - real sockets (`mode = real`): an in-process imock-server and the reference SDK
+//    in-process, or another SDK through --client-cmd, or apps run by hand
+//    (imock-harness serve); timing checks take a stated slack.
 #pragma once
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "harness/scenario.hpp"
+#include "harness/real_world.hpp"
 #include "harness/steps.hpp"
 #include "server/config.hpp"
 
@@ -46,19 +48,16 @@ struct run_options {
   /// Where local databases go (a fresh temporary folder when empty).
   std::filesystem::path data_dir;
 
-  /// Server-side mode (imock-server --scenario): no clients are started; a client you
-  /// run yourself (a real app) plays them. Client actions wait for (connect,
-  /// disconnect) or ask for (network, foreground) what the client does; connect
-  /// attempts are read from the server's log, so `attempt` expectations and
-  /// `schedule` steps check the real client's retries; other client expectations
-  /// (status, callbacks) are skipped and said so.
-  bool server_only = false;
-  /// Listen addresses for server-side mode (default: ephemeral ports on loopback).
+    /// imock-harness serve: the clients are apps run by hand. Client actions ask for
+  /// (and connect and disconnect wait for) what the app does; its connect attempts
+  /// are what the server sees, so `attempt` expectations and `schedule` steps check
+  /// the app's retries; other client expectations are skipped and said so.
+  std::optional<hand_clients> by_hand;
+  /// Where the server listens (default: ephemeral ports on loopback).
   std::optional<server::listen_config> listen;
-  /// How long a client action waits for the real client, in scenario time.
-  std::int64_t client_wait_ms = 300'000;
-  /// Where server-side mode writes its instructions (stdout when empty).
-  std::function<void(const std::string&)> say;
+  std::filesystem::path ready_file;  // the server's bound addresses, as JSON
+  bool echo_events = false;          // the event log to stderr
+  std::optional<std::uint64_t> seed;  // instead of the scenario's
 };
 
 scenario_result run_scenario(const scenario& s, const run_options& options);

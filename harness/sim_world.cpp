@@ -65,7 +65,7 @@ class sim_world::sim_client final : public harness_client {
     host_.set_observer([this](const client::action& a, std::int64_t now) { observe(a, now); });
   }
 
-  bool init() override {
+    std::string init() override {
     inited_ = true;
     auto o = std::make_shared<client::options>();
     o->app_key = spec_.app;
@@ -74,24 +74,33 @@ class sim_world::sim_client final : public harness_client {
     o->heartbeat_s = static_cast<int>(spec_.heartbeat_ms / 1000);
     if (spec_.schedule_ms) o->schedule_ms = *spec_.schedule_ms;
     o->reconnect_kick = spec_.reconnect_kick;
-    return host_.init(std::move(o), seed_of(spec_.name, w_.s_.seed)) == rc::code::ok;
+        const auto rc = host_.init(std::move(o), seed_of(spec_.name, w_.s_.seed));
+    return rc == rc::code::ok ? "" : "init returned " + std::to_string(static_cast<int>(rc));
   }
-  void connect(const std::string& token, int time_limit_s, bool init_first) override {
+  std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
     if (init_first && !inited_) init();
     host_.connect(token, time_limit_s);
+    return {};
   }
-  void disconnect() override { returned("disconnect", host_.disconnect()); }
-  void logout() override { returned("logout", host_.logout()); }
-  void network(bool up) override { host_.network(up); }
-  void foreground() override { host_.foreground(); }
-  void reconnect_kick(bool on) override {
-    returned("reconnect_kick", host_.set_reconnect_kick(on));
+  std::string disconnect() override { return returned("disconnect", host_.disconnect()); }
+  std::string logout() override { return returned("logout", host_.logout()); }
+  std::string network(bool up) override {
+    host_.network(up);
+    return {};
+  }
+  std::string foreground() override {
+    host_.foreground();
+    return {};
+  }
+  std::string reconnect_kick(bool on) override {
+    return returned("reconnect_kick", host_.set_reconnect_kick(on));
   }
 
  private:
-  void returned(const char* call, rc::code code) {
+  std::string returned(const char* call, rc::code code) {
     w_.trace().add(
         {.source = spec_.name, .kind = "returned", .code = static_cast<int>(code), .detail = call});
+    return {};
   }
 
   void observe(const client::action& a, std::int64_t now) {
@@ -167,8 +176,8 @@ class sim_world::program_client final : public harness_client, public sim::clien
     return true;
   }
 
-  bool init() override {
-    if (!launch()) return false;
+    std::string init() override {
+    if (!launch()) return "cannot start: " + program_.command();
     inited_ = true;
     json::array schedule;
     for (auto ms : spec_.schedule_ms.value_or(std::vector<std::int64_t>{}))
@@ -184,17 +193,22 @@ class sim_world::program_client final : public harness_client, public sim::clien
               {"schedule_ms", schedule},
               {"data_dir", ""},
               {"tls_verify", false}});
-    return init_code_ == 0;
+        return init_code_ == 0 ? "" : "init answered code " + std::to_string(init_code_);
   }
-  void connect(const std::string& token, int time_limit_s, bool init_first) override {
+  std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
     if (init_first && !inited_) init();
     exchange({{"cmd", "connect"}, {"token", token}, {"time_limit_s", time_limit_s}});
+    return {};
   }
-  void disconnect() override { exchange({{"cmd", "disconnect"}}); }
-  void logout() override { exchange({{"cmd", "logout"}}); }
-  void network(bool up) override { exchange({{"cmd", "network"}, {"available", up}}); }
-  void foreground() override { exchange({{"cmd", "foreground"}}); }
-  void reconnect_kick(bool on) override { exchange({{"cmd", "reconnect_kick"}, {"on", on}}); }
+  std::string disconnect() override { return exchange({{"cmd", "disconnect"}}); }
+  std::string logout() override { return exchange({{"cmd", "logout"}}); }
+  std::string network(bool up) override {
+    return exchange({{"cmd", "network"}, {"available", up}});
+  }
+  std::string foreground() override { return exchange({{"cmd", "foreground"}}); }
+  std::string reconnect_kick(bool on) override {
+    return exchange({{"cmd", "reconnect_kick"}, {"on", on}});
+  }
 
   // --- sim::client_end: what the simulated network tells the program ---
   void on_connected(std::uint64_t link) override { link_event("link_up", link); }
@@ -219,15 +233,16 @@ class sim_world::program_client final : public harness_client, public sim::clien
     exchange({{"cmd", cmd}, {"link", ours}});
   }
 
-  /// Sends `command` at the current virtual time and takes the program's answer up
-  /// to its "idle" line.
-  void exchange(json::object command) {
-    if (dead_ || !launch()) return;
+    /// Sends `command` at the current virtual time and takes the program's answer up
+  /// to its "idle" line. Nothing here fails a step: a program that stops answering
+  /// is said in the trace, and the next expectation fails.
+  std::string exchange(json::object command) {
+    if (dead_ || !launch()) return {};
     command["now_ms"] = w_.clock_.now();
     const std::string what = std::string(command["cmd"].as_string());
     if (!program_.send(command)) {
-      give_up("did not read the '" + what + "' command");
-      return;
+            give_up("did not read the '" + what + "' command");
+      return {};
     }
     const auto deadline = client_program::clock_type::now() + k_answer_wait;
     while (true) {
@@ -236,15 +251,15 @@ class sim_world::program_client final : public harness_client, public sim::clien
         give_up(program_.closed() ? "exited while answering '" + what + "'"
                                   : "sent no {\"event\":\"idle\"} within 10 s of '" + what +
                                         "' (in virtual time every command is answered up to an "
-                                        "idle line: docs/scenarios.md, \"Virtual time\")");
-        return;
+                                                                                "idle line: docs/scenarios.md, \"Virtual time\")");
+        return {};
       }
       const auto o = parse_program_line(*line);
       if (!o) {
         say("unparsable line: " + *line);
         continue;
       }
-      if (take(*o)) return;
+            if (take(*o)) return {};
     }
   }
 

@@ -29,8 +29,7 @@ class executor {
     std::string failure;
     std::size_t failed_at_trace = 0;
     try {
-      w_.start();
-      if (options_.server_only) introduce();
+            w_.start();
       for (std::size_t i = 0; i < s_.steps.size() && failure.empty(); ++i) {
         const auto& st = s_.steps[i];
         trace().add({.source = "step", .kind = "step", .detail = st.text});
@@ -131,124 +130,49 @@ class executor {
     return "";
   }
 
-  // --- server-side mode ---
-  void say(const std::string& line) {
-    if (options_.say) {
-      options_.say(line);
-    } else {
-      std::printf("%s\n", line.c_str());
-      std::fflush(stdout);
-    }
-  }
-
-  void introduce() {
-    say("scenario " + s_.name + ": " + s_.description);
-    for (const auto& line : w_.addresses()) say(line);
-    for (const auto& [name, c] : s_.clients) {
-      const auto* app = app_of(c.app);
-      const auto token =
-          token::issue(c.app, c.user, app != nullptr ? app->secret : "x", w_.server_now_ms(),
-                       app != nullptr ? app->token_lifetime_ms : 0);
-      say("  client '" + name + "': app key " + c.app + ", user " + c.user + ", device " +
-          c.device + ", token " + token.value_or("(cannot issue)"));
-    }
-  }
-
-  // The server's log entries that are this client's connect attempts.
-  trace_log::pred attempt_of(const std::string& client) const {
-    const auto user = s_.clients.at(client).user;
-    return [user](const trace_entry& e) { return e.kind == "connect" && e.user == user; };
-  }
-
-  std::string server_side_client_step(const client_action& a) {
-    const auto& spec = s_.clients.at(a.client);
-    const auto until = w_.now_ms() + options_.client_wait_ms;
-    const auto user = spec.user;
-    switch (a.what) {
-      case client_action::kind::connect: {
-        say("now: connect your client '" + a.client + "' (user " + user + ")");
-        if (!wait_for("server", cursor("server"), attempt_of(a.client), until)) {
-          return "your client '" + a.client + "' did not connect within " +
-                 format_ms(options_.client_wait_ms);
-        }
-        return {};
-      }
-      case client_action::kind::disconnect:
-      case client_action::kind::logout: {
-        say("now: " +
-            std::string(a.what == client_action::kind::logout ? "log out" : "disconnect") +
-            " your client '" + a.client + "'");
-        const auto left = [user](const trace_entry& e) {
-          return (e.kind == "disconnect" || e.kind == "closed") && e.user == user;
-        };
-        if (!wait_for("server", cursor("server"), left, until)) {
-          return "your client '" + a.client + "' did not disconnect within " +
-                 format_ms(options_.client_wait_ms);
-        }
-        return {};
-      }
-      case client_action::kind::network_down:
-        say("now: take the network away from your client '" + a.client + "'");
-        return {};
-      case client_action::kind::network_up:
-        say("now: give the network back to your client '" + a.client + "'");
-        return {};
-      case client_action::kind::foreground:
-        say("now: bring your client '" + a.client + "' to the foreground");
-        return {};
-      case client_action::kind::init:
-      case client_action::kind::set_reconnect_kick:
-        return {};
-    }
-    return {};
-  }
-
-  // Server-side mode turns a client expectation about attempts into one about the
-  // server's log; the rest cannot be seen from the server.
-  bool skip_client_expectation(const std::string& client, const std::string& what) {
-    if (!options_.server_only || client.empty()) return false;
-    say("  (skipped, client-side: " + client + " " + what + ")");
+  // A client that cannot show events of this kind (an app run by hand shows only its
+  // connect attempts, through the server): the expectation is skipped, and said.
+  bool skip_unseen(const std::string& client, const std::string& event, const std::string& what) {
+    if (client.empty() || w_.client(s_.clients.at(client)).shows(event)) return false;
+    const std::string line = "(skipped, client-side: " + client + " " + what + ")";
+    w_.note("  " + line);
+    trace().add({.source = "step", .kind = "skipped", .detail = line});
     return true;
   }
 
   // --- actions ---
-  std::string do_step(const client_action& a) {
-    if (options_.server_only) return server_side_client_step(a);
+    std::string do_step(const client_action& a) {
     const auto& spec = s_.clients.at(a.client);
     auto& c = w_.client(spec);
     switch (a.what) {
       case client_action::kind::init:
-        if (!c.init()) return "client " + a.client + " could not be initialised";
+        if (auto why = c.init(); !why.empty()) {
+          return "client " + a.client + " could not be initialised: " + why;
+        }
         break;
       case client_action::kind::connect: {
         const auto token = make_token(spec, a);
         last_token_[spec.name] = token;
         const auto limit_ms = a.time_limit_ms.value_or(spec.time_limit_ms);
         // Whole seconds, as the SDK takes them: a negative limit rounds away from 0.
-        c.connect(token,
-                  static_cast<int>(limit_ms <= 0 ? limit_ms / 1000 - (limit_ms % 1000 != 0 ? 1 : 0)
-                                                 : (limit_ms + 999) / 1000),
-                  a.init_first);
-        break;
+                return c.connect(
+            token,
+            static_cast<int>(limit_ms <= 0 ? limit_ms / 1000 - (limit_ms % 1000 != 0 ? 1 : 0)
+                                           : (limit_ms + 999) / 1000),
+            a.init_first);
       }
       case client_action::kind::disconnect:
-        c.disconnect();
-        break;
+        return c.disconnect();
       case client_action::kind::logout:
-        c.logout();
-        break;
+        return c.logout();
       case client_action::kind::network_down:
-        c.network(false);
-        break;
+        return c.network(false);
       case client_action::kind::network_up:
-        c.network(true);
-        break;
+        return c.network(true);
       case client_action::kind::foreground:
-        c.foreground();
-        break;
+        return c.foreground();
       case client_action::kind::set_reconnect_kick:
-        c.reconnect_kick(a.on);
-        break;
+        return c.reconnect_kick(a.on);
     }
     return {};
   }
@@ -315,25 +239,8 @@ class executor {
   std::string do_step(const expect_step& a) {
     const auto start = w_.now_ms();
     const auto until = start + a.within_ms + options_.slack_ms;
-    if (options_.server_only && !a.client.empty()) {
-      // Only attempts can be seen from the server.
-      const bool attempts_only = std::all_of(a.client_events.begin(), a.client_events.end(),
-                                             [](const auto& m) { return m.event == "attempt"; });
-      if (!attempts_only) {
-        skip_client_expectation(a.client, "events");
-        return {};
-      }
-      auto& at = cursor("server");
-      for (std::size_t k = 0; k < a.client_events.size(); ++k) {
-        const auto found = wait_for("server", at, attempt_of(a.client), until);
-        if (!found) {
-          return "expected a connect attempt from " + a.client + " within " +
-                 format_ms(a.within_ms);
-        }
-        at = *found + 1;
-        last_match_["server"] = *found;
-      }
-      return {};
+        for (const auto& m : a.client_events) {
+      if (skip_unseen(a.client, m.event, describe(m))) return {};
     }
     const std::string source = a.client.empty() ? "server" : a.client;
     auto& at = cursor(source);
@@ -373,37 +280,23 @@ class executor {
     return {};
   }
 
-  // The source and predicate of an absent/count step; in server-side mode a client's
-  // attempts are read from the server's log (nullopt source: cannot be checked).
-  std::optional<std::string> source_of(const std::string& client,
-                                       const std::optional<client_event_match>& c) {
-    if (client.empty()) return std::string("server");
-    if (!options_.server_only) return client;
-    if (c && c->event == "attempt") return std::string("server");
-    return std::nullopt;
-  }
-
-  trace_log::pred pred_of(const std::string& client, const std::optional<client_event_match>& c,
+    trace_log::pred pred_of(const std::optional<client_event_match>& c,
                           const std::optional<server_event_match>& s) {
-    if (options_.server_only && !client.empty() && c && c->event == "attempt") {
-      return attempt_of(client);
-    }
     if (c) {
       return [m = *c](const trace_entry& e) { return matches(m, e); };
     }
     return [m = *s](const trace_entry& e) { return matches(m, e); };
   }
 
-  std::string do_step(const absent_step& a) {
-    const auto maybe_source = source_of(a.client, a.client_event);
-    if (!maybe_source) {
-      skip_client_expectation(a.client, "absent " + describe(*a.client_event));
+    std::string do_step(const absent_step& a) {
+    if (a.client_event &&
+        skip_unseen(a.client, a.client_event->event, "absent " + describe(*a.client_event))) {
       return {};
     }
-    const std::string& source = *maybe_source;
+    const std::string source = a.client.empty() ? "server" : a.client;
     const auto from = cursor(source);
-    const auto found = wait_for(source, from, pred_of(a.client, a.client_event, a.server_event),
-                                w_.now_ms() + a.for_ms);
+    const auto found =
+        wait_for(source, from, pred_of(a.client_event, a.server_event), w_.now_ms() + a.for_ms);
     if (found) {
       const auto e = trace().at(*found);
       return "expected no " +
@@ -416,15 +309,14 @@ class executor {
     return {};
   }
 
-  std::string do_step(const count_step& a) {
-    const auto maybe_source = source_of(a.client, a.client_event);
-    if (!maybe_source) {
-      skip_client_expectation(a.client, "count " + describe(*a.client_event));
+    std::string do_step(const count_step& a) {
+    if (a.client_event &&
+        skip_unseen(a.client, a.client_event->event, "count " + describe(*a.client_event))) {
       return {};
     }
-    const std::string& source = *maybe_source;
+    const std::string source = a.client.empty() ? "server" : a.client;
     const auto from = cursor(source);
-    const auto p = pred_of(a.client, a.client_event, a.server_event);
+    const auto p = pred_of(a.client_event, a.server_event);
     // Slack only widens a window that can only help: a lower bound alone.
     const bool lower_only = a.at_least && !a.equals && !a.at_most;
     const auto until = w_.now_ms() + a.within_ms + (lower_only ? options_.slack_ms : 0);
@@ -452,17 +344,16 @@ class executor {
 
   std::string do_step(const schedule_step& a) {
     const bool of_server = a.server_event.has_value();
-    const std::string source = options_.server_only || of_server ? "server" : a.client;
+        const std::string source = of_server ? "server" : a.client;
     const auto from = cursor(source);
     std::int64_t total = 0;
     for (auto ms : a.intervals_ms) total += ms;
     const auto within = (a.within_ms > 0 ? a.within_ms : total + total / 10 + 5'000);
     const auto until = w_.now_ms() + within + options_.slack_ms;
     const auto tolerance = a.tolerance_ms + options_.slack_ms;
-    const trace_log::pred is_attempt =
-        of_server             ? [m = *a.server_event](const trace_entry& e) { return matches(m, e); }
-        : options_.server_only ? attempt_of(a.client)
-                               : [](const trace_entry& e) { return e.kind == "attempt"; };
+        const trace_log::pred is_attempt =
+        of_server ? trace_log::pred([m = *a.server_event](const trace_entry& e) { return matches(m, e); })
+                  : trace_log::pred([](const trace_entry& e) { return e.kind == "attempt"; });
     const std::string what = of_server ? describe(*a.server_event) + " events" : "connect attempts";
     // An attempt the previous expectation of this client matched is the first one.
     std::vector<trace_entry> attempts;
@@ -518,7 +409,7 @@ class executor {
   }
 
   std::string do_step(const status_step& a) {
-    if (skip_client_expectation(a.client, "status " + std::to_string(a.status))) return {};
+        if (skip_unseen(a.client, "status", "status " + std::to_string(a.status))) return {};
     // The latest status the client reported, waiting up to 1 s of scenario time
     // for one that matches.
     const auto latest = [&] {

@@ -31,12 +31,7 @@ struct scenario_result {
 struct step_options {
   /// Added to `within` windows, `schedule` tolerances and the `status` wait (scenario
   /// ms): the wall clock's scheduling noise in real-socket runs; 0 in simulation.
-  std::int64_t slack_ms = 0;
-  /// Server-side mode: no clients run; client actions wait for, or ask for, what a
-  /// client run by hand does; attempts are read from the server's log.
-  bool server_only = false;
-  std::int64_t client_wait_ms = 300'000;        // server-side mode: how long an action waits
-  std::function<void(const std::string&)> say;  // server-side mode's instructions
+    std::int64_t slack_ms = 0;
 };
 
 /// Starts `w`, runs the steps in order until one fails, stops `w`.

@@ -1,15 +1,17 @@
-// Where a scenario runs. The steps (runner.cpp) are the same in every mode; a world
+// Where a scenario runs. The steps (steps.cpp) are the same in every mode; a world
 // supplies the server, the clients and the clock they share:
-//  - sim_world: the hub and the reference connection machines on one discrete-event
-//    clock, joined by an in-memory network (no sockets, no threads, exact time);
-//  - real_world: imock-server on loopback sockets and the reference SDK in-process,
-//    another SDK through a client program, or a client run by hand (server-side mode),
-//    on wall-clock time sped up `speed` times.
+//  - sim_world: the hub and the reference connection machines (or client programs in
+//    virtual time) on one discrete-event clock, joined by an in-memory network (no
+//    sockets, no threads, exact time);
+//  - real_world: imock-server on loopback sockets and, per client, one of three
+//    adapters: the reference SDK in-process, another SDK through a client program, or
+//    an app run by hand (imock-harness serve), on wall-clock time sped up `speed` times.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/scenario.hpp"
@@ -19,16 +21,25 @@
 namespace imock::harness {
 
 /// A client under test, whatever implements it. What it does shows up in the trace.
+/// Each call returns what went wrong carrying it out ("" when nothing did); an app run
+/// by hand, say, may not connect within the time it is given.
 class harness_client {
  public:
   virtual ~harness_client() = default;
-  virtual bool init() = 0;  // false: the client could not be started
-  virtual void connect(const std::string& token, int time_limit_s, bool init_first) = 0;
-  virtual void disconnect() = 0;
-  virtual void logout() = 0;
-  virtual void network(bool up) = 0;
-  virtual void foreground() = 0;
-  virtual void reconnect_kick(bool on) = 0;
+  virtual std::string init() = 0;
+  virtual std::string connect(const std::string& token, int time_limit_s, bool init_first) = 0;
+  virtual std::string disconnect() = 0;
+  virtual std::string logout() = 0;
+  virtual std::string network(bool up) = 0;
+  virtual std::string foreground() = 0;
+  virtual std::string reconnect_kick(bool on) = 0;
+  /// Whether events of this kind (status, error, attempt, ...) reach the trace. An
+  /// app run by hand is seen only through the server: its connect attempts. The
+  /// steps skip, and say so, an expectation about events a client cannot show.
+  [[nodiscard]] virtual bool shows(std::string_view event) const {
+    (void)event;
+    return true;
+  }
 };
 
 class world {
@@ -55,8 +66,9 @@ class world {
 
   /// What the report says about timing: "simulated, exact" or the slack in force.
   virtual std::string timing_note() const = 0;
-  /// Where a client run by hand connects (server-side mode), one line each.
-  virtual std::vector<std::string> addresses() const { return {}; }
+  /// Says something to the person running the scenario, now (an app run by hand
+  /// needs instructions); the default says nothing.
+  virtual void note(const std::string& line) { (void)line; }
 
   trace_log& trace() noexcept { return trace_; }
 

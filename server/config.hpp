@@ -125,10 +125,4 @@ std::optional<server_config> parse_config_node(const YAML::Node& node, std::stri
                                                const std::filesystem::path& base_dir,
                                                config_error& error);
 
-/// Durations in config files: "250ms", "1.5s", "2m", "1h", "7d", or a bare number of
-/// seconds. nullopt when malformed or negative, when not a whole number of milliseconds
-/// ("0.5ms": refused rather than rounded to 0, which would mean "permanent"), or when
-/// it overflows int64 milliseconds.
-std::optional<std::int64_t> parse_duration_ms(std::string_view text);
-
 }  // namespace imock::server

@@ -5,8 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "harness/loader.hpp"
-#include "harness/runner.hpp"
+
 #include "server/config.hpp"
 #include "server/server.hpp"
 
@@ -54,15 +53,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "seed for probabilistic faults");
   app.add_flag("--print-config", print_config, "print the embedded default config and exit");
-  std::string scenario_file, client_wait = "5m";
-  app.add_option("--scenario", scenario_file,
-                 "play a scenario's server side and faults for a client you run yourself, and "
-                 "report what it did against the scenario's server-side expectations "
-                 "(docs/scenarios.md, \"Server-side mode\")")
-      ->check(CLI::ExistingFile);
-  app.add_option("--client-wait", client_wait,
-                 "with --scenario: how long to wait for your client at each client step "
-                 "(default 5m)");
+  
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -76,40 +67,6 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-
-  if (!scenario_file.empty()) {
-    std::vector<imock::harness::load_error> errors;
-    auto s = imock::harness::load_scenario(scenario_file, errors);
-    if (!s) {
-      for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-      return 2;
-    }
-    const auto wait_ms = parse_duration_ms(client_wait);
-    if (!wait_ms) {
-      std::fprintf(stderr, "imock-server: --client-wait: bad duration '%s'\n", client_wait.c_str());
-      return 2;
-    }
-    imock::harness::run_options ro{.speed = speed, .force_speed = true};
-    ro.server_only = true;
-    ro.client_wait_ms = *wait_ms;
-    listen_config listen{.mqtt = mqtt.empty() ? "127.0.0.1:18830" : mqtt,
-                         .http = http.empty() ? "127.0.0.1:18080" : http};
-    if (!mqtts.empty()) listen.mqtts = mqtts;
-    if (!https.empty()) listen.https = https;
-    if (!tls_cert.empty()) listen.tls_cert = tls_cert;
-    if (!tls_key.empty()) listen.tls_key = tls_key;
-    listen.tls_self_signed = self_signed;
-    if (accept_queues != 0) listen.accept_queues = accept_queues;
-    ro.listen = listen;
-    const auto r = imock::harness::run_scenario(*s, ro);
-    if (r.passed) {
-      std::printf("PASS %s: your client did what the scenario's server side expects\n",
-                  r.name.c_str());
-      return 0;
-    }
-    std::printf("%s", imock::harness::render_failure(r).c_str());
-    return 1;
-  }
 
   server_options opts;
   if (config_file.empty()) {

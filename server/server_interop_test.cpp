@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "net/address.hpp"
-#include "server/testing/process.hpp"
+#include "base/process.hpp"
 #include "server/testing/wire_client.hpp"
 
 namespace imock::server {
@@ -43,12 +43,12 @@ class ServerInterop : public ::testing::Test {
     return std::string(boost::json::parse(r.body).at("token").as_string());
   }
 
-  std::unique_ptr<testing::child> mosquitto(const char* program, std::vector<std::string> args) {
+  std::unique_ptr<child_process> mosquitto(const char* program, std::vector<std::string> args) {
     // stdbuf: mosquitto's stdio is block-buffered into a pipe; we read it line by line.
-    std::vector<std::string> all{"-oL", program, "-h",     "127.0.0.1", "-p",
-                                 port_, "-V",    "mqttv5", "-d"};
+    std::vector<std::string> all{"stdbuf", "-oL", program, "-h",     "127.0.0.1", "-p",
+                                 port_,    "-V",  "mqttv5", "-d"};
     all.insert(all.end(), args.begin(), args.end());
-    auto c = testing::spawn("stdbuf", all);
+    auto c = child_process::spawn(all, {});
     if (!c) ADD_FAILURE() << program << " could not start: run scripts/install-deps";
     return c;
   }
@@ -64,7 +64,7 @@ TEST_F(ServerInterop, MosquittoClientsConnectWithAServerApiTokenAndExchangeAMess
   auto sub = mosquitto("mosquitto_sub", {"-i", "bob-phone", "-u", std::string(k_app), "-P", token,
                                          "-t", "chat/#", "-C", "1", "-W", "20"});
   ASSERT_TRUE(sub);
-  ASSERT_TRUE(sub->wait_output("Subscribed", 10s)) << sub->seen;
+  ASSERT_TRUE(sub->wait_output("Subscribed", 10s)) << sub->output();
   // A web client of the same user: the single-mobile-device policy leaves it alone.
   auto pub =
       mosquitto("mosquitto_pub", {"-i", "bob-web", "-u", std::string(k_app), "-P", token, "-t",
@@ -72,8 +72,8 @@ TEST_F(ServerInterop, MosquittoClientsConnectWithAServerApiTokenAndExchangeAMess
                                   "connect", "user-property", "imock-platform", "web"});
   ASSERT_TRUE(pub);
   EXPECT_EQ(pub->wait_exit(10s), 0) << pub->read_all(1s);
-  EXPECT_TRUE(sub->wait_output("hello from mosquitto", 10s)) << sub->seen;
-  EXPECT_EQ(sub->wait_exit(10s), 0) << sub->seen;
+  EXPECT_TRUE(sub->wait_output("hello from mosquitto", 10s)) << sub->output();
+  EXPECT_EQ(sub->wait_exit(10s), 0) << sub->output();
 }
 
 TEST_F(ServerInterop, TamperedTokenIsRefusedWithBadUserNameOrPassword) {
@@ -82,7 +82,7 @@ TEST_F(ServerInterop, TamperedTokenIsRefusedWithBadUserNameOrPassword) {
   auto sub = mosquitto("mosquitto_sub", {"-i", "eve-phone", "-u", std::string(k_app), "-P", token,
                                          "-t", "x", "-W", "10"});
   ASSERT_TRUE(sub);
-  EXPECT_TRUE(sub->wait_output("received CONNACK (134)", 10s)) << sub->seen;  // 0x86
+  EXPECT_TRUE(sub->wait_output("received CONNACK (134)", 10s)) << sub->output();  // 0x86
   EXPECT_NE(sub->wait_exit(10s), 0);
 }
 
@@ -91,10 +91,10 @@ TEST_F(ServerInterop, AdminKickDisconnectsAMosquittoClient) {
   auto sub = mosquitto("mosquitto_sub", {"-i", "carol-phone", "-u", std::string(k_app), "-P", token,
                                          "-t", "x", "-W", "20"});
   ASSERT_TRUE(sub);
-  ASSERT_TRUE(sub->wait_output("Subscribed", 10s)) << sub->seen;
+  ASSERT_TRUE(sub->wait_output("Subscribed", 10s)) << sub->output();
   const auto r = testing::http_request(bound_.http, "POST", "/admin/kick", R"({"user":"carol"})");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_TRUE(sub->wait_output("DISCONNECT (142)", 10s)) << sub->seen;  // 0x8E
+  EXPECT_TRUE(sub->wait_output("DISCONNECT (142)", 10s)) << sub->output();  // 0x8E
   EXPECT_EQ(sub->wait_exit(10s), 0);
 }
 

@@ -14,9 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include "base/process.hpp"
 #include "protocol/token.hpp"
 #include "server/hub.hpp"
-#include "server/testing/process.hpp"
 #include "server/testing/wire_client.hpp"
 
 namespace imock::server {
@@ -24,9 +24,15 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::connect_packet;
-using testing::spawn;
 using testing::verdict_of;
 using testing::wire_client;
+
+// A program of imock's, its stdout a pipe, its stderr in `err_file`.
+std::unique_ptr<child_process> spawn(const std::filesystem::path& program,
+                                     std::vector<std::string> args, const std::string& err_file) {
+  args.insert(args.begin(), program.string());
+  return child_process::spawn(args, {.err = spawn_options::stream::file, .err_file = err_file});
+}
 
 constexpr std::string_view k_app = "proc-app";
 constexpr std::string_view k_secret = "proc-secret";
@@ -354,7 +360,7 @@ TEST(ServerProcess, SigtermSendsDisconnect0x8BAndExitsZero) {
                          "phone"));
   ASSERT_EQ(verdict_of(c->receive()).reason, 0);
   ASSERT_TRUE(proc->wait_output("imock-demo-secret", 10s)) << "the demo app is printed at start";
-  kill(proc->pid, SIGTERM);
+  proc->signal(SIGTERM);
   const auto v = verdict_of(c->receive());
   EXPECT_EQ(v.packet, "DISCONNECT") << v.to_string();
   EXPECT_EQ(v.reason, 0x8B);
@@ -411,7 +417,7 @@ TEST(ServerProcess, OutOfFileDescriptorsBacksOffAndRecovers) {
   // The kernel completes handshakes into the backlog even when accept fails, so all
   // 40 "connect"; the server holds what it can and backs off on the rest.
   const auto cpu = [&] {
-    std::ifstream stat("/proc/" + std::to_string(proc->pid) + "/stat");
+    std::ifstream stat("/proc/" + std::to_string(proc->pid()) + "/stat");
     std::string skip;
     long utime = 0, stime = 0;
     for (int i = 0; i < 13; ++i) stat >> skip;
@@ -443,37 +449,8 @@ TEST(ServerProcess, OutOfFileDescriptorsBacksOffAndRecovers) {
   EXPECT_TRUE(c) << "the server did not recover after descriptors were freed";
   const auto m = testing::http_request(bound.http, "GET", "/metrics");
   EXPECT_EQ(m.body.find("imock_accept_backoffs_total 0"), std::string::npos) << m.body;
-  kill(proc->pid, SIGTERM);
+  proc->signal(SIGTERM);
   EXPECT_EQ(proc->wait_exit(10s), 0) << slurp(dir / "err");
-  std::filesystem::remove_all(dir);
-}
-
-TEST(ServerProcess, ScenarioModeChecksAClientRunElsewhere) {
-  // imock-server --scenario plays the server side; imock-client plays "your app".
-  const auto dir = scratch("scenario");
-  const auto source = std::filesystem::path(IMOCK_SOURCE_DIR) / "server/testdata/field-drop.yaml";
-  auto srv = spawn(server_binary(),
-                   {"--scenario", source.string(), "--listen-mqtt", "127.0.0.1:0", "--listen-http",
-                    "127.0.0.1:0", "--speed", "1", "--client-wait", "20s"},
-                   (dir / "err").string());
-  ASSERT_TRUE(srv);
-  ASSERT_TRUE(srv->wait_output("client 'alice'", 10s)) << srv->seen << slurp(dir / "err");
-  ASSERT_TRUE(srv->wait_output("\n", 1s));
-  const auto url_at = srv->seen.find("mqtt://");
-  const auto url = srv->seen.substr(url_at, srv->seen.find('\n', url_at) - url_at);
-  const auto token_at = srv->seen.find("token ", srv->seen.find("client 'alice'")) + 6;
-  const auto token = srv->seen.substr(token_at, srv->seen.find('\n', token_at) - token_at);
-  const auto client_bin = server_binary().parent_path().parent_path() / "client" / "imock-client";
-  auto app =
-      spawn(client_bin,
-            {"--url", url, "--app-key", "imock-demo-key", "--token", token, "--device", "phone"},
-            (dir / "client.err").string());
-  ASSERT_TRUE(app);
-  const int status = srv->wait_exit(60s);
-  const auto output = srv->read_all(1s);
-  EXPECT_EQ(status, 0) << output << slurp(dir / "err");
-  EXPECT_NE(output.find("PASS field-drop"), std::string::npos) << output;
-  EXPECT_NE(output.find("skipped, client-side"), std::string::npos) << output;
   std::filesystem::remove_all(dir);
 }
 

@@ -1,4 +1,4 @@
-#include "server/yaml_read.hpp"
+#include "base/yaml_read.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,16 +7,15 @@
 #include <memory>
 #include <system_error>
 
-#include "server/config.hpp"
+#include "base/parse.hpp"
 
-namespace imock::server::yaml_read {
+namespace imock::yaml_read {
 namespace {
 
 constexpr std::string_view k_duration_examples = "e.g. 250ms, 1.5s, 2m, 1h, 7d";
 constexpr std::int64_t k_ms_per_s = 1000;
 constexpr std::int64_t k_max_keep_alive_s = 65'535;  // MQTT's keep alive is 16 bits
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
@@ -57,18 +56,6 @@ std::string join(key_list items) {
     out += item;
   }
   return out;
-}
-
-std::optional<std::uint64_t> parse_unsigned(std::string_view s) noexcept {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit)) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) {
-    return std::nullopt;
-  }
-  return v;
 }
 
 std::vector<entry> read_map(const YAML::Node& map, std::string_view context, key_list known,
@@ -210,4 +197,4 @@ std::string exception_message(const YAML::Exception& e) {
   return (syntax ? "YAML syntax error: " : "YAML error: ") + e.msg;
 }
 
-}  // namespace imock::server::yaml_read
+}  // namespace imock::yaml_read

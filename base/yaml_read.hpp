@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/parse.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-namespace imock::server::yaml_read {
+namespace imock::yaml_read {
 
 using key_list = std::span<const std::string_view>;
 
@@ -55,9 +57,7 @@ std::string describe(const YAML::Node& node);
 /// "a, b, c".
 std::string join(key_list items);
 
-/// Plain decimal digits only: YAML's other spellings (0x10, 1e3, +5, 19_000) are more
-/// likely typos than intent in a hand-written file. nullopt when not, or on overflow.
-std::optional<std::uint64_t> parse_unsigned(std::string_view s) noexcept;
+using imock::parse_unsigned;  // base/parse.hpp
 
 /// The entries of the map `map` whose keys are in `known`, in file order. A key that is
 /// not a scalar, unknown or repeated is left out and adds a problem to `problems` (in file
@@ -78,7 +78,7 @@ result<std::string> read_non_empty(const entry& e);
 result<bool> read_bool(const entry& e);
 /// An integer in [min, max], in plain decimal digits.
 result<std::uint64_t> read_unsigned(const entry& e, std::uint64_t min, std::uint64_t max);
-/// A duration in milliseconds (server::parse_duration_ms: 250ms, 1.5s, 2m, 1h, 7d).
+/// A duration in milliseconds (parse_duration_ms: 250ms, 1.5s, 2m, 1h, 7d).
 result<std::int64_t> read_duration(const entry& e);
 /// A duration of more than 0 ms.
 result<std::int64_t> read_positive_duration(const entry& e);
@@ -116,4 +116,4 @@ result<std::string> read_file(const std::filesystem::path& file, std::string_vie
 /// yaml-cpp's (its mark, when not null, says where).
 std::string exception_message(const YAML::Exception& e);
 
-}  // namespace imock::server::yaml_read
+}  // namespace imock::yaml_read

@@ -1,4 +1,4 @@
-#include "server/yaml_read.hpp"
+#include "base/yaml_read.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace imock::server::yaml_read {
+namespace imock::yaml_read {
 namespace {
 
 constexpr std::array<std::string_view, 2> k_known = {"a", "b"};
@@ -75,4 +75,4 @@ TEST(YamlRead, AMissingFileSaysItCannotBeOpened) {
 }
 
 }  // namespace
-}  // namespace imock::server::yaml_read
+}  // namespace imock::yaml_read
