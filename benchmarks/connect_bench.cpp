@@ -47,6 +47,7 @@
 #include "net/address.hpp"
 #include "net/fd_limit.hpp"
 #include "net/tls.hpp"
+#include "net/url.hpp"
 #include "protocol/mqtt.hpp"
 #include "protocol/token.hpp"
 #include "server/hub.hpp"
@@ -71,43 +72,8 @@ constexpr auto k_sweep_period = std::chrono::milliseconds(50);
 
 using server::transport;
 
-struct target {
-  transport via = transport::tcp;
-  net::host_port address;
-  std::string path;  // WebSocket request target
-};
-
-/// Parses mqtt://HOST:PORT, mqtts://HOST:PORT, ws://HOST:PORT[/path], wss://HOST:PORT[/path]
-/// (WebSocket path default /mqtt). nullopt and `why` on anything else.
-std::optional<target> parse_target(std::string_view url, std::string& why) {
-  const auto sep = url.find("://");
-  if (sep == std::string_view::npos) {
-    why = "expected SCHEME://HOST:PORT";
-    return std::nullopt;
-  }
-  const auto scheme = url.substr(0, sep);
-  target t;
-  if (scheme == "mqtt" || scheme == "tcp") {
-    t.via = transport::tcp;
-  } else if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls") {
-    t.via = transport::tls;
-  } else if (scheme == "ws") {
-    t.via = transport::ws;
-  } else if (scheme == "wss") {
-    t.via = transport::wss;
-  } else {
-    why = "unknown scheme '" + std::string(scheme) + "' (mqtt, mqtts, ws, wss)";
-    return std::nullopt;
-  }
-  auto rest = url.substr(sep + 3);
-  const auto slash = rest.find('/');
-  const auto authority = rest.substr(0, slash);
-  t.path = slash == std::string_view::npos ? "/mqtt" : std::string(rest.substr(slash));
-  auto hp = net::parse_host_port(authority, &why);
-  if (!hp) return std::nullopt;
-  t.address = std::move(*hp);
-  return t;
-}
+// Where the server is: a server URL (net/url.hpp); WebSocket paths default to /mqtt.
+using target = net::server_url;
 
 struct options {
   std::string url;
@@ -376,7 +342,7 @@ class client final : public client_base {
     bind_source(sock);
     if constexpr (k_tls) {
       // SNI, for brokers that route on it; IP literals are not valid SNI names.
-      const auto& host = sh.opts.where.address.host;
+      const auto& host = sh.opts.where.host;
       boost::system::error_code not_ip;
       asio::ip::make_address(host, not_ip);
       if (not_ip) SSL_set_tlsext_host_name(tls_layer().native_handle(), host.c_str());
@@ -440,7 +406,7 @@ class client final : public client_base {
         req.set(http::field::user_agent, "imock-connect-bench");
       }));
       stream_.binary(true);
-      stream_.async_handshake(where.address.to_string(), where.path,
+      stream_.async_handshake(net::host_port{where.host, where.port}.to_string(), where.path,
                               [this](boost::system::error_code e) {
                                 if (state == phase::done) return;
                                 if (e) return fail("ws handshake", e);
@@ -725,9 +691,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   std::string why;
-  auto where = parse_target(o.url, why);
+  auto where = net::parse_server_url(o.url, &why);
   if (!where) {
-    std::fprintf(stderr, "imock-connect-bench: bad target '%s': %s\n", o.url.c_str(), why.c_str());
+    std::fprintf(stderr, "imock-connect-bench: %s\n", why.c_str());
     return 2;
   }
   o.where = std::move(*where);
@@ -749,8 +715,7 @@ int main(int argc, char** argv) {
   try {
     asio::io_context resolver_io;
     tcp::resolver resolver(resolver_io);
-    const auto results =
-        resolver.resolve(o.where.address.host, std::to_string(o.where.address.port));
+    const auto results = resolver.resolve(o.where.host, std::to_string(o.where.port));
     shared.server = results.begin()->endpoint();
     if (o.where.via == transport::tls || o.where.via == transport::wss) {
       shared.tls = net::make_client_context(o.ca_file.has_value(), o.ca_file);
@@ -790,7 +755,7 @@ int main(int argc, char** argv) {
 
   json_line out;
   out.add("target", o.url)
-      .add("transport", server::to_string(o.where.via))
+      .add("transport", to_string(o.where.via))
       .add("clients", o.clients)
       .add("connected", all.connected)
       .add("refused", all.refused)

@@ -16,7 +16,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <boost/url/parse.hpp>
 #include <map>
 #include <mutex>
 #include <random>
@@ -51,46 +50,6 @@ rc::code code_for(const boost::system::error_code& ec, bool was_up) {
 }
 
 }  // namespace
-
-std::optional<server_url> parse_server_url(std::string_view url, std::string* error) {
-  auto fail = [&](std::string why) -> std::optional<server_url> {
-    if (error != nullptr) *error = "bad server URL '" + std::string(url) + "': " + std::move(why);
-    return std::nullopt;
-  };
-  const auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return fail(parsed.error().message());
-  server_url out;
-  const auto scheme = parsed->scheme();
-  std::uint16_t default_port = 0;
-  if (scheme == "mqtt" || scheme == "tcp") {
-    out.kind = server_url::scheme::mqtt;
-    default_port = 1883;
-  } else if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls") {
-    out.kind = server_url::scheme::mqtts;
-    default_port = 8883;
-  } else if (scheme == "ws") {
-    out.kind = server_url::scheme::ws;
-    default_port = 80;
-  } else if (scheme == "wss") {
-    out.kind = server_url::scheme::wss;
-    default_port = 443;
-  } else {
-    return fail("scheme must be mqtt, mqtts, ws or wss");
-  }
-  out.host = std::string(parsed->encoded_host());
-  if (out.host.size() > 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
-  if (out.host.empty()) return fail("no host");
-  if (parsed->has_port()) {
-    const auto p = parsed->port_number();
-    if (p == 0 && parsed->port() != "0") return fail("bad port");
-    out.port = p;
-  } else {
-    out.port = default_port;
-  }
-  out.path = std::string(parsed->encoded_path());
-  if (out.path.empty()) out.path = "/mqtt";
-  return out;
-}
 
 // --- runtime ------------------------------------------------------------------------
 
@@ -285,11 +244,12 @@ class stream_transport final : public transport_base,
       if constexpr (!std::is_same_v<next_type, beast::tcp_stream>) {
         SSL_set_tlsext_host_name(stream_.next_layer().native_handle(), url_.host.c_str());
         stream_.next_layer().set_verify_callback(ssl::host_name_verification(url_.host));
-        stream_.next_layer().async_handshake(
-            ssl::stream_base::client, [self](boost::system::error_code e) {
-              if (e) return self->down(rc::code::socket_not_connected);
-              self->ws_handshake();
-            });
+        stream_.next_layer().async_handshake(ssl::stream_base::client,
+                                             [self](boost::system::error_code e) {
+                                               if (e)
+                                                 return self->down(rc::code::socket_not_connected);
+                                               self->ws_handshake();
+                                             });
       } else {
         ws_handshake();
       }
@@ -301,10 +261,10 @@ class stream_transport final : public transport_base,
       req.set(http::field::sec_websocket_protocol, "mqtt");
       req.set(http::field::user_agent, "imock-client");
     }));
-    stream_.set_option(websocket::stream_base::timeout{
-        .handshake_timeout = std::chrono::seconds(30),
-        .idle_timeout = websocket::stream_base::none(),
-        .keep_alive_pings = false});
+    stream_.set_option(
+        websocket::stream_base::timeout{.handshake_timeout = std::chrono::seconds(30),
+                                        .idle_timeout = websocket::stream_base::none(),
+                                        .keep_alive_pings = false});
     stream_.binary(true);
     const std::string host = url_.host + ":" + std::to_string(url_.port);
     stream_.async_handshake(host, url_.path,
@@ -397,8 +357,7 @@ using wss_transport = stream_transport<websocket::stream<beast::ssl_stream<beast
 class client::state final : public transport_owner,
                             public std::enable_shared_from_this<client::state> {
  public:
-  explicit state(runtime::impl& rt)
-      : rt_(rt), strand_(asio::make_strand(rt.io)), timer_(strand_) {}
+  explicit state(runtime::impl& rt) : rt_(rt), strand_(asio::make_strand(rt.io)), timer_(strand_) {}
 
   ~state() override { close_database(); }
 
@@ -432,18 +391,19 @@ class client::state final : public transport_owner,
     const auto gen = ++generation_;
     std::weak_ptr<transport_owner> self = shared_from_this();
     try {
-      switch (url.kind) {
-        case server_url::scheme::mqtt:
-          transport_ = std::make_shared<tcp_transport>(self, gen, strand_, url, sdk_.source_address);
+      switch (url.via) {
+        case transport::tcp:
+          transport_ =
+              std::make_shared<tcp_transport>(self, gen, strand_, url, sdk_.source_address);
           break;
-        case server_url::scheme::mqtts:
+        case transport::tls:
           transport_ = std::make_shared<tls_transport>(self, gen, strand_, url, sdk_.source_address,
                                                        *rt_.tls_context(sdk_));
           break;
-        case server_url::scheme::ws:
+        case transport::ws:
           transport_ = std::make_shared<ws_transport>(self, gen, strand_, url, sdk_.source_address);
           break;
-        case server_url::scheme::wss:
+        case transport::wss:
           transport_ = std::make_shared<wss_transport>(self, gen, strand_, url, sdk_.source_address,
                                                        *rt_.tls_context(sdk_));
           break;
@@ -772,9 +732,8 @@ rc::code client::logout() {
 }
 
 void client::set_connection_status_listener(status_fn listener) {
-  state_->on_strand([listener = std::move(listener)](state& s) mutable {
-    s.listener_ = std::move(listener);
-  });
+  state_->on_strand(
+      [listener = std::move(listener)](state& s) mutable { s.listener_ = std::move(listener); });
 }
 
 void client::set_trace(trace_fn trace) {

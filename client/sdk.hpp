@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "client/connection.hpp"
+#include "net/url.hpp"
 #include "protocol/codes.hpp"
 
 namespace imock::client {
@@ -136,14 +137,8 @@ class client {
   std::atomic<bool> inited_{false};  // init() succeeded: calls are accepted
 };
 
-/// Parses a server URL. nullopt and `error` when it is not one of the four schemes
-/// with a host (ports default to 1883, 8883, 80, 443; ws paths default to /mqtt).
-struct server_url {
-  enum class scheme { mqtt, mqtts, ws, wss } kind = scheme::mqtt;
-  std::string host;
-  std::uint16_t port = 0;
-  std::string path;  // ws/wss only
-};
-std::optional<server_url> parse_server_url(std::string_view url, std::string* error = nullptr);
+/// Server URLs (net/url.hpp): mqtt://, mqtts://, ws://, wss://.
+using net::parse_server_url;
+using net::server_url;
 
 }  // namespace imock::client

@@ -387,7 +387,7 @@ INSTANTIATE_TEST_SUITE_P(AllTransports, SdkE2e,
                          ::testing::Values(transport::tcp, transport::tls, transport::ws,
                                            transport::wss),
                          [](const auto& info) {
-                           return std::string(server::to_string(info.param));
+                           return std::string(imock::to_string(info.param));
                          });
 
 TEST(Sdk, ConnectBeforeInitGives33001OnTheCallbackThread) {
@@ -440,20 +440,6 @@ TEST(Sdk, InitRefusesBadUrlsWith33003) {
   EXPECT_EQ(c.init("app", {.urls = {}}), rc::code::invalid_parameter);
   EXPECT_EQ(c.init("", {.urls = {"mqtt://127.0.0.1:1"}}), rc::code::invalid_parameter);
   EXPECT_EQ(c.init("app", {.urls = {"mqtt://127.0.0.1:1"}}), rc::code::ok);
-}
-
-TEST(Sdk, ServerUrlsParse) {
-  auto u = parse_server_url("wss://example.com/mqtt");
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->kind, server_url::scheme::wss);
-  EXPECT_EQ(u->port, 443);
-  EXPECT_EQ(u->path, "/mqtt");
-  u = parse_server_url("mqtt://127.0.0.1:18830");
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->port, 18830);
-  std::string why;
-  EXPECT_FALSE(parse_server_url("ftp://x", &why));
-  EXPECT_NE(why.find("scheme"), std::string::npos);
 }
 
 TEST(Sdk, RefusedConnectionIsRecoverableAndRetriedUntilTheServerAppears) {

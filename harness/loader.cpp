@@ -14,9 +14,10 @@
 #include <system_error>
 #include <utility>
 
+#include "base/yaml_read.hpp"
+#include "protocol/api_request.hpp"
 #include "protocol/codes.hpp"
 #include "server/config.hpp"
-#include "base/yaml_read.hpp"
 
 namespace imock::harness {
 namespace {
@@ -51,12 +52,7 @@ constexpr std::array<std::string_view, 2> k_latency_keys = {"up", "down"};
 constexpr std::array<std::string_view, 3> k_returning_calls = {"disconnect", "logout",
                                                                "reconnect_kick"};
 
-constexpr std::array<std::pair<std::string_view, transport_kind>, 4> k_transports = {{
-    {"tcp", transport_kind::tcp},
-    {"tls", transport_kind::tls},
-    {"ws", transport_kind::ws},
-    {"wss", transport_kind::wss},
-}};
+constexpr auto& k_transports = k_transport_names.rows;
 // `literal` is not among them: a literal token is written `token_text: "..."`.
 constexpr std::array<std::pair<std::string_view, token_kind>, 8> k_token_kinds = {{
     {"fresh", token_kind::fresh},
@@ -342,22 +338,6 @@ std::string render(const YAML::Node& node) {
 }
 
 // application/x-www-form-urlencoded value: unreserved bytes as they are, the rest %XX.
-std::string form_escape(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.' ||
-        c == '~') {
-      out += c;
-    } else {
-      std::array<char, 4> buf{};
-      std::snprintf(buf.data(), buf.size(), "%%%02X", static_cast<unsigned>(u));
-      out += buf.data();
-    }
-  }
-  return out;
-}
-
 // The placeholder the runner replaces with the server's clock (ms) when it sends the call.
 constexpr std::string_view k_now_placeholder = "{now}";
 

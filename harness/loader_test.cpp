@@ -231,7 +231,7 @@ TEST(LoaderParse, EveryStepKindParsesIntoTheExactModel) {
   EXPECT_EQ(alice.user, "alice-id");
   EXPECT_EQ(alice.device, "phone-a");
   EXPECT_EQ(alice.platform, "android");
-  EXPECT_EQ(alice.transport, transport_kind::wss);
+  EXPECT_EQ(alice.transport, transport::wss);
   EXPECT_TRUE(alice.reconnect_kick);
   EXPECT_EQ(alice.heartbeat_ms, 120'000);
   EXPECT_EQ(alice.time_limit_ms, -1000);
@@ -451,7 +451,7 @@ TEST(LoaderDefaults, AMinimalScenarioGetsTheDocumentedDefaults) {
   EXPECT_EQ(c.user, "alice");
   EXPECT_EQ(c.device, "alice");
   EXPECT_EQ(c.platform, "ios");
-  EXPECT_EQ(c.transport, transport_kind::tcp);
+  EXPECT_EQ(c.transport, transport::tcp);
   EXPECT_FALSE(c.reconnect_kick);
   EXPECT_EQ(c.heartbeat_ms, 30'000);
   EXPECT_EQ(c.time_limit_ms, 0);

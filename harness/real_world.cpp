@@ -37,7 +37,7 @@ class in_process_client final : public harness_client {
   in_process_client(client::runtime& rt, client_setup setup, trace_log& trace)
       : setup_(std::move(setup)), trace_(trace), client_(rt) {}
 
-    std::string init() override {
+  std::string init() override {
     inited_ = true;
     const auto rc = client_.init(setup_.app_key, {.urls = setup_.urls,
                                                   .tls_verify = false,
@@ -58,7 +58,7 @@ class in_process_client final : public harness_client {
       trace_.add(
           {.source = name, .kind = "attempt", .detail = "#" + std::to_string(n), .client_ms = t});
     });
-        return rc == rc::code::ok ? "" : "init returned " + std::to_string(static_cast<int>(rc));
+    return rc == rc::code::ok ? "" : "init returned " + std::to_string(static_cast<int>(rc));
   }
 
   std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
@@ -72,7 +72,7 @@ class in_process_client final : public harness_client {
         [this, name](const std::string& user) {
           trace_.add({.source = name, .kind = "success", .user = user});
         },
-                [this, name](rc::code c) {
+        [this, name](rc::code c) {
           trace_.add({.source = name, .kind = "error", .code = static_cast<int>(c)});
         });
     return {};
@@ -126,7 +126,7 @@ class external_client final : public harness_client {
   /// Starts the program now (before the steps run); false if it cannot start.
   bool launch() { return program_.started() || start(); }
 
-    std::string init() override {
+  std::string init() override {
     if (!launch()) return "cannot start: " + program_.command();
     json::array urls;
     for (const auto& u : setup_.urls) urls.emplace_back(u);
@@ -142,7 +142,7 @@ class external_client final : public harness_client {
           {"schedule_ms", schedule},
           {"data_dir", setup_.data_dir.string()},
           {"tls_verify", false},
-                    {"speed", setup_.speed}});
+          {"speed", setup_.speed}});
     inited_ = true;
     return {};
   }
@@ -178,7 +178,7 @@ class external_client final : public harness_client {
     return true;
   }
 
-    // A program that does not take a command is said in the trace; the expectations
+  // A program that does not take a command is said in the trace; the expectations
   // that follow fail on what it then does not do.
   std::string send(const json::object& o) {
     if (!program_.started()) return {};
@@ -240,14 +240,16 @@ class real_world::hand_client final : public harness_client {
   std::string connect(const std::string&, int, bool) override {
     w_.note("now: connect your client '" + spec_.name + "' (user " + spec_.user + ")");
     const std::string name = spec_.name;
-    return wait_for([name](const trace_entry& e) { return e.source == name && e.kind == "attempt"; },
-                    "connect");
+    return wait_for(
+        [name](const trace_entry& e) { return e.source == name && e.kind == "attempt"; },
+        "connect");
   }
   std::string disconnect() override { return leave("disconnect"); }
   std::string logout() override { return leave("log out"); }
   std::string network(bool up) override {
-    w_.note(std::string("now: ") + (up ? "give the network back to" : "take the network away from") +
-            " your client '" + spec_.name + "'");
+    w_.note(std::string("now: ") +
+            (up ? "give the network back to" : "take the network away from") + " your client '" +
+            spec_.name + "'");
     return {};
   }
   std::string foreground() override {
@@ -377,7 +379,7 @@ void real_world::start() {
   auto config = s_.server;
   bool tls = false;
   for (const auto& [name, c] : s_.clients) {
-    tls = tls || c.transport == transport_kind::tls || c.transport == transport_kind::wss;
+    tls = tls || c.transport == transport::tls || c.transport == transport::wss;
   }
   config.listen = {.mqtt = "127.0.0.1:0", .http = "127.0.0.1:0"};
   if (options_.listen) {
@@ -389,17 +391,16 @@ void real_world::start() {
     config.listen.https = "127.0.0.1:0";
     config.listen.tls_self_signed = true;
   }
-    server_ = std::make_unique<server::server>(server::server_options{.config = config,
-                                                                     .speed = options_.speed,
-                                                                     .fault_seed = s_.seed,
-                                                                     .ready_file = options_.ready_file.empty()
-                                                                           ? std::nullopt
-                                                                           : std::optional(options_.ready_file),
-                                                                     .echo_events = options_.echo_events});
+  server_ = std::make_unique<server::server>(server::server_options{
+      .config = config,
+      .speed = options_.speed,
+      .fault_seed = s_.seed,
+      .ready_file = options_.ready_file.empty() ? std::nullopt : std::optional(options_.ready_file),
+      .echo_events = options_.echo_events});
   bound_ = server_->start();
   server_thread_ = std::thread([this] { server_->run(); });
   server_->call([this](server::hub& h) {
-        h.events().set_listener([this](const server::event& e) {
+    h.events().set_listener([this](const server::event& e) {
       if (e.kind == "accept" || e.kind == "api" || e.kind == "start") return;  // noise
       trace().add({.source = "server",
                    .kind = e.kind,
@@ -435,7 +436,7 @@ void real_world::start() {
   } else {
     data_dir_ = options_.data_dir / s_.name;
   }
-    if (options_.client_cmd && !options_.by_hand) {
+  if (options_.client_cmd && !options_.by_hand) {
     // Started before the steps, so their start-up does not count against the first step.
     for (const auto& [name, spec] : s_.clients) {
       auto& c = client(spec);
@@ -474,16 +475,16 @@ harness_client& real_world::client(const client_spec& spec) {
                      .data_dir = spec.database ? data_dir_ : std::filesystem::path(),
                      .speed = options_.speed};
   switch (spec.transport) {
-    case transport_kind::tcp:
+    case transport::tcp:
       setup.urls = {"mqtt://" + bound_.mqtt};
       break;
-    case transport_kind::tls:
+    case transport::tls:
       setup.urls = {"mqtts://" + bound_.mqtts.value_or("")};
       break;
-    case transport_kind::ws:
+    case transport::ws:
       setup.urls = {"ws://" + bound_.http + "/mqtt"};
       break;
-    case transport_kind::wss:
+    case transport::wss:
       setup.urls = {"wss://" + bound_.https.value_or("") + "/mqtt"};
       break;
   }

@@ -6,20 +6,6 @@
 
 namespace imock::harness {
 
-std::string_view to_string(transport_kind t) noexcept {
-  switch (t) {
-    case transport_kind::tcp:
-      return "tcp";
-    case transport_kind::tls:
-      return "tls";
-    case transport_kind::ws:
-      return "ws";
-    case transport_kind::wss:
-      return "wss";
-  }
-  return "?";
-}
-
 std::string_view to_string(token_kind t) noexcept {
   switch (t) {
     case token_kind::fresh:

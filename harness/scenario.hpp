@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "protocol/codes.hpp"
+#include "protocol/transport.hpp"
 #include "server/config.hpp"
 
 namespace imock::harness {
@@ -26,18 +27,13 @@ struct source_mark {
   }
 };
 
-enum class transport_kind { tcp, tls, ws, wss };
-
-/// "tcp", "tls", "ws", "wss": the spelling of scenario files.
-std::string_view to_string(transport_kind t) noexcept;
-
 struct client_spec {
   std::string name;
   std::string app;     // app key; default: the first app of the server section
   std::string user;    // default: the client's name
   std::string device;  // default: the client's name
   std::string platform = "ios";
-  transport_kind transport = transport_kind::tcp;
+  imock::transport transport = imock::transport::tcp;
   bool reconnect_kick = false;
   std::int64_t heartbeat_ms = 30'000;                    // whole seconds
   std::int64_t time_limit_ms = 0;                        // default for connect; <= 0: keep trying

@@ -12,31 +12,17 @@ namespace {
 
 namespace json = boost::json;
 
-server::transport transport_of(transport_kind t) {
-  switch (t) {
-    case transport_kind::tcp:
-      return server::transport::tcp;
-    case transport_kind::tls:
-      return server::transport::tls;
-    case transport_kind::ws:
-      return server::transport::ws;
-    case transport_kind::wss:
-      return server::transport::wss;
-  }
-  return server::transport::tcp;
-}
-
 // What a client program is told to connect to in virtual time: a name only, since
 // its links are the simulation's; the scheme says which transport it stands for.
-std::string url_of(transport_kind t) {
+std::string url_of(transport t) {
   switch (t) {
-    case transport_kind::tcp:
+    case transport::tcp:
       return "mqtt://imock.sim:1883";
-    case transport_kind::tls:
+    case transport::tls:
       return "mqtts://imock.sim:8883";
-    case transport_kind::ws:
+    case transport::ws:
       return "ws://imock.sim/mqtt";
-    case transport_kind::wss:
+    case transport::wss:
       return "wss://imock.sim/mqtt";
   }
   return "mqtt://imock.sim:1883";
@@ -60,12 +46,12 @@ class sim_world::sim_client final : public harness_client {
   sim_client(sim_world& w, const client_spec& spec)
       : w_(w),
         spec_(spec),
-        host_(w.clock_, *w.server_, transport_of(spec.transport),
+        host_(w.clock_, *w.server_, spec.transport,
               {.up_ms = spec.latency_up_ms, .down_ms = spec.latency_down_ms}) {
     host_.set_observer([this](const client::action& a, std::int64_t now) { observe(a, now); });
   }
 
-    std::string init() override {
+  std::string init() override {
     inited_ = true;
     auto o = std::make_shared<client::options>();
     o->app_key = spec_.app;
@@ -74,7 +60,7 @@ class sim_world::sim_client final : public harness_client {
     o->heartbeat_s = static_cast<int>(spec_.heartbeat_ms / 1000);
     if (spec_.schedule_ms) o->schedule_ms = *spec_.schedule_ms;
     o->reconnect_kick = spec_.reconnect_kick;
-        const auto rc = host_.init(std::move(o), seed_of(spec_.name, w_.s_.seed));
+    const auto rc = host_.init(std::move(o), seed_of(spec_.name, w_.s_.seed));
     return rc == rc::code::ok ? "" : "init returned " + std::to_string(static_cast<int>(rc));
   }
   std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
@@ -176,7 +162,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
     return true;
   }
 
-    std::string init() override {
+  std::string init() override {
     if (!launch()) return "cannot start: " + program_.command();
     inited_ = true;
     json::array schedule;
@@ -193,7 +179,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
               {"schedule_ms", schedule},
               {"data_dir", ""},
               {"tls_verify", false}});
-        return init_code_ == 0 ? "" : "init answered code " + std::to_string(init_code_);
+    return init_code_ == 0 ? "" : "init answered code " + std::to_string(init_code_);
   }
   std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
     if (init_first && !inited_) init();
@@ -233,7 +219,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
     exchange({{"cmd", cmd}, {"link", ours}});
   }
 
-    /// Sends `command` at the current virtual time and takes the program's answer up
+  /// Sends `command` at the current virtual time and takes the program's answer up
   /// to its "idle" line. Nothing here fails a step: a program that stops answering
   /// is said in the trace, and the next expectation fails.
   std::string exchange(json::object command) {
@@ -241,7 +227,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
     command["now_ms"] = w_.clock_.now();
     const std::string what = std::string(command["cmd"].as_string());
     if (!program_.send(command)) {
-            give_up("did not read the '" + what + "' command");
+      give_up("did not read the '" + what + "' command");
       return {};
     }
     const auto deadline = client_program::clock_type::now() + k_answer_wait;
@@ -251,7 +237,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
         give_up(program_.closed() ? "exited while answering '" + what + "'"
                                   : "sent no {\"event\":\"idle\"} within 10 s of '" + what +
                                         "' (in virtual time every command is answered up to an "
-                                                                                "idle line: docs/scenarios.md, \"Virtual time\")");
+                                        "idle line: docs/scenarios.md, \"Virtual time\")");
         return {};
       }
       const auto o = parse_program_line(*line);
@@ -259,7 +245,7 @@ class sim_world::program_client final : public harness_client, public sim::clien
         say("unparsable line: " + *line);
         continue;
       }
-            if (take(*o)) return {};
+      if (take(*o)) return {};
     }
   }
 
@@ -284,9 +270,8 @@ class sim_world::program_client final : public harness_client, public sim::clien
         say("link_open of link " + std::to_string(link) + ", which is already open");
         return false;
       }
-      const auto id =
-          w_.server_->connect(*this, transport_of(spec_.transport),
-                              {.up_ms = spec_.latency_up_ms, .down_ms = spec_.latency_down_ms});
+      const auto id = w_.server_->connect(
+          *this, spec_.transport, {.up_ms = spec_.latency_up_ms, .down_ms = spec_.latency_down_ms});
       sim_link_[link] = id;
       program_link_[id] = link;
     } else if (event == "link_send") {

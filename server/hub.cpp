@@ -69,20 +69,6 @@ mqtt::properties rc_properties(rc::code why) {
 
 }  // namespace
 
-std::string_view to_string(transport t) noexcept {
-  switch (t) {
-    case transport::tcp:
-      return "tcp";
-    case transport::tls:
-      return "tls";
-    case transport::ws:
-      return "ws";
-    case transport::wss:
-      return "wss";
-  }
-  return "?";
-}
-
 hub::hub(const server_config& config, std::uint64_t fault_seed, std::int64_t start_ms)
     : config_(config), dir_(config, start_ms), faults_(fault_seed) {}
 

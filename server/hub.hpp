@@ -14,6 +14,7 @@
 
 #include "protocol/codes.hpp"
 #include "protocol/mqtt.hpp"
+#include "protocol/transport.hpp"
 #include "server/config.hpp"
 #include "server/directory.hpp"
 #include "server/event_log.hpp"
@@ -23,9 +24,8 @@ namespace imock::server {
 
 using session_id = std::uint64_t;
 
-enum class transport : std::uint8_t { tcp, tls, ws, wss };
-std::string_view to_string(transport t) noexcept;
-inline constexpr std::size_t k_transport_count = 4;
+using imock::k_transport_count;
+using imock::transport;  // protocol/transport.hpp
 
 /// One thing the I/O layer must do for a session.
 struct action {

@@ -516,23 +516,6 @@ api_response api_error(api_code code, std::string_view message) {
   return to_response(fail(code, std::string(message)));
 }
 
-std::string api_signature(std::string_view app_secret, std::string_view nonce,
-                          std::string_view timestamp) {
-  std::string input;
-  input.reserve(app_secret.size() + nonce.size() + timestamp.size());
-  input.append(app_secret).append(nonce).append(timestamp);
-  std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
-  static constexpr std::string_view k_hex = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(digest.size() * 2);
-  for (const auto byte : digest) {
-    hex += k_hex[byte >> 4];
-    hex += k_hex[byte & 0x0f];
-  }
-  return hex;
-}
-
 server_api::server_api(directory& dir, const limits_config& limits, api_hooks hooks)
     : dir_(dir), limits_(limits), hooks_(std::move(hooks)) {}
 

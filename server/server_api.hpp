@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "protocol/api_request.hpp"
 #include "protocol/codes.hpp"
 #include "server/config.hpp"
 #include "server/directory.hpp"
@@ -111,8 +112,6 @@ class server_api {
   void forget_expired_nonces(std::int64_t now_ms);
 };
 
-/// Lower-case hex SHA1(app_secret + nonce + timestamp): what an app server sends.
-std::string api_signature(std::string_view app_secret, std::string_view nonce,
-                          std::string_view timestamp);
+using imock::api_signature;  // protocol/api_request.hpp
 
 }  // namespace imock::server

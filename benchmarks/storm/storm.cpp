@@ -24,6 +24,7 @@
 #include "benchmarks/storm/storm_target.hpp"
 #include "client/sdk.hpp"
 #include "net/fd_limit.hpp"
+#include "net/url.hpp"
 
 namespace {
 
@@ -329,13 +330,10 @@ int main(int argc, char** argv) {
     }
   }
   if (!o.admin.empty()) {
-    try {
-      admin_client probe(o.admin);
-    } catch (const std::exception& e) {
-      return fail(std::string("--admin: ") + e.what());
-    }
-    const auto host = o.admin.substr(7, o.admin.find(':', 7) - 7);
-    if (!o.allow_remote && !is_loopback_host(host)) {
+    std::string why;
+    const auto admin = imock::net::parse_http_url(o.admin, &why);
+    if (!admin) return fail("--admin: " + why);
+    if (!o.allow_remote && !is_loopback_host(admin->host)) {
       return fail("--admin " + o.admin + " is not loopback; give --allow-remote");
     }
   }

@@ -79,55 +79,28 @@ class local_population final : public population {
 
 // --- the clients in child processes (--procs) -----------------------------------------
 
-// One child: its pid, a pipe to its stdin, a pipe from its stdout.
-struct child_proc {
-  pid_t pid = -1;
-  int to = -1;
-  int from = -1;
-  std::string buffer;  // bytes read but not yet returned as lines
-};
+// One child: itself, its stdin and stdout pipes (base/process.hpp).
+using child_proc = std::unique_ptr<child_process>;
 
 class child_population final : public population {
  public:
   child_population(const options& o, std::string url) : o_(o), url_(std::move(url)) {}
   ~child_population() override {
     for (auto& c : children_) {
-      if (c.to >= 0) ::close(c.to);
-      if (c.from >= 0) ::close(c.from);
-      if (c.pid > 0) {
-        ::kill(c.pid, SIGTERM);
-        int st = 0;
-        ::waitpid(c.pid, &st, 0);
-      }
+      c->close_stdin();
+      c->stop(std::chrono::seconds(5));
     }
   }
 
   std::string prepare() override {
     const auto exe = self_exe().string();
     for (unsigned i = 0; i < o_.procs; ++i) {
-      std::vector<std::string> argv = child_argv(exe, i);
-      int in_pipe[2], out_pipe[2];
-      if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
-        return std::string("pipe: ") + std::strerror(errno);
-      }
-      std::vector<char*> args;
-      args.reserve(argv.size() + 1);
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      const pid_t parent = ::getpid();
-      const pid_t pid = ::fork();
-      if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-      if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent) ::_exit(127);
-        ::dup2(in_pipe[0], 0);
-        ::dup2(out_pipe[1], 1);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-      }
-      ::close(in_pipe[0]);
-      ::close(out_pipe[1]);
-      children_.push_back({pid, in_pipe[1], out_pipe[0], {}});
+      std::string why;
+      auto c = child_process::spawn(
+          child_argv(exe, i),
+          {.in = spawn_options::stream::pipe, .out = spawn_options::stream::pipe}, &why);
+      if (!c) return "cannot start a client process: " + why;
+      children_.push_back(std::move(c));
     }
     return broadcast("prepare", 120'000);
   }
@@ -143,7 +116,7 @@ class child_population final : public population {
       in >> word >> g.clients >> g.started >> g.connected >> g.alive >> g.attempts >> g.at_arm >>
           g.affected >> g.recovered >> g.groups >> g.origin_set >> g.rss_kb;
       if (word != "status") {
-        if (error_.empty()) error_ = "child " + std::to_string(c.pid) + ": " + reply;
+        if (error_.empty()) error_ = "child " + std::to_string(c->pid()) + ": " + reply;
         continue;
       }
       sum += g;
@@ -172,7 +145,7 @@ class child_population final : public population {
     for (auto& c : children_) {
       const auto reply = ask(c, "finish", 120'000);
       if (reply.rfind("result ", 0) != 0) {
-        err = "child " + std::to_string(c.pid) + " sent no result: " + reply;
+        err = "child " + std::to_string(c->pid()) + " sent no result: " + reply;
         continue;
       }
       std::string why;
@@ -180,18 +153,14 @@ class child_population final : public population {
       const auto v = json::parse(reply.substr(7), ec);
       auto part = ec ? std::nullopt : from_json(v, &why);
       if (!part) {
-        err = "child " + std::to_string(c.pid) + ": bad result: " + (ec ? ec.message() : why);
+        err = "child " + std::to_string(c->pid()) + ": bad result: " + (ec ? ec.message() : why);
         continue;
       }
       parts.push_back(std::move(*part));
     }
     for (auto& c : children_) {
-      ::close(c.to);
-      ::close(c.from);
-      c.to = c.from = -1;
-      int st = 0;
-      ::waitpid(c.pid, &st, 0);
-      c.pid = -1;
+      c->close_stdin();
+      c->wait_exit(std::chrono::seconds(60));
     }
     if (!parts.empty()) r = merge(parts);
     if (err.empty()) err = error_;
@@ -244,40 +213,13 @@ class child_population final : public population {
     return a;
   }
 
-  bool write_line(child_proc& c, const std::string& line) {
-    const std::string text = line + "\n";
-    std::size_t done = 0;
-    while (done < text.size()) {
-      const auto n = ::write(c.to, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      done += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
+  static bool write_line(child_proc& c, const std::string& line) { return c->write(line + "\n"); }
 
   std::string read_line(child_proc& c, std::int64_t timeout_ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (true) {
-      if (const auto nl = c.buffer.find('\n'); nl != std::string::npos) {
-        std::string line = c.buffer.substr(0, nl);
-        c.buffer.erase(0, nl + 1);
-        return line;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            deadline - std::chrono::steady_clock::now())
-                            .count();
-      if (left <= 0) return "error: no answer within " + std::to_string(timeout_ms) + " ms";
-      pollfd p{c.from, POLLIN, 0};
-      const int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left, 1000)));
-      if (ready < 0 && errno != EINTR) return std::string("error: poll: ") + std::strerror(errno);
-      if (ready <= 0) continue;
-      char buf[65536];
-      const auto n = ::read(c.from, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return "error: the child exited";
-      c.buffer.append(buf, static_cast<std::size_t>(n));
-    }
+    if (auto line = c->read_line(deadline)) return std::move(*line);
+    if (c->output_closed()) return "error: the child exited";
+    return "error: no answer within " + std::to_string(timeout_ms) + " ms";
   }
 
   std::string ask(child_proc& c, const std::string& line, std::int64_t timeout_ms) {
@@ -293,7 +235,7 @@ class child_population final : public population {
     }
     for (auto& c : children_) {
       const auto reply = read_line(c, timeout_ms);
-      if (reply != "ok" && err.empty()) err = "child " + std::to_string(c.pid) + ": " + reply;
+      if (reply != "ok" && err.empty()) err = "child " + std::to_string(c->pid()) + ": " + reply;
     }
     return err;
   }

@@ -1,5 +1,7 @@
 #include "benchmarks/storm/storm_target.hpp"
 
+#include "net/http_client.hpp"
+
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -42,11 +44,6 @@ bool port_accepts(std::uint16_t port) {
   boost::system::error_code ec;
   s.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
   return !ec;
-}
-
-bool exited(pid_t pid) {
-  int status = 0;
-  return ::waitpid(pid, &status, WNOHANG) == pid;
 }
 
 }  // namespace
@@ -99,65 +96,18 @@ std::filesystem::path self_exe() {
   return ec ? std::filesystem::path("imock-storm") : p;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log,
-            std::uint64_t fd_limit, std::string& error, std::uint64_t* got_limit) {
-  if (argv.empty()) {
-    error = "nothing to run";
-    return -1;
+std::uint64_t open_files_limit_for_child(std::uint64_t wanted) {
+  // As much as asked, else as much as allowed: raising the hard limit needs
+  // CAP_SYS_RESOURCE, so try it here first and put it back (lowering needs nothing).
+  rlimit own{};
+  ::getrlimit(RLIMIT_NOFILE, &own);
+  if (wanted <= own.rlim_max) return std::max<std::uint64_t>(own.rlim_cur, wanted);
+  const rlimit asked{static_cast<rlim_t>(wanted), static_cast<rlim_t>(wanted)};
+  if (::setrlimit(RLIMIT_NOFILE, &asked) == 0) {
+    ::setrlimit(RLIMIT_NOFILE, &own);
+    return wanted;
   }
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int log_fd = -1;
-  if (!log.empty()) {
-    log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) {
-      error = "cannot write " + log.string() + ": " + std::strerror(errno);
-      return -1;
-    }
-  }
-  // The limit the child will get: as much as asked, else as much as allowed.
-  rlimit want{};
-  ::getrlimit(RLIMIT_NOFILE, &want);
-  rlimit asked{static_cast<rlim_t>(fd_limit), static_cast<rlim_t>(fd_limit)};
-  if (fd_limit > want.rlim_max) {
-    // Raising the hard limit needs CAP_SYS_RESOURCE; try it here first so the
-    // answer is known (and reported) before the fork.
-    rlimit saved = want;
-    if (::setrlimit(RLIMIT_NOFILE, &asked) == 0) {
-      ::setrlimit(RLIMIT_NOFILE, &saved);  // lowering the hard limit back needs nothing
-      want = asked;
-    } else {
-      want.rlim_cur = want.rlim_max;
-    }
-  } else {
-    want.rlim_cur = std::max<rlim_t>(want.rlim_cur, static_cast<rlim_t>(fd_limit));
-  }
-  if (got_limit != nullptr) *got_limit = want.rlim_cur;
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    error = std::string("fork: ") + std::strerror(errno);
-    if (log_fd >= 0) ::close(log_fd);
-    return -1;
-  }
-  if (pid == 0) {
-    // Child: async-signal-safe calls only until exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    ::setrlimit(RLIMIT_NOFILE, &want);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    if (log_fd >= 0) {
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
-    }
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  if (log_fd >= 0) ::close(log_fd);
-  return pid;
+  return own.rlim_max;
 }
 
 // --- HTTP ---------------------------------------------------------------------------
@@ -167,118 +117,29 @@ std::string http_result::what() const {
   return "HTTP " + std::to_string(status) + " " + body.substr(0, 200);
 }
 
-struct admin_client::impl {
-  std::string host;
-  std::string port;
-  asio::io_context io;
-  std::optional<beast::tcp_stream> stream;
-  beast::flat_buffer buffer;
-};
+namespace {
 
-admin_client::admin_client(const std::string& base) : impl_(std::make_unique<impl>()) {
-  constexpr std::string_view scheme = "http://";
-  if (base.rfind(scheme, 0) != 0) {
-    throw std::invalid_argument("admin URL must be http://HOST:PORT, got '" + base + "'");
-  }
-  auto rest = std::string_view(base).substr(scheme.size());
-  if (const auto slash = rest.find('/'); slash != std::string_view::npos)
-    rest = rest.substr(0, slash);
+net::http_url admin_url(const std::string& base) {
   std::string why;
-  const auto hp = net::parse_host_port(rest, &why);
-  if (!hp) throw std::invalid_argument("admin URL '" + base + "': " + why);
-  impl_->host = hp->host;
-  impl_->port = std::to_string(hp->port);
+  auto url = net::parse_http_url(base, &why);
+  if (!url) throw std::invalid_argument("admin URL: " + why);
+  return std::move(*url);
 }
 
-admin_client::~admin_client() = default;
+http_result from(net::http_response r) {
+  return {.status = r.status, .body = std::move(r.body), .error = std::move(r.error)};
+}
+
+}  // namespace
+
+admin_client::admin_client(const std::string& base) : http_(admin_url(base)) {}
 
 http_result admin_client::post(std::string_view path, std::string_view json_body, int timeout_ms) {
-  return request(true, path, json_body, timeout_ms);
+  return from(http_.post_json(path, json_body, {}, std::chrono::milliseconds(timeout_ms)));
 }
 
 http_result admin_client::get(std::string_view target, int timeout_ms) {
-  return request(false, target, {}, timeout_ms);
-}
-
-http_result admin_client::request(bool post, std::string_view target, std::string_view body,
-                                  int timeout_ms) {
-  auto& d = *impl_;
-  http_result out;
-  http::request<http::string_body> req{post ? http::verb::post : http::verb::get,
-                                       std::string(target), 11};
-  req.set(http::field::host, d.host + ":" + d.port);
-  req.set(http::field::user_agent, "imock-storm");
-  req.keep_alive(true);
-  if (post) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = std::string(body);
-    req.prepare_payload();
-  }
-  // One retry: a kept connection the server closed meanwhile fails the first time.
-  for (int round = 0; round < 2; ++round) {
-    const bool fresh = !d.stream.has_value();
-    if (fresh) d.stream.emplace(d.io);
-    http::response<http::string_body> res;
-    boost::system::error_code failure;
-    bool done = false;
-    auto read_response = [&] {
-      http::async_read(*d.stream, d.buffer, res, [&](boost::system::error_code ec, std::size_t) {
-        failure = ec;
-        done = true;
-      });
-    };
-    auto write_request = [&] {
-      http::async_write(*d.stream, req, [&](boost::system::error_code ec, std::size_t) {
-        if (ec) {
-          failure = ec;
-          done = true;
-          return;
-        }
-        read_response();
-      });
-    };
-    d.stream->expires_after(std::chrono::milliseconds(timeout_ms));
-    if (fresh) {
-      tcp::resolver resolver(d.io);
-      boost::system::error_code rec;
-      const auto results = resolver.resolve(d.host, d.port, rec);
-      if (rec) {
-        d.stream.reset();
-        out.error = "resolve " + d.host + ": " + rec.message();
-        return out;
-      }
-      d.buffer.clear();
-      d.stream->async_connect(results, [&](boost::system::error_code ec, const tcp::endpoint&) {
-        if (ec) {
-          failure = ec;
-          done = true;
-          return;
-        }
-        write_request();
-      });
-    } else {
-      write_request();
-    }
-    d.io.restart();
-    d.io.run_for(std::chrono::milliseconds(timeout_ms + 1000));
-    if (!done) failure = asio::error::timed_out;
-    if (!failure) {
-      out.status = static_cast<int>(res.result_int());
-      out.body = std::move(res.body());
-      if (!res.keep_alive()) d.stream.reset();
-      return out;
-    }
-    d.stream.reset();
-    d.io.restart();
-    d.io.poll();  // let cancelled handlers finish
-    if (fresh) {
-      out.error =
-          "http://" + d.host + ":" + d.port + std::string(target) + ": " + failure.message();
-      return out;
-    }
-  }
-  out.error = "http://" + d.host + ":" + d.port + std::string(target) + ": failed";
-  return out;
+  return from(http_.get(target, std::chrono::milliseconds(timeout_ms)));
 }
 
 // --- brokers --------------------------------------------------------------------------
@@ -332,7 +193,7 @@ std::string broker_process::write_config() {
 }
 
 std::string broker_process::start(int timeout_ms) {
-  if (pid_ > 0) return {};
+  if (child_) return {};
   const auto config = write_config();
   if (config.empty()) return "cannot write a config file in " + o_.work_dir.string();
   const auto log =
@@ -346,15 +207,20 @@ std::string broker_process::start(int timeout_ms) {
     argv = {o_.binary, "-c", config};
   }
   std::string error;
-  pid_ = spawn(argv, log, o_.fd_limit, error, &fd_limit_);
-  if (pid_ < 0) {
-    pid_ = 0;
-    return "cannot start " + o_.binary + ": " + error;
-  }
+  fd_limit_ = open_files_limit_for_child(o_.fd_limit);
+  child_ = child_process::spawn(argv,
+                                {.in = spawn_options::stream::null,
+                                 .out = spawn_options::stream::file,
+                                 .err = spawn_options::stream::as_out,
+                                 .out_file = log,
+                                 .open_files_limit = fd_limit_},
+                                &error);
+  if (!child_) return "cannot start " + o_.binary + ": " + error;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (exited(pid_)) {
-      pid_ = 0;
+    // Also the pause between looks: returns at once when the broker exits.
+    if (child_->wait_exit(std::chrono::milliseconds(50))) {
+      child_.reset();
       return o_.binary + " exited at start: " + log_tail();
     }
     if (o_.kind == broker_kind::imock) {
@@ -379,27 +245,15 @@ std::string broker_process::start(int timeout_ms) {
     } else if (port_accepts(mqtt_port_)) {
       return {};
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   stop(1'000);
   return o_.binary + " did not start within " + std::to_string(timeout_ms) + " ms: " + log_tail();
 }
 
 void broker_process::stop(int grace_ms) {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (exited(pid_)) {
-      pid_ = 0;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = 0;
+  if (!child_) return;
+  child_->stop(std::chrono::milliseconds(grace_ms));
+  child_.reset();
 }
 
 std::string broker_process::log_tail(std::size_t lines) const {

@@ -13,6 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/process.hpp"
+#include "net/http_client.hpp"
+
 namespace imock::storm {
 
 /// One /proc reading of a process.
@@ -42,9 +45,6 @@ class admin_client {
  public:
   /// `base` is http://HOST:PORT. Throws std::invalid_argument when it is not.
   explicit admin_client(const std::string& base);
-  ~admin_client();
-  admin_client(const admin_client&) = delete;
-  admin_client& operator=(const admin_client&) = delete;
 
   /// POST `path` with a JSON body; every call is bounded by `timeout_ms`.
   http_result post(std::string_view path, std::string_view json_body, int timeout_ms = 10'000);
@@ -52,9 +52,7 @@ class admin_client {
   http_result get(std::string_view target, int timeout_ms = 10'000);
 
  private:
-  http_result request(bool post, std::string_view target, std::string_view body, int timeout_ms);
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  net::http_client http_;
 };
 
 enum class broker_kind { imock, mosquitto };
@@ -81,8 +79,8 @@ class broker_process {
   std::string start(int timeout_ms = 15'000);
   /// SIGTERM, then SIGKILL after `grace_ms`; waits for the exit.
   void stop(int grace_ms = 5'000);
-  [[nodiscard]] bool running() const { return pid_ > 0; }
-  [[nodiscard]] pid_t pid() const { return pid_; }
+  [[nodiscard]] bool running() const { return child_ != nullptr; }
+  [[nodiscard]] pid_t pid() const { return child_ ? child_->pid() : 0; }
   [[nodiscard]] std::string mqtt_url() const;
   /// http://HOST:PORT of imock-server's HTTP listener (admin API); empty for mosquitto.
   [[nodiscard]] std::string http_base() const;
@@ -94,17 +92,15 @@ class broker_process {
  private:
   std::string write_config();
   broker_options o_;
-  pid_t pid_ = 0;
+  std::unique_ptr<child_process> child_;
   std::uint16_t mqtt_port_ = 0;
   std::uint16_t http_port_ = 0;
   std::uint64_t fd_limit_ = 0;
 };
 
-/// Forks and execs `argv` with stdin from /dev/null, stdout and stderr to `log`
-/// (empty: inherited), RLIMIT_NOFILE raised towards `fd_limit` (as far as
-/// allowed), and SIGTERM on this process's death. Returns the pid, or -1 and `error`.
-pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log,
-            std::uint64_t fd_limit, std::string& error, std::uint64_t* got_limit = nullptr);
+/// The open-file limit a child can get when it wants `wanted`: that much when this
+/// process may raise its hard limit (or is allowed that much), else its hard limit.
+std::uint64_t open_files_limit_for_child(std::uint64_t wanted);
 
 /// Full path of this executable (/proc/self/exe).
 std::filesystem::path self_exe();

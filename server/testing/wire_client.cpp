@@ -214,35 +214,6 @@ verdict verdict_of(const std::optional<mqtt::packet>& p) {
   return v;
 }
 
-http_result http_request(const std::string& host_port, std::string_view method,
-                         std::string_view target, std::string_view body,
-                         std::string_view content_type,
-                         const std::vector<std::pair<std::string, std::string>>& headers) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(5));
-  http_result out;
-  try {
-    stream.connect(endpoint_of(host_port));
-    http::request<http::string_body> req(http::string_to_verb(method), target, 11);
-    req.set(http::field::host, host_port);
-    if (!body.empty()) req.set(http::field::content_type, content_type);
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = std::string(body);
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    out.status = static_cast<int>(res.result_int());
-    out.body = res.body();
-  } catch (const std::exception& e) {
-    out.status = -1;
-    out.body = e.what();
-  }
-  return out;
-}
-
 http_result server_api_call(const std::string& host_port, std::string_view app_key,
                             std::string_view app_secret, std::string_view path,
                             std::string_view form_body) {
@@ -252,10 +223,7 @@ http_result server_api_call(const std::string& host_port, std::string_view app_k
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count());
   return http_request(host_port, "POST", path, form_body, "application/x-www-form-urlencoded",
-                      {{"App-Key", std::string(app_key)},
-                       {"Nonce", nonce},
-                       {"Timestamp", ts},
-                       {"Signature", api_signature(app_secret, nonce, ts)}});
+                      signed_headers(app_key, app_secret, nonce, ts));
 }
 
 }  // namespace imock::server::testing

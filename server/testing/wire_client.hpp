@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/http_client.hpp"
 #include "protocol/mqtt.hpp"
 #include "server/hub.hpp"
 #include "server/server.hpp"
@@ -68,15 +69,9 @@ struct verdict {
 };
 verdict verdict_of(const std::optional<mqtt::packet>& p);
 
-/// A plain HTTP/1.1 request to `host_port`; returns status and body. Bounded by 5 s.
-struct http_result {
-  int status = 0;
-  std::string body;
-};
-http_result http_request(const std::string& host_port, std::string_view method,
-                         std::string_view target, std::string_view body = {},
-                         std::string_view content_type = "application/json",
-                         const std::vector<std::pair<std::string, std::string>>& headers = {});
+/// A plain HTTP/1.1 request to `host_port` (net/http_client.hpp); bounded by 10 s.
+using http_result = net::http_response;
+using net::http_request;
 
 /// POST to the signed server API with a correct signature.
 http_result server_api_call(const std::string& host_port, std::string_view app_key,
