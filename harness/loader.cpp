@@ -18,6 +18,8 @@
 #include "protocol/api_request.hpp"
 #include "protocol/codes.hpp"
 #include "server/config.hpp"
+#include "server/event_log.hpp"
+#include "server/faults.hpp"
 
 namespace imock::harness {
 namespace {
@@ -64,16 +66,6 @@ constexpr std::array<std::pair<std::string_view, token_kind>, 8> k_token_kinds =
     {"empty", token_kind::empty},
     {"previous", token_kind::previous},
 }};
-constexpr std::array<std::string_view, 3> k_app_states = {"active", "blocked", "deleted"};
-constexpr std::array<std::string_view, 3> k_fault_triggers = {"connect", "connack", "packet"};
-constexpr std::array<std::string_view, 5> k_fault_actions = {"refuse", "delay", "drop", "blackhole",
-                                                             "kick"};
-// Server event kinds an expectation can see: docs/admin-api.md's list without `start`,
-// `accept` and `api`, which the runner leaves out of the trace as noise.
-constexpr std::array<std::string_view, 16> k_server_event_kinds = {
-    "connect",        "kick",     "disconnect", "closed",  "timeout", "protocol_error",
-    "slow_reader",    "drop",     "blackhole",  "release", "fault",   "admin",
-    "accept_backoff", "shutdown", "error",      "ping"};
 // The "code" of a server API answer (docs/server-api.md).
 constexpr std::array<int, 13> k_api_codes = {200,  404,  405,  1000, 1001, 1002, 1003,
                                              1004, 1005, 1006, 1008, 1050, 2007};
@@ -611,6 +603,26 @@ class reader {
       return std::nullopt;
     }
     return *s;
+  }
+
+  // A name from one of the enum tables (base/names.hpp), kept as its text.
+  template <class E, std::size_t N>
+  std::optional<std::string> read_choice(const entry& e, const names<E, N>& table) {
+    const auto v = read_enum(e, table.rows);
+    return v ? std::optional<std::string>(table.of(*v)) : std::nullopt;
+  }
+
+  // A server event kind an expectation can see: the runner leaves start, accept and
+  // api out of the trace as noise, so waiting for them could never pass.
+  std::optional<std::string> read_event_kind(const entry& e) {
+    const auto v = read_enum(e, server::k_event_kind_names.rows);
+    if (!v) return std::nullopt;
+    if (server::left_out_of_traces(*v)) {
+      error_at(e, "server: " + std::string(server::k_event_kind_names.of(*v)) +
+                      " is left out of traces, so no expectation can see it");
+      return std::nullopt;
+    }
+    return std::string(server::k_event_kind_names.of(*v));
   }
 
   template <class T, std::size_t N>
@@ -1235,7 +1247,7 @@ class reader {
         body["app"] = first_app();
       }
       if (const auto* p = required(params, where, what, "state")) {
-        if (const auto v = read_choice(*p, k_app_states)) {
+        if (const auto v = read_choice(*p, server::k_app_state_names)) {
           body["state"] = *v;
         }
       }
@@ -1304,13 +1316,13 @@ class reader {
     std::optional<std::string> on;
     const auto* on_entry = find(params, "on");
     if (on_entry != nullptr) {
-      on = read_choice(*on_entry, k_fault_triggers);
+      on = read_choice(*on_entry, server::k_fault_trigger_names);
       if (on) {
         body["on"] = *on;
       }
     }
     if (const auto* p = required(params, where, "fault", "action")) {
-      if (const auto action = read_choice(*p, k_fault_actions)) {
+      if (const auto action = read_choice(*p, server::k_fault_action_names)) {
         body["action"] = *action;
         // The server refuses these too; saying it here names the line.
         if ((*action == "refuse" || *action == "delay") && on && *on != "connect") {
@@ -1629,7 +1641,7 @@ class reader {
   std::optional<server_event_match> read_server_event(const std::vector<entry>& params) {
     server_event_match m;
     if (const auto* p = find(params, "server")) {
-      if (const auto kind = read_choice(*p, k_server_event_kinds)) {
+      if (const auto kind = read_event_kind(*p)) {
         m.kind = *kind;
       }
     }
@@ -1831,7 +1843,7 @@ class reader {
       // server: KIND measures the gaps between the server's events about this client
       // (its pings, say) instead of the client's connect attempts.
       if (const auto* k = find(params, "server")) {
-        if (const auto kind = read_choice(*k, k_server_event_kinds)) {
+        if (const auto kind = read_event_kind(*k)) {
           server_event_match m{.kind = std::string(*kind)};
           if (const auto* spec = spec_of(x.client)) {
             m.user = spec->user;

@@ -400,18 +400,12 @@ void real_world::start() {
   bound_ = server_->start();
   server_thread_ = std::thread([this] { server_->run(); });
   server_->call([this](server::hub& h) {
-    h.events().set_listener([this](const server::event& e) {
-      if (e.kind == "accept" || e.kind == "api" || e.kind == "start") return;  // noise
-      trace().add({.source = "server",
-                   .kind = e.kind,
-                   .code = e.code,
-                   .user = e.user,
-                   .device = e.device,
-                   .detail = e.detail});
+    h.events().add_listener([this](const server::event& e) {
+      if (auto entry = trace_entry_of(e)) trace().add(std::move(*entry));
       // An app run by hand shows its connect attempts only to the server: each CONNECT
       // the server takes is an attempt of the client it comes from. (One refused at
       // the TCP level, while the server does not accept, is not seen.)
-      if (options_.by_hand && e.kind == "connect") {
+      if (options_.by_hand && e.kind == server::event_kind::connect) {
         if (const auto* c = hand_client_of(e.user, e.device)) {
           trace().add({.source = c->name,
                        .kind = "attempt",

@@ -345,14 +345,9 @@ void sim_world::start() {
     // Started before the steps, as over real sockets (no virtual time passes).
     for (const auto& [name, spec] : s_.clients) static_cast<program_client&>(client(spec)).launch();
   }
-  server_->hub().events().set_listener([this](const server::event& e) {
-    if (stopped_ || e.kind == "accept" || e.kind == "api" || e.kind == "start") return;  // noise
-    trace().add({.source = "server",
-                 .kind = e.kind,
-                 .code = e.code,
-                 .user = e.user,
-                 .device = e.device,
-                 .detail = e.detail});
+  server_->hub().events().add_listener([this](const server::event& e) {
+        if (stopped_) return;
+    if (auto entry = trace_entry_of(e)) trace().add(std::move(*entry));
   });
 }
 

@@ -81,6 +81,16 @@ std::string status_name(int s) {
   return row != nullptr ? std::string(row->name) : "?";
 }
 
+std::optional<trace_entry> trace_entry_of(const server::event& e) {
+  if (server::left_out_of_traces(e.kind)) return std::nullopt;
+  return trace_entry{.source = "server",
+                     .kind = std::string(server::k_event_kind_names.of(e.kind)),
+                     .code = e.code,
+                     .user = e.user,
+                     .device = e.device,
+                     .detail = e.detail};
+}
+
 std::string describe(const trace_entry& e) {
   std::string out = e.kind;
   if (e.kind == "status") {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/scenario.hpp"
+#include "server/event_log.hpp"
 
 namespace imock::harness {
 
@@ -61,6 +62,10 @@ class trace_log {
   std::condition_variable changed_;
   std::vector<trace_entry> entries_;
 };
+
+/// The trace entry of a server event; nullopt for the kinds traces leave out (start,
+/// accept, api: server::left_out_of_traces).
+std::optional<trace_entry> trace_entry_of(const server::event& e);
 
 // --- matching ----------------------------------------------------------------------
 

@@ -164,9 +164,9 @@ json::object to_json(const fault_rule& r) {
 
 fault_rule rule_from(const params& p) {
   fault_rule r;
-  const auto on = parse_fault_trigger(p.str("on", "connect"));
+  const auto on = k_fault_trigger_names.parse(p.str("on", "connect"));
   if (!on) throw bad_request("'on' must be connect, connack or packet");
-  const auto act = parse_fault_action(p.required_str("action"));
+  const auto act = k_fault_action_names.parse(p.required_str("action"));
   if (!act) throw bad_request("'action' must be refuse, delay, drop, blackhole or kick");
   r.on = *on;
   r.action = *act;
@@ -205,7 +205,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
   const bool get = request.method == "GET";
   auto applied = [&](actions&& todo, std::string_view what, json::object extra = {}) {
     extra["affected"] = todo.size();
-    hub_.log("admin", std::string(what) + " (" + std::to_string(todo.size()) + " sessions)",
+    hub_.log(event_kind::admin, std::string(what) + " (" + std::to_string(todo.size()) + " sessions)",
              now_ms);
     control_.apply(std::move(todo));
     return ok(std::move(extra));
@@ -279,7 +279,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          const auto app = p.required_str("app");
          const auto user = p.required_str("user");
          if (auto* rec = hub_.dir().find_user(app, user)) rec->blocked_until_ms = 0;
-         hub_.log("admin", "unblock " + app + "/" + user, now);
+         hub_.log(event_kind::admin, "unblock " + app + "/" + user, now);
          return ok();
        }},
       {"/admin/tokens/expire",
@@ -290,7 +290,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          if (rec == nullptr) throw bad_request("unknown app '" + app + "'");
          const auto before = p.num("before_ms", now + 1);
          hub_.dir().ensure_user(*rec, user).revoked_before_ms = before;
-         hub_.log("admin",
+         hub_.log(event_kind::admin,
                   "tokens of " + app + "/" + user + " issued before " + std::to_string(before) +
                       " revoked",
                   now);
@@ -311,7 +311,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          } else {
            throw bad_request("'state' must be active, blocked or deleted");
          }
-         hub_.log("admin", "app " + app + " is now " + state, now);
+         hub_.log(event_kind::admin, "app " + app + " is now " + state, now);
          return ok();
        }},
       {"/admin/drop",
@@ -342,7 +342,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
        [&](const params& p, std::int64_t now) {
          auto rule = rule_from(p);
          const auto id = hub_.faults().add(std::move(rule));
-         hub_.log("admin", "fault rule " + std::to_string(id) + " armed", now);
+         hub_.log(event_kind::admin, "fault rule " + std::to_string(id) + " armed", now);
          return ok({{"id", id}});
        }},
       {"/admin/faults/remove",
@@ -353,7 +353,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
       {"/admin/faults/clear",
        [&](const params&, std::int64_t now) {
          hub_.faults().clear();
-         hub_.log("admin", "fault rules cleared", now);
+         hub_.log(event_kind::admin, "fault rules cleared", now);
          return ok();
        }},
       {"/admin/refuse",
@@ -371,7 +371,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          }
          r.code = p.code("code", rc::code::conn_server_unavailable);
          const auto id = hub_.faults().add(std::move(r));
-         hub_.log("admin", "refuse rule " + std::to_string(id) + " armed", now);
+         hub_.log(event_kind::admin, "refuse rule " + std::to_string(id) + " armed", now);
          return ok({{"id", id}});
        }},
       {"/admin/delay",
@@ -385,7 +385,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          r.delay_ms = p.num("ms", -1);
          if (r.delay_ms < 0) throw bad_request("'ms' (>= 0) is required");
          const auto id = hub_.faults().add(std::move(r));
-         hub_.log("admin", "delay rule " + std::to_string(id) + " armed", now);
+         hub_.log(event_kind::admin, "delay rule " + std::to_string(id) + " armed", now);
          return ok({{"id", id}});
        }},
       {"/admin/stop-accepting",
@@ -393,14 +393,14 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          const bool silent = p.flag("silent", false);
          control_.set_accept_mode(silent ? server_control::accept_mode::drop_syn
                                          : server_control::accept_mode::refuse);
-         hub_.log("admin", silent ? "stopped accepting: SYNs go unanswered" : "stopped accepting",
+         hub_.log(event_kind::admin, silent ? "stopped accepting: SYNs go unanswered" : "stopped accepting",
                   now);
          return ok();
        }},
       {"/admin/resume-accepting",
        [&](const params&, std::int64_t now) {
          control_.set_accepting(true);
-         hub_.log("admin", "accepting again", now);
+         hub_.log(event_kind::admin, "accepting again", now);
          return ok();
        }},
       {"/admin/restart",
@@ -418,14 +418,14 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
        }},
       {"/admin/shutdown",
        [&](const params&, std::int64_t now) {
-         hub_.log("admin", "shutdown requested", now);
+         hub_.log(event_kind::admin, "shutdown requested", now);
          control_.request_shutdown();
          return ok();
        }},
       {"/admin/seed",
        [&](const params& p, std::int64_t now) {
          hub_.faults().reseed(static_cast<std::uint64_t>(p.num("seed", 1)));
-         hub_.log("admin", "fault generator reseeded", now);
+         hub_.log(event_kind::admin, "fault generator reseeded", now);
          return ok();
        }},
   };

@@ -13,27 +13,7 @@
 
 namespace imock::server {
 
-std::string_view to_string(app_state s) noexcept {
-  switch (s) {
-    case app_state::active:
-      return "active";
-    case app_state::blocked:
-      return "blocked";
-    case app_state::deleted:
-      return "deleted";
-  }
-  return "?";
-}
 
-std::string_view to_string(login_policy p) noexcept {
-  switch (p) {
-    case login_policy::single_mobile_device:
-      return "single_mobile_device";
-    case login_policy::multi_device:
-      return "multi_device";
-  }
-  return "?";
-}
 
 const app_config* server_config::find_app(std::string_view key) const noexcept {
   for (const auto& app : apps) {
@@ -71,15 +51,8 @@ constexpr std::array<std::string_view, 10> k_limits_keys = {
 constexpr std::array<std::string_view, 8> k_listen_keys = {
     "mqtt", "http", "mqtts", "https", "tls_cert", "tls_key", "tls_self_signed", "accept_queues"};
 
-constexpr std::array<std::pair<std::string_view, app_state>, 3> k_app_states = {{
-    {"active", app_state::active},
-    {"blocked", app_state::blocked},
-    {"deleted", app_state::deleted},
-}};
-constexpr std::array<std::pair<std::string_view, login_policy>, 2> k_login_policies = {{
-    {"single_mobile_device", login_policy::single_mobile_device},
-    {"multi_device", login_policy::multi_device},
-}};
+constexpr auto& k_app_states = k_app_state_names.rows;
+constexpr auto& k_login_policies = k_login_policy_names.rows;
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) noexcept {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/names.hpp"
 #include "protocol/codes.hpp"
 
 namespace YAML {
@@ -20,8 +21,17 @@ namespace imock::server {
 enum class app_state { active, blocked, deleted };
 enum class login_policy { single_mobile_device, multi_device };
 
-std::string_view to_string(app_state s) noexcept;
-std::string_view to_string(login_policy p) noexcept;
+inline constexpr names<app_state, 3> k_app_state_names{{{
+    {"active", app_state::active},
+    {"blocked", app_state::blocked},
+    {"deleted", app_state::deleted},
+}}};
+inline constexpr names<login_policy, 2> k_login_policy_names{{{
+    {"single_mobile_device", login_policy::single_mobile_device},
+    {"multi_device", login_policy::multi_device},
+}}};
+inline std::string_view to_string(app_state s) noexcept { return k_app_state_names.of(s); }
+inline std::string_view to_string(login_policy p) noexcept { return k_login_policy_names.of(p); }
 
 struct app_config {
   std::string key;

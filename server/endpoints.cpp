@@ -17,9 +17,9 @@ api_hooks endpoints::hooks() {
           [this](std::string_view app, std::string_view user, rc::code why) {
             control_.apply(hub_.disconnect_user(app, user, why, now_ms_));
           },
-      .log_event =
-          [this](std::string_view kind, std::string_view detail) {
-            hub_.log(std::string(kind), std::string(detail), now_ms_);
+      .log_call =
+          [this](std::string_view detail) {
+            hub_.log(event_kind::api, std::string(detail), now_ms_);
           },
   };
 }

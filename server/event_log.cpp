@@ -11,7 +11,7 @@ std::string to_text(const event& e) {
   std::snprintf(head, sizeof head, "%lld.%03lld ", static_cast<long long>(e.t_ms / 1000),
                 static_cast<long long>(e.t_ms % 1000));
   std::string out = head;
-  out += e.kind;
+  out += k_event_kind_names.of(e.kind);
   if (e.session != 0) {
     out += " #" + std::to_string(e.session);
   }
@@ -35,7 +35,7 @@ std::string to_json(const event& e) {
   boost::json::object o;
   o["seq"] = e.seq;
   o["t_ms"] = e.t_ms;
-  o["kind"] = e.kind;
+  o["kind"] = k_event_kind_names.of(e.kind);
   if (e.session != 0) o["session"] = e.session;
   if (!e.app.empty()) o["app"] = e.app;
   if (!e.user.empty()) o["user"] = e.user;
@@ -48,12 +48,7 @@ std::string to_json(const event& e) {
 
 std::uint64_t event_log::add(event e) {
   e.seq = next_seq_++;
-  if (echo_) {
-    std::fprintf(stderr, "event %s\n", to_text(e).c_str());
-  }
-  if (listener_) {
-    listener_(e);
-  }
+  for (const auto& l : listeners_) l(e);
   events_.push_back(std::move(e));
   while (events_.size() > capacity_) {
     events_.pop_front();

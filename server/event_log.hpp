@@ -11,12 +11,65 @@
 #include <string_view>
 #include <vector>
 
+#include "base/names.hpp"
+
 namespace imock::server {
+
+/// What an event is about (docs/admin-api.md, "Event log"). Each kind's name is what
+/// GET /admin/events, traces and scenario files (`server: KIND`) call it.
+enum class event_kind : std::uint8_t {
+  start,           // the server listens
+  accept,          // a TCP connection (or WebSocket upgrade) was accepted
+  connect,         // a CONNECT and its answer (code 0: accepted)
+  kick,            // a session was kicked (DISCONNECT with a code)
+  disconnect,      // the client sent DISCONNECT
+  closed,          // a connection closed
+  timeout,         // keep alive or CONNECT time-out at the server
+  protocol_error,  // bytes that are not MQTT 5, or a packet out of place
+  slow_reader,     // the outbound queue overflowed: closed
+  drop,            // an admin drop
+  blackhole,       // sessions blackholed
+  release,         // sessions answered again
+  fault,           // a fault rule fired
+  admin,           // an admin call
+  accept_backoff,  // out of file descriptors: accepting paused
+  shutdown,        // DISCONNECT 0x8B to everyone
+  error,           // something the server could not do (a port it cannot bind again)
+  ping,            // a PINGREQ
+  api,             // a server API call
+};
+
+inline constexpr names<event_kind, 19> k_event_kind_names{{{
+    {"start", event_kind::start},
+    {"accept", event_kind::accept},
+    {"connect", event_kind::connect},
+    {"kick", event_kind::kick},
+    {"disconnect", event_kind::disconnect},
+    {"closed", event_kind::closed},
+    {"timeout", event_kind::timeout},
+    {"protocol_error", event_kind::protocol_error},
+    {"slow_reader", event_kind::slow_reader},
+    {"drop", event_kind::drop},
+    {"blackhole", event_kind::blackhole},
+    {"release", event_kind::release},
+    {"fault", event_kind::fault},
+    {"admin", event_kind::admin},
+    {"accept_backoff", event_kind::accept_backoff},
+    {"shutdown", event_kind::shutdown},
+    {"error", event_kind::error},
+    {"ping", event_kind::ping},
+    {"api", event_kind::api},
+}}};
+
+/// Kinds a scenario's trace leaves out (the harness's noise): start, accept, api.
+inline constexpr bool left_out_of_traces(event_kind k) noexcept {
+  return k == event_kind::start || k == event_kind::accept || k == event_kind::api;
+}
 
 struct event {
   std::uint64_t seq = 0;
   std::int64_t t_ms = 0;      // server time (scenario time under the harness)
-  std::string kind;           // accept, connect, kick, drop, closed, fault, api, admin, ...
+  event_kind kind = event_kind::admin;  // its name: k_event_kind_names.of(kind)
   std::uint64_t session = 0;  // 0: not about one session
   std::string app;
   std::string user;
@@ -44,19 +97,16 @@ class event_log {
   [[nodiscard]] std::uint64_t last_seq() const noexcept { return next_seq_ - 1; }
   [[nodiscard]] std::size_t size() const noexcept { return events_.size(); }
 
-  /// Called synchronously for each new event, on the server's thread.
+  /// Called synchronously for each new event, on the server's thread, in the order
+  /// listeners were added (the harness's trace, the server's --events echo).
   using listener = std::function<void(const event&)>;
-  void set_listener(listener l) { listener_ = std::move(l); }
-
-  /// Also print each event to stderr as text (the --log-level debug view).
-  void set_echo(bool on) noexcept { echo_ = on; }
+  void add_listener(listener l) { listeners_.push_back(std::move(l)); }
 
  private:
   std::deque<event> events_;
   std::size_t capacity_;
   std::uint64_t next_seq_ = 1;
-  listener listener_;
-  bool echo_ = false;
+  std::vector<listener> listeners_;
 };
 
 }  // namespace imock::server

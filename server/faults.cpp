@@ -7,34 +7,7 @@
 namespace imock::server {
 namespace {
 
-constexpr std::array<std::pair<fault_trigger, std::string_view>, 3> k_triggers{{
-    {fault_trigger::connect, "connect"},
-    {fault_trigger::connack, "connack"},
-    {fault_trigger::packet, "packet"},
-}};
-constexpr std::array<std::pair<fault_action, std::string_view>, 5> k_actions{{
-    {fault_action::refuse, "refuse"},
-    {fault_action::delay, "delay"},
-    {fault_action::drop, "drop"},
-    {fault_action::blackhole, "blackhole"},
-    {fault_action::kick, "kick"},
-}};
 
-template <typename Table, typename E>
-std::string_view name_of(const Table& table, E value) {
-  for (const auto& [v, n] : table) {
-    if (v == value) return n;
-  }
-  return "?";
-}
-
-template <typename E, typename Table>
-std::optional<E> parse_of(const Table& table, std::string_view s) {
-  for (const auto& [v, n] : table) {
-    if (n == s) return v;
-  }
-  return std::nullopt;
-}
 
 bool filter_ok(const std::string& want, std::string_view got) {
   return want.empty() || want == got;
@@ -42,14 +15,6 @@ bool filter_ok(const std::string& want, std::string_view got) {
 
 }  // namespace
 
-std::string_view to_string(fault_trigger t) noexcept { return name_of(k_triggers, t); }
-std::string_view to_string(fault_action a) noexcept { return name_of(k_actions, a); }
-std::optional<fault_trigger> parse_fault_trigger(std::string_view s) noexcept {
-  return parse_of<fault_trigger>(k_triggers, s);
-}
-std::optional<fault_action> parse_fault_action(std::string_view s) noexcept {
-  return parse_of<fault_action>(k_actions, s);
-}
 
 std::uint64_t fault_set::add(fault_rule rule) {
   rule.id = next_id_++;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/names.hpp"
 #include "protocol/codes.hpp"
 
 namespace imock::server {
@@ -30,10 +31,20 @@ enum class fault_action {
   kick,       // DISCONNECT 0x8E with rc-code `code` (default 31010)
 };
 
-std::string_view to_string(fault_trigger t) noexcept;
-std::string_view to_string(fault_action a) noexcept;
-std::optional<fault_trigger> parse_fault_trigger(std::string_view s) noexcept;
-std::optional<fault_action> parse_fault_action(std::string_view s) noexcept;
+inline constexpr names<fault_trigger, 3> k_fault_trigger_names{{{
+    {"connect", fault_trigger::connect},
+    {"connack", fault_trigger::connack},
+    {"packet", fault_trigger::packet},
+}}};
+inline constexpr names<fault_action, 5> k_fault_action_names{{{
+    {"refuse", fault_action::refuse},
+    {"delay", fault_action::delay},
+    {"drop", fault_action::drop},
+    {"blackhole", fault_action::blackhole},
+    {"kick", fault_action::kick},
+}}};
+inline std::string_view to_string(fault_trigger t) noexcept { return k_fault_trigger_names.of(t); }
+inline std::string_view to_string(fault_action a) noexcept { return k_fault_action_names.of(a); }
 
 struct fault_rule {
   std::uint64_t id = 0;  // assigned by fault_set::add

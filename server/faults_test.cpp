@@ -273,22 +273,22 @@ TEST(FaultSetTest, ProbabilityZeroNeverFiresAndOneAlwaysFires) {
 
 TEST(FaultSetTest, TriggersAndActionsRoundTripThroughTheirNames) {
   for (const auto t : {fault_trigger::connect, fault_trigger::connack, fault_trigger::packet}) {
-    EXPECT_EQ(parse_fault_trigger(to_string(t)), t) << to_string(t);
+    EXPECT_EQ(k_fault_trigger_names.parse(to_string(t)), t) << to_string(t);
   }
   for (const auto a : {fault_action::refuse, fault_action::delay, fault_action::drop,
                        fault_action::blackhole, fault_action::kick}) {
-    EXPECT_EQ(parse_fault_action(to_string(a)), a) << to_string(a);
+    EXPECT_EQ(k_fault_action_names.parse(to_string(a)), a) << to_string(a);
   }
   EXPECT_EQ(to_string(fault_trigger::connack), "connack");
   EXPECT_EQ(to_string(fault_action::blackhole), "blackhole");
 }
 
 TEST(FaultSetTest, UnknownNamesDoNotParse) {
-  EXPECT_FALSE(parse_fault_trigger("disconnect"));
-  EXPECT_FALSE(parse_fault_trigger(""));
-  EXPECT_FALSE(parse_fault_trigger("Connect")) << "names are lower case";
-  EXPECT_FALSE(parse_fault_action("close"));
-  EXPECT_FALSE(parse_fault_action(""));
+  EXPECT_FALSE(k_fault_trigger_names.parse("disconnect"));
+  EXPECT_FALSE(k_fault_trigger_names.parse(""));
+  EXPECT_FALSE(k_fault_trigger_names.parse("Connect")) << "names are lower case";
+  EXPECT_FALSE(k_fault_action_names.parse("close"));
+  EXPECT_FALSE(k_fault_action_names.parse(""));
 }
 
 }  // namespace

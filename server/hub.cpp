@@ -80,11 +80,11 @@ std::string hub::user_key(std::string_view app, std::string_view user) {
   return key;
 }
 
-void hub::emit(std::string kind, const session& s, int code, std::string detail,
+void hub::emit(event_kind kind, const session& s, int code, std::string detail,
                std::int64_t now_ms) {
   event e;
   e.t_ms = now_ms;
-  e.kind = std::move(kind);
+  e.kind = kind;
   e.session = s.id;
   e.app = s.app;
   e.user = s.user;
@@ -95,10 +95,10 @@ void hub::emit(std::string kind, const session& s, int code, std::string detail,
   events_.add(std::move(e));
 }
 
-void hub::log(std::string kind, std::string detail, std::int64_t now_ms, int code) {
+void hub::log(event_kind kind, std::string detail, std::int64_t now_ms, int code) {
   event e;
   e.t_ms = now_ms;
-  e.kind = std::move(kind);
+  e.kind = kind;
   e.code = code;
   e.detail = std::move(detail);
   events_.add(std::move(e));
@@ -115,7 +115,7 @@ session_id hub::open(transport via, std::string remote, std::int64_t now_ms) {
   s.deadline_ms = s.blackholed ? 0 : now_ms + config_.limits.connect_timeout_ms;
   ++counters_.accepted[static_cast<std::size_t>(via)];
   ++open_by_transport_[static_cast<std::size_t>(via)];
-  emit("accept", s, 0, "from " + s.remote + (s.blackholed ? " (blackholed)" : ""), now_ms);
+  emit(event_kind::accept, s, 0, "from " + s.remote + (s.blackholed ? " (blackholed)" : ""), now_ms);
   return id;
 }
 
@@ -132,7 +132,7 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
       return handle_connect(s, std::move(*c), now_ms);
     }
     ++counters_.protocol_errors;
-    emit("protocol_error", s, 0, std::string(mqtt::type_name(mqtt::type_of(p))) + " before CONNECT",
+    emit(event_kind::protocol_error, s, 0, std::string(mqtt::type_name(mqtt::type_of(p))) + " before CONNECT",
          now_ms);
     actions out{disconnect_action(s, k_reason_protocol_error, rc::code::ok, "CONNECT first")};
     mark_closing(s);
@@ -155,7 +155,7 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
   switch (mqtt::type_of(p)) {
     case mqtt::packet_type::pingreq:
       // Logged so a scenario can measure a client's heartbeat at the server.
-      emit("ping", s, 0, "", now_ms);
+      emit(event_kind::ping, s, 0, "", now_ms);
       reply(mqtt::pingresp{});
       break;
     case mqtt::packet_type::publish: {
@@ -204,7 +204,7 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
     }
     case mqtt::packet_type::disconnect: {
       const auto& d = std::get<mqtt::disconnect>(p);
-      emit("disconnect", s, 0, "client sent DISCONNECT " + std::string(mqtt::reason_name(d.reason)),
+      emit(event_kind::disconnect, s, 0, "client sent DISCONNECT " + std::string(mqtt::reason_name(d.reason)),
            now_ms);
       mark_closing(s);
       out.push_back(action{.session = s.id, .close = true});
@@ -213,7 +213,7 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
     default: {
       // CONNECT again, or a packet only a server sends.
       ++counters_.protocol_errors;
-      emit("protocol_error", s, 0,
+      emit(event_kind::protocol_error, s, 0,
            std::string(mqtt::type_name(mqtt::type_of(p))) + " from a client", now_ms);
       out.push_back(
           disconnect_action(s, k_reason_protocol_error, rc::code::ok, "unexpected packet"));
@@ -261,7 +261,7 @@ actions hub::handle_connect(session& s, mqtt::connect&& c, std::int64_t now_ms) 
       // The client cannot ping before it has its CONNACK: keep alive starts then.
       if (s.deadline_ms != 0) s.deadline_ms += r->delay_ms;
       ++counters_.faults_fired;
-      emit("fault", s, 0,
+      emit(event_kind::fault, s, 0,
            "delay CONNACK " + std::to_string(r->delay_ms) + " ms (rule " + std::to_string(r->id) +
                ")",
            now_ms);
@@ -357,7 +357,7 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
     out.push_back(disconnect_action(o, k_reason_session_taken_over, rc::code::disconn_kick,
                                     "logged in on device " + s.device));
     ++counters_.kicks;
-    emit("kick", o, static_cast<int>(rc::code::disconn_kick),
+    emit(event_kind::kick, o, static_cast<int>(rc::code::disconn_kick),
          "login on device " + s.device + (reconnect ? " (reconnect)" : ""), now_ms);
     mark_closing(o);
   }
@@ -380,7 +380,7 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
   ++connected_;
   add_to_user_index(s);
   ++counters_.connects_by_code[0];
-  emit("connect", s, 0,
+  emit(event_kind::connect, s, 0,
        std::string("ok platform=") + (s.platform.empty() ? "-" : s.platform) + " reconnect=" +
            (reconnect ? "1" : "0") + " reconnect_kick=" + (reconnect_kick ? "1" : "0") +
            " keep_alive=" + std::to_string(keep_alive),
@@ -399,7 +399,7 @@ actions hub::refuse(session& s, rc::code why, std::string_view detail, std::int6
   const auto& row = rc::info(why);
   mqtt::connack ack{.reason = row.connack_reason.value_or(0x80), .props = rc_properties(why)};
   ++counters_.connects_by_code[static_cast<int>(why)];
-  emit("connect", s, static_cast<int>(why),
+  emit(event_kind::connect, s, static_cast<int>(why),
        std::string("refused ") + std::string(row.name) + ": " + std::string(detail), now_ms);
   mark_closing(s);
   return {action{.session = s.id, .send = std::move(ack), .close = true}};
@@ -419,7 +419,7 @@ actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
   switch (r.action) {
     case fault_action::refuse:
     case fault_action::delay:  // delay is handled in handle_connect; elsewhere: refuse
-      emit("fault", s, static_cast<int>(r.code), "refuse" + rule, now_ms);
+      emit(event_kind::fault, s, static_cast<int>(r.code), "refuse" + rule, now_ms);
       if (s.connected) {
         actions out{
             disconnect_action(s, rc::info(r.code).disconnect_reason.value_or(0x80), r.code, "")};
@@ -429,7 +429,7 @@ actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
       return refuse(s, r.code, "fault" + rule, now_ms);
     case fault_action::drop: {
       emit(
-          "fault", s, 0,
+          event_kind::fault, s, 0,
           std::string("drop") + (r.send_disconnect && s.connected ? " with DISCONNECT" : "") + rule,
           now_ms);
       action a{.session = s.id, .close = true};
@@ -440,17 +440,17 @@ actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
       return {std::move(a)};
     }
     case fault_action::blackhole:
-      emit("fault", s, 0, "blackhole" + rule, now_ms);
+      emit(event_kind::fault, s, 0, "blackhole" + rule, now_ms);
       s.blackholed = true;
       s.deadline_ms = 0;
       return {};
     case fault_action::kick: {
-      emit("fault", s, static_cast<int>(r.code), "kick" + rule, now_ms);
+      emit(event_kind::fault, s, static_cast<int>(r.code), "kick" + rule, now_ms);
       if (!s.connected) return refuse(s, r.code, "fault" + rule, now_ms);
       ++counters_.kicks;
       const auto reason = rc::info(r.code).disconnect_reason.value_or(k_reason_session_taken_over);
       actions out{disconnect_action(s, reason, r.code, "")};
-      emit("kick", s, static_cast<int>(r.code), "fault" + rule, now_ms);
+      emit(event_kind::kick, s, static_cast<int>(r.code), "fault" + rule, now_ms);
       mark_closing(s);
       return out;
     }
@@ -465,7 +465,7 @@ actions hub::on_decode_error(session_id id, std::error_code ec, std::string_view
   auto& s = it->second;
   ++counters_.protocol_errors;
   const auto reason = static_cast<std::uint8_t>(ec.value());
-  emit("protocol_error", s, 0, std::string(mqtt::reason_name(reason)) + ": " + std::string(detail),
+  emit(event_kind::protocol_error, s, 0, std::string(mqtt::reason_name(reason)) + ": " + std::string(detail),
        now_ms);
   if (!s.connected) {
     // Before CONNACK the answer is a CONNACK (MQTT 5 §3.2.2.2), not a DISCONNECT.
@@ -485,7 +485,7 @@ void hub::on_slow_reader(session_id id, std::int64_t now_ms) {
   const auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   ++counters_.slow_reader_drops;
-  emit("slow_reader", it->second, 0,
+  emit(event_kind::slow_reader, it->second, 0,
        "outbound queue over " + std::to_string(config_.limits.outbound_queue_bytes) +
            " bytes: closing",
        now_ms);
@@ -497,7 +497,7 @@ void hub::on_closed(session_id id, std::string_view why, std::int64_t now_ms) {
   if (it == sessions_.end()) return;
   auto& s = it->second;
   mark_closing(s);
-  emit("closed", s, 0, std::string(why), now_ms);
+  emit(event_kind::closed, s, 0, std::string(why), now_ms);
   --open_by_transport_[static_cast<std::size_t>(s.via)];
   sessions_.erase(it);
 }
@@ -508,11 +508,11 @@ actions hub::tick(std::int64_t now_ms) {
     if (s.closing || s.blackholed || s.deadline_ms == 0 || s.deadline_ms > now_ms) continue;
     if (!s.connected) {
       ++counters_.connect_timeouts;
-      emit("timeout", s, 0, "no CONNECT within the connect timeout", now_ms);
+      emit(event_kind::timeout, s, 0, "no CONNECT within the connect timeout", now_ms);
       out.push_back(action{.session = id, .close = true});
     } else {
       ++counters_.keep_alive_timeouts;
-      emit("timeout", s, 0,
+      emit(event_kind::timeout, s, 0,
            "keep alive expired (" + std::to_string(s.keep_alive_s) + " s x 1.5 silent)", now_ms);
       out.push_back(
           disconnect_action(s, k_reason_keep_alive_timeout, rc::code::ok, "keep alive timeout"));
@@ -570,7 +570,7 @@ actions hub::kick(const session_filter& f, rc::code why, std::string_view cause,
     if (!s.connected || s.closing || !matches(s, f)) continue;
     out.push_back(disconnect_action(s, reason, why, ""));
     ++counters_.kicks;
-    emit("kick", s, static_cast<int>(why), std::string(cause), now_ms);
+    emit(event_kind::kick, s, static_cast<int>(why), std::string(cause), now_ms);
     mark_closing(s);
   }
   return out;
@@ -586,7 +586,7 @@ actions hub::drop(const session_filter& f, drop_how how, std::uint8_t reason, st
   actions out;
   for (auto& [id, s] : sessions_) {
     if (s.closing || !matches(s, f)) continue;
-    emit("drop", s, 0,
+    emit(event_kind::drop, s, 0,
          how == drop_how::reset             ? "with a TCP reset"
          : how == drop_how::with_disconnect ? "with DISCONNECT"
                                             : "silently",
@@ -612,13 +612,13 @@ void hub::blackhole(const session_filter& f, bool on, bool include_new, std::int
       s.deadline_ms = s.connected ? now_ms + static_cast<std::int64_t>(s.keep_alive_s) * 1500
                                   : now_ms + config_.limits.connect_timeout_ms;
     }
-    emit(on ? "blackhole" : "release", s, 0, "", now_ms);
+    emit(on ? event_kind::blackhole : event_kind::release, s, 0, "", now_ms);
   }
 }
 
 actions hub::shutdown(std::int64_t now_ms) {
   actions out;
-  log("shutdown", "DISCONNECT 0x8B to every session", now_ms);
+  log(event_kind::shutdown, "DISCONNECT 0x8B to every session", now_ms);
   for (auto& [id, s] : sessions_) {
     if (s.closing) continue;
     if (s.connected) {

@@ -131,7 +131,7 @@ class hub {
   [[nodiscard]] std::size_t count_by_transport(transport t) const noexcept {
     return open_by_transport_[static_cast<std::size_t>(t)];
   }
-  void log(std::string kind, std::string detail, std::int64_t now_ms, int code = 0);
+  void log(event_kind kind, std::string detail, std::int64_t now_ms, int code = 0);
 
   directory& dir() noexcept { return dir_; }
   fault_set& faults() noexcept { return faults_; }
@@ -171,7 +171,7 @@ class hub {
   void add_to_user_index(const session& s);
   void remove_from_user_index(const session& s);
   bool matches(const session& s, const session_filter& f) const;
-  void emit(std::string kind, const session& s, int code, std::string detail, std::int64_t now_ms);
+  void emit(event_kind kind, const session& s, int code, std::string detail, std::int64_t now_ms);
   actions apply_fault(session& s, const fault_rule& r, std::int64_t now_ms);
   actions route_publish(const session& from, const mqtt::publish& p);
 

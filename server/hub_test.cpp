@@ -323,7 +323,7 @@ class HubTest : public ::testing::Test {
   std::vector<event> events_of(std::string_view kind) const {
     std::vector<event> out;
     for (auto& e : hub_->events().since(0)) {
-      if (e.kind == kind) out.push_back(std::move(e));
+      if (k_event_kind_names.of(e.kind) == kind) out.push_back(std::move(e));
     }
     return out;
   }
@@ -1354,9 +1354,9 @@ TEST_F(HubTest, FiredFaultIsLoggedAndCounted) {
 
 // --- event log -------------------------------------------------------------------
 
-event make_event(std::string kind, std::int64_t t_ms = 0) {
+event make_event(event_kind kind, std::int64_t t_ms = 0) {
   event e;
-  e.kind = std::move(kind);
+  e.kind = kind;
   e.t_ms = t_ms;
   return e;
 }
@@ -1370,36 +1370,39 @@ std::vector<std::uint64_t> seqs(const std::vector<event>& events) {
 
 TEST(EventLogTest, SinceReturnsOnlyLaterEventsInOrder) {
   event_log log;
-  EXPECT_EQ(log.add(make_event("a")), 1u);
-  EXPECT_EQ(log.add(make_event("b")), 2u);
-  EXPECT_EQ(log.add(make_event("c")), 3u);
+  EXPECT_EQ(log.add(make_event(event_kind::admin)), 1u);
+  EXPECT_EQ(log.add(make_event(event_kind::kick)), 2u);
+  EXPECT_EQ(log.add(make_event(event_kind::drop)), 3u);
 
   EXPECT_EQ(seqs(log.since(0)), (std::vector<std::uint64_t>{1, 2, 3}));
   EXPECT_EQ(seqs(log.since(1)), (std::vector<std::uint64_t>{2, 3}));
   EXPECT_TRUE(log.since(3).empty());
   EXPECT_TRUE(log.since(99).empty());
   EXPECT_EQ(seqs(log.since(0, 2)), (std::vector<std::uint64_t>{1, 2}));
-  EXPECT_EQ(log.since(1).at(0).kind, "b");
+  EXPECT_EQ(log.since(1).at(0).kind, event_kind::kick);
   EXPECT_EQ(log.last_seq(), 3u);
 }
 
 TEST(EventLogTest, BoundedLogDropsTheOldestAndKeepsSequenceNumbers) {
   event_log log(3);
-  for (int i = 0; i < 5; ++i) log.add(make_event("e" + std::to_string(i)));
+  for (const auto k : {event_kind::admin, event_kind::kick, event_kind::drop, event_kind::ping,
+                       event_kind::fault}) {
+    log.add(make_event(k));
+  }
   EXPECT_EQ(log.size(), 3u);
   EXPECT_EQ(log.last_seq(), 5u);
   EXPECT_EQ(seqs(log.since(0)), (std::vector<std::uint64_t>{3, 4, 5}))
       << "a reader sees the gap 1..2";
   EXPECT_EQ(seqs(log.since(3)), (std::vector<std::uint64_t>{4, 5}));
-  EXPECT_EQ(log.since(0).at(0).kind, "e2");
+  EXPECT_EQ(log.since(0).at(0).kind, event_kind::drop);
 }
 
 TEST(EventLogTest, ListenerSeesEachEventWithItsSequenceNumber) {
   event_log log;
   std::vector<std::uint64_t> heard;
-  log.set_listener([&](const event& e) { heard.push_back(e.seq); });
-  log.add(make_event("a"));
-  log.add(make_event("b"));
+  log.add_listener([&](const event& e) { heard.push_back(e.seq); });
+  log.add(make_event(event_kind::admin));
+  log.add(make_event(event_kind::kick));
   EXPECT_EQ(heard, (std::vector<std::uint64_t>{1, 2}));
 }
 
@@ -1407,7 +1410,7 @@ event full_event() {
   event e;
   e.seq = 12;
   e.t_ms = 12'345;
-  e.kind = "connect";
+  e.kind = event_kind::connect;
   e.session = 7;
   e.app = "app";
   e.user = "alice";
@@ -1422,7 +1425,7 @@ TEST(EventLogTest, ToTextCarriesTheFields) {
   EXPECT_EQ(to_text(full_event()),
             "12.345 connect #7 app/alice/phone tcp code=31004 "
             "refused RC_CONN_TOKEN_INCORRECT: token refused");
-  EXPECT_EQ(to_text(make_event("shutdown", 1'000)), "1.000 shutdown");
+  EXPECT_EQ(to_text(make_event(event_kind::shutdown, 1'000)), "1.000 shutdown");
 }
 
 TEST(EventLogTest, ToJsonCarriesTheFields) {
@@ -1445,7 +1448,7 @@ TEST_F(HubTest, EventLogTellsASessionsStoryInOrder) {
   h().on_closed(id, "peer closed", k_t0 + 5);
   std::vector<std::string> kinds;
   for (const auto& e : h().events().since(0)) {
-    if (e.session == id) kinds.push_back(e.kind);
+    if (e.session == id) kinds.emplace_back(k_event_kind_names.of(e.kind));
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"accept", "connect", "closed"}));
   EXPECT_EQ(h().events().since(0).back().t_ms, k_t0 + 5);

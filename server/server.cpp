@@ -102,7 +102,11 @@ class server::impl final : public server_control {
         endpoints_(hub_, *this),
         sweep_(io_),
         read_chunk_(k_tcp_read_chunk) {
-    hub_.events().set_echo(opts_.echo_events);
+        // --events: the event log on stderr, as text (the I/O layer's, not the log's).
+    if (opts_.echo_events) {
+      hub_.events().add_listener(
+          [](const event& e) { std::fprintf(stderr, "event %s\n", to_text(e).c_str()); });
+    }
   }
 
   bound_addresses start();
@@ -706,7 +710,7 @@ bound_addresses server::impl::start() {
     });
   }
   if (opts_.ready_file) write_ready_file(out);
-  hub_.log("start",
+  hub_.log(event_kind::start,
            "mqtt " + out.mqtt + ", http " + out.http + (out.mqtts ? ", mqtts " + *out.mqtts : "") +
                (out.https ? ", https " + *out.https : ""),
            now_ms());
@@ -755,7 +759,7 @@ void server::impl::accept_loop(listener& l) {
           if (now - l.last_emfile_log >= k_emfile_log_interval) {
             spdlog::warn("accept: {} ({} times since the last message); backing off", ec.message(),
                          l.emfile_count);
-            hub_.log("accept_backoff", ec.message(), now_ms());
+            hub_.log(event_kind::accept_backoff, ec.message(), now_ms());
             l.last_emfile_log = now;
             l.emfile_count = 0;
           }
@@ -869,7 +873,7 @@ void server::impl::set_accept_mode(accept_mode m) {
       if (!l.tarpit) l.tarpit = std::make_unique<net::syn_tarpit>();
       if (const auto ec = l.tarpit->open(l.endpoint)) {
         // The port is then closed: connects are refused instead of left hanging.
-        hub_.log("error",
+        hub_.log(event_kind::error,
                  "cannot leave SYNs unanswered on port " + std::to_string(l.endpoint.port()) +
                      ": " + ec.message() + "; connects are refused instead",
                  now_ms());
@@ -884,7 +888,7 @@ void server::impl::set_accept_mode(accept_mode m) {
       accept_loop(l);
     } catch (const boost::system::system_error& e) {
       spdlog::error("cannot listen again on {}: {}", l.endpoint.port(), e.code().message());
-      hub_.log("error",
+      hub_.log(event_kind::error,
                "cannot listen again on port " + std::to_string(l.endpoint.port()) + ": " +
                    e.code().message(),
                now_ms());
@@ -897,7 +901,7 @@ void server::impl::resume_accepting_after(std::int64_t after_ms) {
   timer->async_wait([this, timer](boost::system::error_code ec) {
     if (ec || stopping_) return;
     set_accepting(true);
-    hub_.log("admin", "accepting again", now_ms());
+    hub_.log(event_kind::admin, "accepting again", now_ms());
   });
 }
 

@@ -534,11 +534,11 @@ api_response server_api::handle(const api_request& request, std::int64_t now_ms)
   }
   try {
     auto response = to_response(reply);
-    if (hooks_.log_event) {
+    if (hooks_.log_call) {
       log_detail += " -> " + std::to_string(static_cast<int>(reply.code));
       if (reply.code != api_code::ok) log_detail += " (" + reply.message + ")";
       try {
-        hooks_.log_event("api", log_detail);
+        hooks_.log_call(log_detail);
       } catch (...) {
         // A failing log sink must not change what the app server is told.
       }

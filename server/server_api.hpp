@@ -69,7 +69,7 @@ struct api_hooks {
   std::function<void(std::string_view app_key, std::string_view user_id, rc::code why)>
       disconnect_user;
   /// A line for the server's event log ("getToken app=... user=...").
-  std::function<void(std::string_view kind, std::string_view detail)> log_event;
+  std::function<void(std::string_view detail)> log_call;  // an `api` event
 };
 
 /// Handles the endpoints of SPEC.md §6:

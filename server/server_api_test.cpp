@@ -46,8 +46,8 @@ class ServerApiTest : public ::testing::Test {
     h.disconnect_user = [this](std::string_view app, std::string_view user, rc::code why) {
       disconnects_.push_back({std::string(app), std::string(user), why});
     };
-    h.log_event = [this](std::string_view kind, std::string_view detail) {
-      log_.push_back(std::string(kind) + ": " + std::string(detail));
+        h.log_call = [this](std::string_view detail) {
+      log_.push_back("api: " + std::string(detail));
     };
     return h;
   }

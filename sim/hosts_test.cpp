@@ -26,9 +26,9 @@ class SimHosts : public ::testing::Test {
 
   void start() {
     server_ = std::make_unique<server_host>(clock_, config_, 1);
-    server_->hub().events().set_listener([this](const server::event& e) {
-      if (e.kind != "accept")
-        log_.push_back({clock_.now() - k_t0, "server " + e.kind + " " + std::to_string(e.code)});
+    server_->hub().events().add_listener([this](const server::event& e) {
+      if (e.kind != server::event_kind::accept)
+        log_.push_back({clock_.now() - k_t0, "server " + std::string(server::k_event_kind_names.of(e.kind)) + " " + std::to_string(e.code)});
     });
   }
 

@@ -210,7 +210,7 @@ void server_host::resume_accepting_after(std::int64_t after_ms) {
   clock_.after(after_ms, [this] {
     if (shut_down_) return;
     set_accepting(true);
-    hub_.log("admin", "accepting again", now_ms());
+    hub_.log(server::event_kind::admin, "accepting again", now_ms());
   });
 }
 
