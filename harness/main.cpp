@@ -184,6 +184,11 @@ int main(int argc, char** argv) {
   serve->add_option("--ready-file", ready_file,
                     "write every bound address as JSON to this file once the server listens");
   serve->add_flag("--events", echo_events, "print the server's event log to stderr as well");
+  std::string admin_token;
+  serve->add_option("--admin-token", admin_token,
+                    "bearer token the admin API requires; needed when --listen-http is not on "
+                    "loopback (so a phone on the LAN can reach the server)")
+      ->envname("IMOCK_ADMIN_TOKEN");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -205,6 +210,11 @@ int main(int argc, char** argv) {
     if (!tls_cert.empty()) listen.tls_cert = tls_cert;
     if (!tls_key.empty()) listen.tls_key = tls_key;
     listen.tls_self_signed = tls_self_signed;
+    listen.admin_token = admin_token;
+    if (auto why = imock::server::admin_token_problem(listen)) {
+      std::fprintf(stderr, "imock-harness serve: %s\n", why->c_str());
+      return 2;
+    }
     opts.listen = listen;
     opts.ready_file = ready_file;
     opts.echo_events = echo_events;

@@ -4,10 +4,14 @@
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <map>
 #include <stdexcept>
+
+#include "base/constant_time.hpp"
 
 namespace imock::server {
 namespace {
@@ -197,6 +201,31 @@ fault_rule rule_from(const params& p) {
 using handler = std::function<api_response(const params&, std::int64_t)>;
 
 }  // namespace
+
+std::optional<api_response> admin_access(std::string_view token, const api_request& r) {
+  if (token.empty()) return std::nullopt;
+  std::string_view shown;
+  bool has_header = false;
+  for (const auto& [name, value] : r.headers) {
+    if (name != "authorization") continue;
+    has_header = true;
+    constexpr std::string_view k_scheme = "bearer ";
+    std::string_view v = value;
+    if (v.size() > k_scheme.size() &&
+        std::equal(k_scheme.begin(), k_scheme.end(), v.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      shown = v.substr(k_scheme.size());
+    }
+  }
+  if (!shown.empty() && equal_in_constant_time(shown, token)) return std::nullopt;
+  return error(401, !has_header
+                        ? "the admin API needs the admin token: send the header "
+                          "'Authorization: Bearer TOKEN' (docs/admin-api.md, \"Access\")"
+                    : shown.empty()
+                        ? "the Authorization header must be 'Bearer TOKEN' (docs/admin-api.md)"
+                        : "wrong admin token (docs/admin-api.md, \"Access\")");
+}
 
 bool admin_api::handles(std::string_view path) noexcept { return path.starts_with("/admin/"); }
 

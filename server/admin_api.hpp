@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "server/hub.hpp"
@@ -30,6 +31,11 @@ class server_control {
   /// Graceful shutdown: DISCONNECT 0x8B to all, bounded wait, the process exits 0.
   virtual void request_shutdown() = 0;
 };
+
+/// The admin API's door (docs/admin-api.md, "Access"): nullopt lets `r` in; otherwise
+/// the 401 to answer. With an empty `token` every request is let in. A request shows
+/// the token as "Authorization: Bearer TOKEN", compared in constant time.
+std::optional<api_response> admin_access(std::string_view token, const api_request& r);
 
 class admin_api {
  public:

@@ -48,8 +48,9 @@ constexpr std::array<std::string_view, 10> k_limits_keys = {
     "max_connections",  "max_packet_size",  "connect_timeout", "keep_alive_min",
     "keep_alive_max",   "outbound_queue",   "api_rate_limit",  "connect_rate_limit",
     "signature_window", "replay_protection"};
-constexpr std::array<std::string_view, 8> k_listen_keys = {
-    "mqtt", "http", "mqtts", "https", "tls_cert", "tls_key", "tls_self_signed", "accept_queues"};
+constexpr std::array<std::string_view, 9> k_listen_keys = {
+    "mqtt",    "http",           "mqtts",         "https",      "tls_cert",
+    "tls_key", "tls_self_signed", "accept_queues", "admin_token"};
 
 constexpr auto& k_app_states = k_app_state_names.rows;
 constexpr auto& k_login_policies = k_login_policy_names.rows;
@@ -506,6 +507,9 @@ class parser {
     if (const auto* e = find(entries, "accept_queues")) {
       out.accept_queues = static_cast<std::uint32_t>(read_unsigned(*e, 1, k_max_accept_queues));
     }
+    if (const auto* e = find(entries, "admin_token")) {
+      out.admin_token = read_non_empty(*e);
+    }
     // Caught here rather than at bind time, where the message could not name the line.
     if ((cert == nullptr) != (key == nullptr)) {
       const auto& given = cert != nullptr ? *cert : *key;
@@ -556,6 +560,26 @@ std::optional<server_config> guarded(std::string_view source, config_error& erro
 }
 
 }  // namespace
+
+bool is_loopback_address(std::string_view host_port) noexcept {
+  std::string_view host = host_port.substr(0, host_port.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+std::optional<std::string> admin_token_problem(const listen_config& listen) {
+  if (!listen.admin_token.empty()) return std::nullopt;
+  for (const auto* address : {&listen.http, listen.https ? &*listen.https : nullptr}) {
+    if (address != nullptr && !is_loopback_address(*address)) {
+      return "the HTTP listener " + *address +
+             " is not on loopback, so the admin API needs a token: set --admin-token, " +
+             k_admin_token_env + " or listen.admin_token (docs/admin-api.md, \"Access\")";
+    }
+  }
+  return std::nullopt;
+}
 
 server_config default_config() {
   server_config config;
@@ -613,6 +637,9 @@ listen:
   # tls_key: certs/server.key
   tls_self_signed: false
   accept_queues: 4                   # listen queues per MQTT port (SO_REUSEPORT)
+  # The admin API's bearer token; needed when http or https is not on loopback.
+  # IMOCK_ADMIN_TOKEN or --admin-token set it too (and win over this file).
+  # admin_token: a-long-random-string
 )";
   return k_yaml;
 }

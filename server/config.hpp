@@ -83,8 +83,20 @@ struct listen_config {
   // new connections over. Each queue holds at most net.core.somaxconn (4096 here)
   // handshaken connections; a reconnect storm of 15,000 clients overflows one.
   std::uint32_t accept_queues = 4;
+  // The admin API's bearer token (docs/admin-api.md, "Access"). Empty: the admin API is
+  // open, which only loopback listeners allow (admin_token_problem).
+  std::string admin_token;
   friend bool operator==(const listen_config&, const listen_config&) = default;
 };
+
+/// The environment variable that sets the admin token (over the config file's).
+inline constexpr const char* k_admin_token_env = "IMOCK_ADMIN_TOKEN";
+
+/// Why these listeners may not start: an HTTP or HTTPS listener off loopback with no
+/// admin token (anyone who reaches it could kick, block and shut down). nullopt: fine.
+std::optional<std::string> admin_token_problem(const listen_config& listen);
+/// True for 127.0.0.0/8, ::1 and localhost in a "HOST:PORT" address.
+bool is_loopback_address(std::string_view host_port) noexcept;
 
 struct server_config {
   std::vector<app_config> apps;

@@ -328,7 +328,15 @@ TEST(ConfigErrors, UnknownUserAndListenKeysAreRefused) {
             "(expected one of: app, id, name, portrait_uri, blocked_for)");
   EXPECT_EQ(error_of("listen:\n  ws: 127.0.0.1:1\n"),
             "x.yaml:2:3: unknown key 'ws' in listen (expected one of: mqtt, http, mqtts, https, "
-            "tls_cert, tls_key, tls_self_signed, accept_queues)");
+            "tls_cert, tls_key, tls_self_signed, accept_queues, admin_token)");
+}
+
+TEST(ConfigFile, AdminTokenIsReadAndMayNotBeEmpty) {
+  EXPECT_EQ(parse_ok("listen:\n  http: 0.0.0.0:1\n  admin_token: s3cret\n").listen.admin_token,
+            "s3cret");
+  EXPECT_TRUE(parse_ok("listen:\n  http: 127.0.0.1:1\n").listen.admin_token.empty());
+  EXPECT_NE(error_of("listen:\n  admin_token: \"\"\n").find("x.yaml:2:16"), std::string::npos)
+      << error_of("listen:\n  admin_token: \"\"\n");
 }
 
 TEST(ConfigErrors, RepeatedKeyInAMapIsRefused) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 
@@ -52,8 +53,12 @@ int main(int argc, char** argv) {
   app.add_option("--speed", speed, "run server time this many times faster (harness use)")
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "seed for probabilistic faults");
+  std::string admin_token;
+  app.add_option("--admin-token", admin_token,
+                 "bearer token the admin API requires (also IMOCK_ADMIN_TOKEN or "
+                 "listen.admin_token); needed when --listen-http is not on loopback");
   app.add_flag("--print-config", print_config, "print the embedded default config and exit");
-  
+
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -89,6 +94,15 @@ int main(int argc, char** argv) {
   if (!tls_key.empty()) listen.tls_key = tls_key;
   if (self_signed) listen.tls_self_signed = true;
   if (accept_queues != 0) listen.accept_queues = accept_queues;
+  // The flag over the environment over the config file.
+  if (const char* env = std::getenv(k_admin_token_env); env != nullptr && *env != '\0') {
+    listen.admin_token = env;
+  }
+  if (!admin_token.empty()) listen.admin_token = admin_token;
+  if (auto why = admin_token_problem(listen)) {
+    std::fprintf(stderr, "imock-server: %s\n", why->c_str());
+    return 2;
+  }
   if (!ready_file.empty()) opts.ready_file = ready_file;
   opts.speed = speed;
   opts.fault_seed = seed;
@@ -96,6 +110,7 @@ int main(int argc, char** argv) {
   opts.handle_signals = true;
 
   const bool demo = config_file.empty();
+  const bool token_set = !listen.admin_token.empty();
   const auto apps = opts.config.apps;
   try {
     server srv(std::move(opts));
@@ -110,6 +125,8 @@ int main(int argc, char** argv) {
     if (bound.https)
       std::printf("  https  https://%s  (wss://%s/mqtt)\n", bound.https->c_str(),
                   bound.https->c_str());
+    std::printf("  admin  %s\n", token_set ? "the admin API needs 'Authorization: Bearer TOKEN'"
+                                          : "the admin API is open (loopback only)");
     if (!bound.tls_fingerprint_sha256.empty()) {
       std::printf("  TLS certificate SHA-256 fingerprint %s\n",
                   bound.tls_fingerprint_sha256.c_str());

@@ -128,6 +128,7 @@ class server::impl final : public server_control {
     hub_.on_closed(id, why, now_ms());
   }
   hub& the_hub() noexcept { return hub_; }
+  const std::string& admin_token() const noexcept { return opts_.config.listen.admin_token; }
   std::vector<char>& read_chunk() noexcept { return read_chunk_; }
   const limits_config& limits() const noexcept { return hub_.config().limits; }
   ssl::context& tls() { return *tls_; }
@@ -515,6 +516,12 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
 
     const auto q = r.path.find('?');
     const std::string_view path = std::string_view(r.path).substr(0, q);
+    if (admin_api::handles(path)) {
+      if (auto denied = admin_access(srv_.admin_token(), r)) {
+        return respond(denied->http_status, std::move(denied->body), "application/json",
+                       keep_alive);
+      }
+    }
     const auto wait_ms = wait_of(r.path);
     if (path == "/admin/events" && wait_ms > 0) {
       return long_poll(std::move(r), keep_alive, wait_ms);
@@ -588,6 +595,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     res->set(http::field::server, "imock");
     res->set(http::field::content_type, content_type);
     res->keep_alive(keep_alive);
+    if (status == 401) res->set(http::field::www_authenticate, R"(Bearer realm="imock admin")");
     res->body() = std::move(body);
     res->prepare_payload();
     http::async_write(
@@ -623,6 +631,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
 
 bound_addresses server::impl::start() {
   const auto& listen = opts_.config.listen;
+  if (auto why = admin_token_problem(listen)) throw std::runtime_error(*why);
   const bool want_tls = listen.tls_self_signed || (listen.tls_cert && listen.tls_key);
   if ((listen.tls_cert.has_value()) != (listen.tls_key.has_value())) {
     throw std::runtime_error("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");

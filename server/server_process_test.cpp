@@ -244,6 +244,40 @@ TEST(ServerHttp, MetricsAndHealthzAnswer) {
   EXPECT_NE(h.body.find("\"ok\""), std::string::npos);
 }
 
+TEST(ServerHttp, AdminTokenLocksTheAdminApiOnlyAndLongPollsToo) {
+  server_config c;
+  c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
+  c.listen.mqtt = "127.0.0.1:0";
+  c.listen.http = "127.0.0.1:0";
+  c.listen.admin_token = "t0ken-for-tests";
+  server srv(server_options{.config = c});
+  const auto bound = srv.start();
+  std::thread t([&] { srv.run(); });
+  const net::http_headers good{{"Authorization", "Bearer t0ken-for-tests"}};
+  const net::http_headers bad{{"Authorization", "Bearer t0ken-for-test"}};
+
+  const auto none = testing::http_request(bound.http, "GET", "/admin/status");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_NE(none.body.find("Authorization: Bearer TOKEN"), std::string::npos) << none.body;
+  EXPECT_EQ(testing::http_request(bound.http, "GET", "/admin/status", {}, {}, bad).status, 401);
+  EXPECT_EQ(testing::http_request(bound.http, "POST", "/admin/shutdown", "{}").status, 401);
+  // A long poll without the token is refused at once, not after its wait.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(testing::http_request(bound.http, "GET", "/admin/events?since=99&wait_ms=20000").status,
+            401);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+
+  EXPECT_EQ(testing::http_request(bound.http, "GET", "/admin/status", {}, {}, good).status, 200);
+  EXPECT_EQ(testing::http_request(bound.http, "GET", "/metrics").status, 200);
+  EXPECT_EQ(testing::http_request(bound.http, "GET", "/healthz").status, 200);
+  // The server API keeps its own signatures: a signed call needs no admin token.
+  const auto api = testing::server_api_call(bound.http, k_app, k_secret, "/user/getToken.json",
+                                            "userId=alice&name=Alice&portraitUri=");
+  EXPECT_EQ(api.status, 200) << api.body;
+  srv.stop(1000);
+  t.join();
+}
+
 TEST(ServerHttp, EventLogShowsTheConnectAndLongPollWaitsForTheNext) {
   running_server s;
   auto c = s.login("logged");
@@ -385,6 +419,24 @@ TEST(ServerProcess, BadFlagsAndBadConfigExitNonZeroWithAClearMessage) {
     auto proc = spawn(server_binary(), {"--config", (dir / "bad.yaml").string()}, err);
     EXPECT_EQ(proc->wait_exit(10s), 2);
     EXPECT_NE(slurp(err).find("bad.yaml:3:5"), std::string::npos) << slurp(err);
+  }
+  {
+    // Off loopback, the admin API needs a token: refuse to start without one.
+    auto proc = spawn(server_binary(),
+                      {"--listen-mqtt", "127.0.0.1:0", "--listen-http", "0.0.0.0:0"}, err);
+    EXPECT_EQ(proc->wait_exit(10s), 2);
+    EXPECT_NE(slurp(err).find("0.0.0.0:0 is not on loopback"), std::string::npos) << slurp(err);
+  }
+  {
+    // ... and start with one, from the environment (the Docker image's way).
+    auto proc = child_process::spawn(
+        {"/usr/bin/env", "IMOCK_ADMIN_TOKEN=from-env", server_binary().string(), "--listen-mqtt",
+         "127.0.0.1:0", "--listen-http", "0.0.0.0:0"},
+        {.err = spawn_options::stream::file, .err_file = err});
+    ASSERT_TRUE(proc);
+    EXPECT_TRUE(proc->wait_output("needs 'Authorization: Bearer TOKEN'", 10s)) << slurp(err);
+    proc->signal(SIGTERM);
+    EXPECT_EQ(proc->wait_exit(10s), 0) << slurp(err);
   }
   {
     // The port is taken: say which address could not be bound.

@@ -156,6 +156,10 @@ int main(int argc, char** argv) {
                  "http://HOST:PORT of imock-server's admin API, for server-side triggers on a "
                  "--target")
       ->group(tg);
+  app.add_option("--admin-token", o.admin_token,
+                 "bearer token of that admin API, when the server has one (docs/admin-api.md)")
+      ->envname("IMOCK_ADMIN_TOKEN")
+      ->group(tg);
   auto* plain = app.add_flag("--plain", o.plain,
                              "send no imock-* CONNECT properties (default with --broker mosquitto)")
                     ->group(tg);

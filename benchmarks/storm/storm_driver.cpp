@@ -571,7 +571,7 @@ run_result driver::run() {
   if (broker_) result_.server_pid = broker_->pid();
   if (!admin_base_.empty()) {
     try {
-      admin_ = std::make_unique<admin_client>(admin_base_);
+      admin_ = std::make_unique<admin_client>(admin_base_, o_.admin_token);
     } catch (const std::exception& e) {
       return finish_with_error(e.what());
     }

@@ -22,6 +22,7 @@ struct options {
   std::string server_bin;        // imock-server; default: next to imock-storm
   std::string mosquitto_bin = "/usr/sbin/mosquitto";
   std::string admin;   // http://HOST:PORT of imock-server's admin API
+  std::string admin_token;  // its bearer token, when it has one
   bool plain = false;  // no imock-* user properties
   bool allow_remote = false;
   std::string app_key = "imock-demo-key";

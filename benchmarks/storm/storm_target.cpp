@@ -132,14 +132,18 @@ http_result from(net::http_response r) {
 
 }  // namespace
 
-admin_client::admin_client(const std::string& base) : http_(admin_url(base)) {}
+admin_client::admin_client(const std::string& base, const std::string& token)
+    : http_(admin_url(base)) {
+  if (!token.empty()) headers_.emplace_back("Authorization", "Bearer " + token);
+}
 
 http_result admin_client::post(std::string_view path, std::string_view json_body, int timeout_ms) {
-  return from(http_.post_json(path, json_body, {}, std::chrono::milliseconds(timeout_ms)));
+  return from(http_.post_json(path, json_body, headers_, std::chrono::milliseconds(timeout_ms)));
 }
 
 http_result admin_client::get(std::string_view target, int timeout_ms) {
-  return from(http_.get(target, std::chrono::milliseconds(timeout_ms)));
+  return from(
+      http_.request("GET", target, {}, {}, headers_, std::chrono::milliseconds(timeout_ms)));
 }
 
 // --- brokers --------------------------------------------------------------------------

@@ -44,7 +44,8 @@ struct http_result {
 class admin_client {
  public:
   /// `base` is http://HOST:PORT. Throws std::invalid_argument when it is not.
-  explicit admin_client(const std::string& base);
+  /// A non-empty `token` goes with every call as "Authorization: Bearer TOKEN".
+  explicit admin_client(const std::string& base, const std::string& token = {});
 
   /// POST `path` with a JSON body; every call is bounded by `timeout_ms`.
   http_result post(std::string_view path, std::string_view json_body, int timeout_ms = 10'000);
@@ -53,6 +54,7 @@ class admin_client {
 
  private:
   net::http_client http_;
+  net::http_headers headers_;
 };
 
 enum class broker_kind { imock, mosquitto };

@@ -1,0 +1,217 @@
+// The admin API on its own, sans-IO: requests go to endpoints (the object the HTTP
+// port and the simulation both use), what it asks of the I/O layer is recorded.
+#include "server/admin_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+#include "server/endpoints.hpp"
+
+namespace imock::server {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::int64_t k_now = 1'700'000'000'000;
+
+// What the admin API asked of the I/O layer.
+class recording_control final : public server_control {
+ public:
+  void apply(actions&& todo) override { applied += todo.size(); }
+  void set_accept_mode(accept_mode m) override { mode = m; }
+  [[nodiscard]] bool accepting() const override { return mode == accept_mode::accept; }
+  void resume_accepting_after(std::int64_t after_ms) override { resume_after.push_back(after_ms); }
+  void request_shutdown() override { ++shutdowns; }
+
+  std::size_t applied = 0;
+  accept_mode mode = accept_mode::accept;
+  std::vector<std::int64_t> resume_after;
+  int shutdowns = 0;
+};
+
+api_request get(std::string path) { return {.method = "GET", .path = std::move(path)}; }
+api_request post(std::string path, std::string body = "{}") {
+  return {.method = "POST",
+          .path = std::move(path),
+          .content_type = "application/json",
+          .body = std::move(body)};
+}
+
+class AdminApiTest : public ::testing::Test {
+ protected:
+  AdminApiTest() : hub_(config(), 1, k_now), endpoints_(hub_, control_) {}
+
+  static server_config config() {
+    server_config c;
+    c.apps = {{.key = "app", .secret = "secret"}};
+    return c;
+  }
+
+  api_response call(const api_request& r) { return endpoints_.handle(r, k_now); }
+  json::object ok(const api_request& r) {
+    const auto res = call(r);
+    EXPECT_EQ(res.http_status, 200) << r.path << ": " << res.body;
+    auto v = json::parse(res.body);
+    return v.is_object() ? v.as_object() : json::object{};
+  }
+  // The error message of a refused request, with its status checked.
+  std::string refused(const api_request& r, int status) {
+    const auto res = call(r);
+    EXPECT_EQ(res.http_status, status) << r.path << ": " << res.body;
+    const auto v = json::parse(res.body).as_object();
+    EXPECT_EQ(v.at("code").to_number<int>(), status);
+    return std::string(v.at("error").as_string());
+  }
+
+  hub hub_;
+  recording_control control_;
+  endpoints endpoints_;
+};
+
+TEST_F(AdminApiTest, StatusShowsTheServerAndTheAcceptMode) {
+  auto s = ok(get("/admin/status"));
+  EXPECT_EQ(s.at("now_ms").to_number<std::int64_t>(), k_now);
+  EXPECT_TRUE(s.at("accepting").as_bool());
+  EXPECT_EQ(s.at("sessions").to_number<int>(), 0);
+
+  ok(post("/admin/stop-accepting"));
+  EXPECT_EQ(control_.mode, server_control::accept_mode::refuse);
+  EXPECT_FALSE(ok(get("/admin/status")).at("accepting").as_bool());
+  ok(post("/admin/stop-accepting", R"({"silent":true})"));
+  EXPECT_EQ(control_.mode, server_control::accept_mode::drop_syn);
+  ok(post("/admin/resume-accepting"));
+  EXPECT_EQ(control_.mode, server_control::accept_mode::accept);
+}
+
+TEST_F(AdminApiTest, FaultRulesAreArmedListedAndRemoved) {
+  const auto id = ok(post("/admin/faults", R"({"on":"connect","action":"refuse","code":31004})"))
+                      .at("id")
+                      .to_number<std::uint64_t>();
+  const auto listed = ok(get("/admin/faults")).at("faults").as_array();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].as_object().at("action").as_string(), "refuse");
+  ok(post("/admin/faults/remove", "{\"id\":" + std::to_string(id) + "}"));
+  EXPECT_TRUE(ok(get("/admin/faults")).at("faults").as_array().empty());
+}
+
+TEST_F(AdminApiTest, EveryCallIsInTheEventLog) {
+  ok(post("/admin/kick", R"({"user":"nobody"})"));
+  const auto events = ok(get("/admin/events?since=0")).at("events").as_array();
+  ASSERT_FALSE(events.empty());
+  const auto& last = events.back().as_object();
+  EXPECT_EQ(last.at("kind").as_string(), "admin");
+  EXPECT_NE(std::string(last.at("detail").as_string()).find("kick (0 sessions)"),
+            std::string::npos)
+      << last.at("detail");
+}
+
+TEST_F(AdminApiTest, AppStateChangesAndUnknownAppsAreNamed) {
+  ok(post("/admin/apps/state", R"({"app":"app","state":"blocked"})"));
+  EXPECT_EQ(hub_.dir().find_app("app")->config.state, app_state::blocked);
+  EXPECT_NE(refused(post("/admin/apps/state", R"({"app":"app","state":"sleepy"})"), 400)
+                .find("'state' must be active, blocked or deleted"),
+            std::string::npos);
+  EXPECT_NE(refused(post("/admin/users/block", R"({"app":"nope","user":"u"})"), 400)
+                .find("unknown app 'nope'"),
+            std::string::npos);
+}
+
+TEST_F(AdminApiTest, BadInputGets400SayingWhyAndChangesNothing) {
+  EXPECT_NE(refused(post("/admin/kick", "{not json"), 400).find("body is not JSON"),
+            std::string::npos);
+  EXPECT_NE(refused(post("/admin/kick", "[1]"), 400).find("must be a JSON object"),
+            std::string::npos);
+  EXPECT_NE(refused(post("/admin/kick", R"({"code":12345})"), 400)
+                .find("12345 is not a documented code"),
+            std::string::npos);
+  EXPECT_NE(refused(post("/admin/faults", R"({"on":"later","action":"kick"})"), 400)
+                .find("'on' must be connect, connack or packet"),
+            std::string::npos);
+  EXPECT_NE(refused(post("/admin/users/block", R"({"app":"app"})"), 400)
+                .find("'user' is required"),
+            std::string::npos);
+  EXPECT_TRUE(hub_.faults().rules().empty());
+  EXPECT_EQ(control_.applied, 0u);
+}
+
+TEST_F(AdminApiTest, UnknownPathsAre404AndTheWrongMethodIs405) {
+  EXPECT_NE(refused(get("/admin/nothing-here"), 404).find("no admin endpoint /admin/nothing-here"),
+            std::string::npos);
+  EXPECT_NE(refused(get("/admin/kick"), 405).find("takes POST"), std::string::npos);
+  EXPECT_NE(refused(post("/admin/status"), 405).find("takes GET"), std::string::npos);
+}
+
+TEST_F(AdminApiTest, RestartAndShutdownGoToTheIoLayer) {
+  ok(post("/admin/restart", R"({"down_ms":1500})"));
+  EXPECT_EQ(control_.resume_after, (std::vector<std::int64_t>{1500}));
+  ok(post("/admin/shutdown"));
+  EXPECT_EQ(control_.shutdowns, 1);
+}
+
+// --- access ---------------------------------------------------------------------
+
+api_request with_auth(std::string value) {
+  auto r = get("/admin/status");
+  r.headers.emplace_back("authorization", std::move(value));
+  return r;
+}
+
+std::string refusal(const std::optional<api_response>& r) {
+  if (!r) return "(let in)";
+  EXPECT_EQ(r->http_status, 401);
+  return std::string(json::parse(r->body).as_object().at("error").as_string());
+}
+
+TEST(AdminAccess, NoTokenSetLetsEveryoneIn) {
+  EXPECT_FALSE(admin_access("", get("/admin/status")));
+  EXPECT_FALSE(admin_access("", with_auth("Bearer anything")));
+}
+
+TEST(AdminAccess, WithATokenOnlyTheBearerOfItGetsIn) {
+  const std::string token = "tok-3f9a";
+  EXPECT_FALSE(admin_access(token, with_auth("Bearer tok-3f9a")));
+  EXPECT_FALSE(admin_access(token, with_auth("bearer tok-3f9a"))) << "the scheme is case-blind";
+
+  EXPECT_NE(refusal(admin_access(token, get("/admin/status"))).find("Authorization: Bearer TOKEN"),
+            std::string::npos);
+  EXPECT_NE(refusal(admin_access(token, with_auth("Bearer tok-3f9b"))).find("wrong admin token"),
+            std::string::npos);
+  EXPECT_NE(refusal(admin_access(token, with_auth("Bearer tok-3f9"))).find("wrong admin token"),
+            std::string::npos);
+  EXPECT_NE(refusal(admin_access(token, with_auth("Bearer "))).find("must be 'Bearer TOKEN'"),
+            std::string::npos);
+  EXPECT_NE(refusal(admin_access(token, with_auth("Basic dG9rLTNmOWE="))).find("must be 'Bearer"),
+            std::string::npos);
+  EXPECT_NE(refusal(admin_access(token, with_auth("tok-3f9a"))).find("must be 'Bearer"),
+            std::string::npos);
+}
+
+TEST(AdminAccess, TheTokenIsRequiredOffLoopback) {
+  listen_config l;
+  EXPECT_FALSE(admin_token_problem(l)) << "the defaults are on loopback";
+  l.http = "0.0.0.0:18080";
+  const auto why = admin_token_problem(l);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("0.0.0.0:18080 is not on loopback"), std::string::npos) << *why;
+  EXPECT_NE(why->find("IMOCK_ADMIN_TOKEN"), std::string::npos) << *why;
+  l.admin_token = "t";
+  EXPECT_FALSE(admin_token_problem(l));
+
+  listen_config tls;
+  tls.https = "192.0.2.7:18443";
+  EXPECT_TRUE(admin_token_problem(tls)) << "HTTPS carries the admin API too";
+
+  EXPECT_TRUE(is_loopback_address("127.0.0.1:0"));
+  EXPECT_TRUE(is_loopback_address("127.3.4.5:80"));
+  EXPECT_TRUE(is_loopback_address("localhost:80"));
+  EXPECT_TRUE(is_loopback_address("[::1]:80"));
+  EXPECT_FALSE(is_loopback_address("[::]:80"));
+  EXPECT_FALSE(is_loopback_address("10.0.0.1:80"));
+  EXPECT_FALSE(is_loopback_address(":80"));
+}
+
+}  // namespace
+}  // namespace imock::server
