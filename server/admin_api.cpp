@@ -331,15 +331,9 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          auto* rec = hub_.dir().find_app(app);
          if (rec == nullptr) throw bad_request("unknown app '" + app + "'");
          const auto state = p.required_str("state");
-         if (state == "active") {
-           rec->config.state = app_state::active;
-         } else if (state == "blocked") {
-           rec->config.state = app_state::blocked;
-         } else if (state == "deleted") {
-           rec->config.state = app_state::deleted;
-         } else {
-           throw bad_request("'state' must be active, blocked or deleted");
-         }
+         const auto parsed = k_app_state_names.parse(state);
+         if (!parsed) throw bad_request("'state' must be active, blocked or deleted");
+         rec->config.state = *parsed;
          hub_.log(event_kind::admin, "app " + app + " is now " + state, now);
          return ok();
        }},

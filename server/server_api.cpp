@@ -637,8 +637,7 @@ api_reply server_api::authenticate(const api_request& request, std::int64_t now_
 
   if (found->config.state != app_state::active) {
     return fail(api_code::app_blocked_or_deleted,
-                std::string("app is ") +
-                    std::string(found->config.state == app_state::blocked ? "blocked" : "deleted"));
+                "app is " + std::string(k_app_state_names.of(found->config.state)));
   }
 
   // Counted after authentication, so strangers cannot spend an app's quota.
