@@ -94,7 +94,21 @@ std::string to_string(const action& a) {
   };
   return std::visit(
       overloaded{
-          [](const open_transport& x) { return "open_transport #" + std::to_string(x.attempt); },
+          [](const open_transport& x) {
+            std::string s = "open_transport #" + std::to_string(x.attempt);
+            if (!x.server.empty()) s.append(" ").append(x.server);
+            return s;
+          },
+          // The token stays out of traces.
+          [](const navigate& x) {
+            return "navigate #" + std::to_string(x.attempt) + " host " + std::to_string(x.host) +
+                   " " + x.url;
+          },
+          [](const store_servers& x) {
+            std::string s = "store_servers";
+            for (const auto& url : x.list.servers) s.append(" ").append(url);
+            return s.append(" until ").append(std::to_string(x.list.expires_at_ms));
+          },
           [](const send& x) {
             std::string s = "send " + std::string(mqtt::type_name(mqtt::type_of(x.packet)));
             if (const auto* c = std::get_if<mqtt::connect>(&x.packet)) {
@@ -125,6 +139,14 @@ std::string to_string(const action& a) {
 
 std::ostream& operator<<(std::ostream& os, const action& a) { return os << to_string(a); }
 
+std::optional<std::uint32_t> attempt_begun(const action& a) noexcept {
+  if (const auto* n = std::get_if<navigate>(&a); n != nullptr && n->host == 1) return n->attempt;
+  if (const auto* o = std::get_if<open_transport>(&a); o != nullptr && !o->navigated) {
+    return o->attempt;
+  }
+  return std::nullopt;
+}
+
 // --- setup -----------------------------------------------------------------------
 
 rc::code validate(const options& o) noexcept {
@@ -132,6 +154,8 @@ rc::code validate(const options& o) noexcept {
       !o.app_key.empty() && o.app_key.size() <= token::k_max_app_key_size &&
       o.device_id.size() <= token::k_max_user_id_size && o.heartbeat_s >= 0 &&
       o.heartbeat_s <= 65'535 && o.schedule_tail_ms > 0 && o.connect_ack_timeout_ms > 0 &&
+      o.navigation_timeout_ms > 0 &&
+      std::none_of(o.navigation.begin(), o.navigation.end(), [](auto& u) { return u.empty(); }) &&
       std::all_of(o.schedule_ms.begin(), o.schedule_ms.end(), [](auto ms) { return ms >= 0; });
   return ok ? rc::code::ok : rc::code::invalid_parameter;
 }
@@ -179,6 +203,7 @@ void connection::connect(std::string_view token, int time_limit_s, std::int64_t 
     return;
   }
   token_.assign(token);
+  if (claims->user_id != user_id_) servers_ = server_list();  // another user's list
   user_id_ = std::move(claims->user_id);
   attempt_ = 0;
   step_ = 0;
@@ -189,6 +214,17 @@ void connection::connect(std::string_view token, int time_limit_s, std::int64_t 
     arm(timer_id::time_limit, now_ms + static_cast<std::int64_t>(time_limit_s) * k_ms_per_s, out);
   }
   out.emplace_back(open_database{user_id_});
+}
+
+void connection::database_opened(rc::code result, server_list stored, std::int64_t now_ms,
+                                 actions& out) {
+  if (phase_ != phase::opening_database) return;
+  if (result == rc::code::ok && !stored.servers.empty()) {
+    servers_ = std::move(stored);
+    server_index_ = 0;
+    refused_in_row_ = 0;
+  }
+  database_opened(result, now_ms, out);
 }
 
 void connection::database_opened(rc::code result, std::int64_t now_ms, actions& out) {
@@ -246,17 +282,21 @@ void connection::foreground(std::int64_t now_ms, actions& out) {
 void connection::transport_up(std::int64_t now_ms, actions& out) {
   if (phase_ != phase::connecting || !transport_open_ || transport_up_) return;
   transport_up_ = true;
+  refused_in_row_ = 0;  // a server answered at the TCP level
   out.emplace_back(send{make_connect()});
   arm(timer_id::ack, now_ms + options_->connect_ack_timeout_ms, out);
 }
 
 void connection::transport_failed(rc::code why, std::int64_t now_ms, actions& out) {
   if (!transport_open_ || (phase_ != phase::connecting && phase_ != phase::connected)) return;
+  if (navigating_) return;  // a navigation answers through navigation_answered
+  const bool was_up = transport_up_;
   transport_open_ = false;  // the driver has closed it already
   transport_up_ = false;
   if (why == rc::code::ok || rc::find(static_cast<int>(why)) == nullptr) {
     why = rc::code::socket_not_connected;
   }
+  if (!was_up) note_refusal(why, out);
   fail(why, now_ms, out);
 }
 
@@ -328,10 +368,15 @@ void connection::timer_fired(timer_id id, std::int64_t now_ms, actions& out) {
       arm(timer_id::heartbeat, now_ms + static_cast<std::int64_t>(keep_alive_s_) * k_ms_per_s, out);
       break;
     case timer_id::ack:
-      if (phase_ == phase::connecting) {
-        fail(transport_up_ ? rc::code::conn_ack_timeout : rc::code::socket_not_connected, now_ms,
-             out);
+      if (phase_ != phase::connecting) break;
+      if (navigating_) {
+        out.emplace_back(close_transport{});  // abandon the request
+        navigation_failed(rc::code::navi_request_error, now_ms, out);
+        break;
       }
+      if (!transport_up_) note_refusal(rc::code::socket_not_connected, out);
+      fail(transport_up_ ? rc::code::conn_ack_timeout : rc::code::socket_not_connected, now_ms,
+           out);
       break;
   }
 }
@@ -343,9 +388,72 @@ void connection::start_attempt(std::int64_t now_ms, actions& out) {
   ++attempt_;
   transport_open_ = true;
   transport_up_ = false;
+  navigating_ = false;
   set_status(rc::status::connecting, rc::code::ok, out);
-  out.emplace_back(open_transport{attempt_});
+  if (!options_->navigation.empty() && !servers_.fresh(now_ms)) {
+    nav_host_ = 0;
+    ask_navigation(now_ms, out);
+    return;
+  }
+  open_server(false, now_ms, out);
+}
+
+void connection::open_server(bool navigated, std::int64_t now_ms, actions& out) {
+  open_transport o{.attempt = attempt_, .navigated = navigated};
+  if (!options_->navigation.empty()) {
+    o.server = servers_.servers[server_index_ % servers_.servers.size()];
+  }
+  out.emplace_back(std::move(o));
   arm(timer_id::ack, now_ms + options_->connect_ack_timeout_ms, out);
+}
+
+void connection::ask_navigation(std::int64_t now_ms, actions& out) {
+  navigating_ = true;
+  out.emplace_back(navigate{.attempt = attempt_,
+                            .host = nav_host_ + 1,
+                            .url = options_->navigation[nav_host_],
+                            .token = token_});
+  arm(timer_id::ack, now_ms + options_->navigation_timeout_ms, out);
+}
+
+void connection::navigation_answered(const navigation_result& r, std::int64_t now_ms,
+                                     actions& out) {
+  if (phase_ != phase::connecting || !navigating_) return;  // stale or unasked
+  if (r.code != rc::code::ok || r.servers.empty()) {
+    navigation_failed(r.code == rc::code::ok ? rc::code::navi_respond_error : r.code, now_ms, out);
+    return;
+  }
+  navigating_ = false;
+  servers_ = server_list{r.servers, now_ms + std::max<std::int64_t>(0, r.lifetime_ms)};
+  server_index_ = 0;
+  refused_in_row_ = 0;
+  out.emplace_back(store_servers{servers_});
+  open_server(true, now_ms, out);
+}
+
+void connection::navigation_failed(rc::code why, std::int64_t now_ms, actions& out) {
+  if (nav_host_ + 1 < options_->navigation.size()) {  // fall back to the next host
+    ++nav_host_;
+    ask_navigation(now_ms, out);
+    return;
+  }
+  navigating_ = false;
+  transport_open_ = false;  // nothing is in flight any more
+  const auto* row = rc::find(static_cast<int>(why));
+  fail(row != nullptr && !row->terminal ? why : rc::code::navi_request_error, now_ms, out);
+}
+
+// A navigated server that did not take the TCP connection; a whole list of them in a
+// row and the list is dropped, so that the next attempt asks navigation again.
+void connection::note_refusal(rc::code why, actions& out) {
+  if (options_->navigation.empty() || servers_.servers.empty()) return;
+  if (why != rc::code::connection_refused && why != rc::code::socket_not_connected) return;
+  ++server_index_;
+  if (++refused_in_row_ < servers_.servers.size()) return;
+  servers_ = server_list();
+  server_index_ = 0;
+  refused_in_row_ = 0;
+  out.emplace_back(store_servers{});
 }
 
 void connection::fail(rc::code why, std::int64_t now_ms, actions& out) {
@@ -378,6 +486,7 @@ void connection::go_offline(actions& out) {
 void connection::end_transport(actions& out) {
   if (transport_open_) out.emplace_back(close_transport{});
   transport_open_ = false;
+  navigating_ = false;
   transport_up_ = false;
   ping_outstanding_ = false;
   disarm(timer_id::ack, out);

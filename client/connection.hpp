@@ -83,14 +83,34 @@
 //    foreground() are the OS reporting state, not app calls: taken at any time.
 //  - init() may be repeated while no connect() call is active (34001 otherwise);
 //    bad options give 33003 and leave the machine as it was.
+//  - Navigation (options.navigation not empty; SPEC.md §7, docs/client.md "Navigation"):
+//    an attempt with no fresh server list first asks the navigation hosts, in order,
+//    within the same attempt: navigate{host 1}; a failure (or no answer within
+//    navigation_timeout_ms: 30005) moves on to the next host at once, whatever the
+//    code. A list makes the attempt go on to its first server (store_servers first).
+//    When every host failed, the attempt fails with the last host's code: status
+//    Suspend with that cause, never the error callback, and the schedule goes on.
+//  - The list is used while now < expires_at_ms (an expired one is never used, not even
+//    while navigation is down: the attempt asks navigation and fails with its code).
+//    Attempts take its servers in turn, staying on one that worked; when every server
+//    of the list has refused at the TCP level in a row (32061, or 30010: no TCP
+//    connection in time), the list is dropped (store_servers{} ) and the next attempt
+//    asks navigation again. The time limit counts navigation time too.
+//  - The list belongs to the user: connect() with another user's token drops it; the
+//    driver hands back the stored one with database_opened().
 //
 // Driver contract:
 //  - Execute actions in order. start_timer replaces the pending timer of the same
 //    id; timers must not fire early (an early or stale firing is ignored).
-//  - open_transport{attempt}: connect to a server (attempt is 1-based within the
-//    connect() call, e.g. to rotate through URLs), then report transport_up, or
-//    transport_failed(code) (32061 refused, 30010 not connected, 32054 reset,
-//    navigation failures ...).
+//  - open_transport{attempt, server}: connect to `server`, or when it is empty to one
+//    of the driver's URLs (attempt is 1-based within the connect() call, e.g. to
+//    rotate through them), then report transport_up, or transport_failed(code)
+//    (32061 refused, 30010 not connected, 32054 reset).
+//  - navigate{url, token}: POST /navi.json there, then report navigation_answered
+//    (client/navigation.hpp reads the HTTP answer into a navigation_result). A
+//    close_transport abandons a request in flight; so does the next navigate.
+//  - store_servers{list}: keep it in the user's database; pass it to database_opened.
+//  - Report an attempt (to listeners, traces) at attempt_begun(action).
 //  - After close_transport, report nothing more about that transport. Events that
 //    arrive when the machine expects none are ignored.
 //  - Report every whole packet with packet_received; a decode error or a peer
@@ -110,6 +130,7 @@
 
 #include "protocol/codes.hpp"
 #include "protocol/mqtt.hpp"
+#include "protocol/transport.hpp"
 
 namespace imock::client {
 
@@ -134,6 +155,34 @@ struct options {
   /// Send no imock-* user properties in CONNECT (a plain MQTT 5 client, for other
   /// brokers; imock-storm --plain). The server then cannot tell a reconnect.
   bool plain = false;
+  /// Navigation servers (SPEC.md §7, docs/protocol.md §8), asked in this order before a
+  /// connect; empty: no navigation, the driver's own URLs (open_transport::server empty).
+  std::vector<std::string> navigation;
+  /// How long one navigation request may take before it counts as failed (30005).
+  std::int64_t navigation_timeout_ms = 5'000;
+  /// The transports this client takes from a navigation answer, in the answer's order;
+  /// empty: any.
+  std::vector<transport> navigation_transports;
+};
+
+/// The connection servers navigation named, and until when (the machine's clock) the
+/// machine may use them without asking again. Kept in the user's local database.
+struct server_list {
+  std::vector<std::string> servers;  // URLs (docs/protocol.md §1), in the order to try
+  std::int64_t expires_at_ms = 0;
+  [[nodiscard]] bool fresh(std::int64_t now_ms) const noexcept {
+    return !servers.empty() && now_ms < expires_at_ms;
+  }
+  friend bool operator==(const server_list&, const server_list&) = default;
+};
+
+/// What a navigation request came to (client/navigation.hpp reads an HTTP answer into
+/// one): ok with the servers and their lifetime, or the navigation code (30004-30009).
+struct navigation_result {
+  rc::code code = rc::code::ok;
+  std::vector<std::string> servers;
+  std::int64_t lifetime_ms = 0;
+  friend bool operator==(const navigation_result&, const navigation_result&) = default;
 };
 
 /// The machine's timers: at most one of each is pending.
@@ -145,10 +194,30 @@ enum class phase : std::uint8_t { idle, opening_database, connecting, connected,
 
 // --- actions -----------------------------------------------------------------
 
-/// Open the transport for attempt number `attempt` (1-based within the connect() call).
+/// Open the transport for attempt number `attempt` (1-based within the connect() call),
+/// to `server` (a URL navigation gave), or to one of the driver's own URLs when empty.
 struct open_transport {
   std::uint32_t attempt = 0;
+  std::string server;
+  /// This attempt began with a navigate (which the driver reported as its start).
+  bool navigated = false;
   friend bool operator==(const open_transport&, const open_transport&) = default;
+};
+/// Ask navigation server `url` (POST /navi.json, docs/protocol.md §8) for the connection
+/// servers, with `token`; answer with navigation_answered(). Begins attempt `attempt`
+/// unless an earlier host of the same attempt was asked (host > 1).
+struct navigate {
+  std::uint32_t attempt = 0;
+  std::uint32_t host = 1;  // 1-based index into options::navigation
+  std::string url;
+  std::string token;
+  friend bool operator==(const navigate&, const navigate&) = default;
+};
+/// Keep `list` in the user's local database (an empty list: forget the stored one);
+/// give it back with database_opened() on the next connect().
+struct store_servers {
+  server_list list;
+  friend bool operator==(const store_servers&, const store_servers&) = default;
 };
 /// Encode and write `packet` on the open transport.
 struct send {
@@ -198,8 +267,13 @@ struct status_changed {
 };
 
 using action = std::variant<open_transport, send, close_transport, start_timer, cancel_timer,
-                            open_database, db_opened, success, error, status_changed>;
+                            open_database, db_opened, success, error, status_changed, navigate,
+                            store_servers>;
 using actions = std::vector<action>;
+
+/// The attempt number `a` begins, if it begins one: a navigate to the first host, or an
+/// open_transport not preceded by navigation. What drivers report as "an attempt".
+std::optional<std::uint32_t> attempt_begun(const action& a) noexcept;
 
 /// One line for traces and test failures: "status 13 Suspend (cause 32061)".
 std::string to_string(const action& a);
@@ -226,8 +300,12 @@ class connection {
 
   /// SDK connect(token, timeLimit, dbOpened, success, error). time_limit_s <= 0: no limit.
   void connect(std::string_view token, int time_limit_s, std::int64_t now_ms, actions& out);
-  /// The driver's answer to open_database: ok, or why the database did not open.
+  /// The driver's answer to open_database: ok, or why the database did not open; with
+  /// the server list stored in that database (store_servers), if any.
   void database_opened(rc::code result, std::int64_t now_ms, actions& out);
+  void database_opened(rc::code result, server_list stored, std::int64_t now_ms, actions& out);
+  /// The answer to navigate (the current request; others are ignored).
+  void navigation_answered(const navigation_result& r, std::int64_t now_ms, actions& out);
   /// SDK disconnect (push stays on): leave the reconnect loop, status SignOut.
   /// Returns 33001 before init (and does nothing), else ok.
   rc::code disconnect(std::int64_t now_ms, actions& out);
@@ -268,6 +346,8 @@ class connection {
   [[nodiscard]] bool network_available() const noexcept { return network_available_; }
   /// The keep alive in force (seconds) while connected.
   [[nodiscard]] std::uint16_t keep_alive_s() const noexcept { return keep_alive_s_; }
+  /// The server list in use (navigation only; empty before any).
+  [[nodiscard]] const server_list& servers() const noexcept { return servers_; }
   /// When timer `id` is due, nullopt when it is not pending.
   [[nodiscard]] std::optional<std::int64_t> deadline(timer_id id) const noexcept;
 
@@ -281,6 +361,10 @@ class connection {
   void schedule_next(std::int64_t now_ms, actions& out);
   void restart_schedule(std::int64_t now_ms, actions& out);
   void on_connack(const mqtt::connack& ack, std::int64_t now_ms, actions& out);
+  void ask_navigation(std::int64_t now_ms, actions& out);
+  void navigation_failed(rc::code why, std::int64_t now_ms, actions& out);
+  void open_server(bool navigated, std::int64_t now_ms, actions& out);
+  void note_refusal(rc::code why, actions& out);
   [[nodiscard]] std::int64_t next_delay_ms();
   [[nodiscard]] mqtt::connect make_connect() const;
   void set_status(rc::status st, rc::code cause, actions& out);
@@ -300,6 +384,10 @@ class connection {
   std::uint64_t rng_ = 0;
   std::uint32_t attempt_ = 0;
   std::uint32_t step_ = 0;  // index of the next schedule step
+  server_list servers_;                // navigation's answer in use
+  std::uint32_t nav_host_ = 0;         // 0-based host being asked (while navigating_)
+  std::uint32_t server_index_ = 0;     // servers_.servers[server_index_ % size] is next
+  std::uint32_t refused_in_row_ = 0;   // navigated servers refused at the TCP level
   rc::status status_ = rc::status::unconnected;
   std::uint16_t keep_alive_s_ = 0;
   phase phase_ = phase::idle;
@@ -309,6 +397,7 @@ class connection {
   bool transport_open_ = false;    // open_transport issued, not failed, not closed
   bool transport_up_ = false;      // ... and transport_up received (CONNECT sent)
   bool ping_outstanding_ = false;  // a PINGREQ awaits its PINGRESP
+  bool navigating_ = false;        // the attempt waits for navigation_answered
 };
 
 }  // namespace imock::client

@@ -57,9 +57,10 @@ class virtual_session final : private link_network {
       std::visit(
           [&](const auto& x) {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, open_transport>) {
-              emit({{"event", "attempt"}, {"n", x.attempt}, {"t_ms", now}});
-            } else if constexpr (std::is_same_v<T, status_changed>) {
+            if (const auto n = attempt_begun(a)) {
+              emit({{"event", "attempt"}, {"n", *n}, {"t_ms", now}});
+            }
+            if constexpr (std::is_same_v<T, status_changed>) {
               emit({{"event", "status"},
                     {"status", static_cast<int>(x.value)},
                     {"code", static_cast<int>(x.cause)}});
@@ -94,6 +95,11 @@ class virtual_session final : private link_network {
       } else {
         emit({{"event", "bad_command"}, {"line", "link_data with bad hex data"}});
       }
+    } else if (cmd == "navigation_answer") {
+      host_.navigation_answer(static_cast<std::uint64_t>(num(o, "request", 0)),
+                              static_cast<int>(num(o, "status", 0)), str(o, "body"), now);
+    } else if (cmd == "navigation_unanswered") {
+      host_.navigation_unanswered(static_cast<std::uint64_t>(num(o, "request", 0)), now);
     } else {
       return false;
     }
@@ -101,9 +107,20 @@ class virtual_session final : private link_network {
   }
 
  private:
-  std::uint64_t open() override {
+  std::uint64_t open(const std::string& server) override {
     const auto id = next_link_++;
-    emit({{"event", "link_open"}, {"link", id}});
+    json::object line{{"event", "link_open"}, {"link", id}};
+    if (!server.empty()) line["server"] = server;
+    emit(line);
+    return id;
+  }
+  std::uint64_t navigate(const navigation_request& r) override {
+    const auto id = next_request_++;
+    emit({{"event", "navigate"},
+          {"request", id},
+          {"url", r.url},
+          {"app_key", r.app_key},
+          {"body", r.body}});
     return id;
   }
   void send(std::uint64_t link, std::string bytes) override {
@@ -113,7 +130,28 @@ class virtual_session final : private link_network {
 
   virtual_host host_{*this};
   std::uint64_t next_link_ = 1;
+  std::uint64_t next_request_ = 1;
 };
+
+std::vector<std::string> strings(const json::object& o, const char* key) {
+  std::vector<std::string> out;
+  if (const auto* a = o.if_contains(key); a != nullptr && a->is_array()) {
+    for (const auto& v : a->as_array()) {
+      if (v.is_string()) out.emplace_back(v.as_string());
+    }
+  }
+  return out;
+}
+
+// `navigation_transports`: names of docs/protocol.md §1 ("tcp", "ws", ...); others are
+// left out (an unknown one would otherwise widen the filter to "any").
+std::vector<transport> transports(const json::object& o) {
+  std::vector<transport> out;
+  for (const auto& name : strings(o, "navigation_transports")) {
+    if (const auto t = k_transport_names.parse(name)) out.push_back(*t);
+  }
+  return out;
+}
 
 options virtual_options(const json::object& o) {
   options opts;
@@ -129,6 +167,8 @@ options virtual_options(const json::object& o) {
     }
     if (!schedule.empty()) opts.schedule_ms = std::move(schedule);
   }
+  opts.navigation = strings(o, "navigation");
+  opts.navigation_transports = transports(o);
   return opts;
 }
 
@@ -220,10 +260,8 @@ int run_harness_mode() {
                 {"status", static_cast<int>(st)},
                 {"code", static_cast<int>(cause)}});
         });
-        c->set_trace([](std::int64_t t, const std::string& l) {
-          if (l.starts_with("open_transport #")) {
-            emit({{"event", "attempt"}, {"n", std::stoi(l.substr(16))}, {"t_ms", t}});
-          }
+        c->set_attempt_listener([](std::int64_t t, std::uint32_t n) {
+          emit({{"event", "attempt"}, {"n", n}, {"t_ms", t}});
         });
       }
       sdk_options opts;
@@ -238,6 +276,8 @@ int run_harness_mode() {
       opts.reconnect_kick = flag(o, "reconnect_kick", false);
       opts.tls_verify = flag(o, "tls_verify", true);
       opts.data_dir = str(o, "data_dir");
+      opts.navigation = strings(o, "navigation");
+      opts.navigation_transports = transports(o);
       if (const auto* s = o.if_contains("schedule_ms"); s != nullptr && s->is_array()) {
         for (const auto& ms : s->as_array()) {
           if (ms.is_number()) opts.schedule_ms.push_back(ms.to_number<std::int64_t>());

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
       "Example: imock-client --url mqtt://127.0.0.1:18830 --app-key imock-demo-key \\\n"
       "           --user alice --app-secret imock-demo-secret --api http://127.0.0.1:18080",
       "imock-client"};
-  std::vector<std::string> urls;
+  std::vector<std::string> urls, navigation;
   std::string app_key, token, user, secret, api = "http://127.0.0.1:18080", device,
                                             platform = "ios";
   std::string data_dir, ca_file;
@@ -72,10 +72,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--harness") return client::run_harness_mode();
   }
-  app.add_option("--url", urls,
-                 "server URL: mqtt://, mqtts://, ws://HOST:PORT/mqtt, wss:// "
-                 "(repeat for fallbacks)")
-      ->required();
+  auto* url_opt = app.add_option("--url", urls,
+                                 "server URL: mqtt://, mqtts://, ws://HOST:PORT/mqtt, wss:// "
+                                 "(repeat for fallbacks)");
+  auto* nav_opt = app.add_option(
+      "--navigation", navigation,
+      "ask this navigation server (http://HOST:PORT) for the server URLs first; repeat for "
+      "fallbacks (docs/client.md, Navigation)");
+  url_opt->excludes(nav_opt);
   app.add_option("--app-key", app_key, "the app key")->required();
   (void)harness;
   auto* token_opt = app.add_option("--token", token, "the token to connect with");
@@ -103,6 +107,10 @@ int main(int argc, char** argv) {
                "all other flags are ignored");
   token_opt->excludes(user_opt);
   CLI11_PARSE(app, argc, argv);
+  if (urls.empty() && navigation.empty()) {
+    std::fprintf(stderr, "imock-client: give --url (the server) or --navigation\n");
+    return 2;
+  }
 
   if (token.empty()) {
     if (user.empty() || secret.empty()) {
@@ -131,13 +139,14 @@ int main(int argc, char** argv) {
                            .device_id = device,
                            .platform = platform,
                            .heartbeat_s = static_cast<std::uint16_t>(heartbeat),
-                           .reconnect_kick = reconnect_kick};
+                           .reconnect_kick = reconnect_kick,
+                           .navigation = navigation};
   if (!ca_file.empty()) opts.ca_file = ca_file;
   if (!data_dir.empty()) opts.data_dir = data_dir;
 
   client::client c;
   if (const auto rc = c.init(app_key, opts); rc != rc::code::ok) {
-    std::fprintf(stderr, "imock-client: init refused: %s (check --url and --app-key)\n",
+    std::fprintf(stderr, "imock-client: init refused: %s (check --url, --navigation and --app-key)\n",
                  code_text(rc).c_str());
     return 2;
   }

@@ -21,6 +21,7 @@
 #include <random>
 #include <thread>
 
+#include "client/navigation.hpp"
 #include "net/clock.hpp"
 #include "net/tls.hpp"
 #include "protocol/token.hpp"
@@ -47,6 +48,26 @@ rc::code code_for(const boost::system::error_code& ec, bool was_up) {
     return rc::code::network_unavailable;
   }
   return was_up ? rc::code::socket_disconnected : rc::code::socket_not_connected;
+}
+
+// Opens `sock` for a connect to `ep`, bound to `source` when one is given.
+boost::system::error_code open_socket(tcp::socket& sock, const tcp::endpoint& ep,
+                                      const std::string& source) {
+  boost::system::error_code ec;
+  sock.open(ep.protocol(), ec);
+  if (!ec && !source.empty()) {
+    const auto local = asio::ip::make_address(source, ec);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    // Let connect() pick the port by the whole 4-tuple: a storm's closed sockets in
+    // TIME_WAIT then do not use up the source address's ports (Linux >= 4.2).
+    if (!ec && local.is_v4()) {
+      const int one = 1;
+      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    }
+#endif
+    if (!ec) sock.bind(tcp::endpoint(local, 0), ec);
+  }
+  return ec;
 }
 
 }  // namespace
@@ -202,20 +223,7 @@ class stream_transport final : public transport_base,
 
   void connect_to(const tcp::endpoint& ep) {
     auto& sock = socket();
-    boost::system::error_code ec;
-    sock.open(ep.protocol(), ec);
-    if (!ec && !source_.empty()) {
-      const auto local = asio::ip::make_address(source_, ec);
-#ifdef IP_BIND_ADDRESS_NO_PORT
-      // Let connect() pick the port by the whole 4-tuple: a storm's closed sockets in
-      // TIME_WAIT then do not use up the source address's ports (Linux >= 4.2).
-      if (!ec && local.is_v4()) {
-        const int one = 1;
-        ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      }
-#endif
-      if (!ec) sock.bind(tcp::endpoint(local, 0), ec);
-    }
+    auto ec = open_socket(sock, ep, source_);
     if (ec) {
       // EMFILE and friends: a failed attempt like any other, retried on the schedule.
       return down(code_for(ec, false));
@@ -345,6 +353,86 @@ class stream_transport final : public transport_base,
   bool closed_ = false;
 };
 
+// One navigation request (docs/protocol.md §8) over HTTP: connect, POST /navi.json,
+// read the answer. `done` runs once on the strand with the HTTP status and body, or
+// status 0 when no whole answer came; never after close(). The time-out is the
+// machine's (navigation_timeout_ms): it closes the exchange.
+class navigation_exchange final : public std::enable_shared_from_this<navigation_exchange> {
+ public:
+  using done_fn = std::function<void(int status, std::string body)>;
+  static constexpr std::uint64_t k_max_body = 64 * 1024;
+
+  navigation_exchange(strand_type strand, net::http_url url, std::string source,
+                      const std::string& app_key, std::string body, done_fn done)
+      : url_(std::move(url)),
+        source_(std::move(source)),
+        resolver_(strand),
+        socket_(strand),
+        done_(std::move(done)) {
+    request_.method(http::verb::post);
+    request_.target(url_.path + std::string(k_navigation_path));
+    request_.set(http::field::host, url_.authority());
+    request_.set(k_navigation_app_key_header, app_key);
+    request_.set(http::field::content_type, "application/x-www-form-urlencoded");
+    request_.body() = std::move(body);
+    request_.prepare_payload();
+    parser_.body_limit(k_max_body);
+  }
+
+  void start() {
+    boost::system::error_code ec;
+    const auto ip = asio::ip::make_address(url_.host, ec);
+    if (!ec) return connect_to(tcp::endpoint(ip, url_.port));
+    resolver_.async_resolve(url_.host, std::to_string(url_.port),
+                            [self = shared_from_this()](boost::system::error_code e,
+                                                        const tcp::resolver::results_type& r) {
+                              if (e || r.empty()) return self->finish(0);
+                              self->connect_to(r.begin()->endpoint());
+                            });
+  }
+
+  void close() {
+    done_ = nullptr;
+    boost::system::error_code ignored;
+    resolver_.cancel();
+    socket_.close(ignored);
+  }
+
+ private:
+  void connect_to(const tcp::endpoint& ep) {
+    if (open_socket(socket_, ep, source_)) return finish(0);
+    socket_.async_connect(ep, [self = shared_from_this()](boost::system::error_code e) {
+      if (e) return self->finish(0);
+      http::async_write(self->socket_, self->request_,
+                        [self](boost::system::error_code e2, std::size_t) {
+                          if (e2) return self->finish(0);
+                          http::async_read(self->socket_, self->buffer_, self->parser_,
+                                           [self](boost::system::error_code e3, std::size_t) {
+                                             if (e3) return self->finish(0);
+                                             self->finish(self->parser_.get().result_int());
+                                           });
+                        });
+    });
+  }
+
+  void finish(unsigned status) {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    if (done) done(static_cast<int>(status), status == 0 ? std::string() : parser_.get().body());
+  }
+
+  net::http_url url_;
+  std::string source_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;
+  http::request<http::string_body> request_;
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+  done_fn done_;
+};
+
 using tcp_transport = stream_transport<tcp::socket>;
 using tls_transport = stream_transport<ssl::stream<tcp::socket>>;
 using ws_transport = stream_transport<websocket::stream<beast::tcp_stream>>;
@@ -377,6 +465,9 @@ class client::state final : public transport_owner,
     for (std::size_t i = 0; i < todo.size(); ++i) {
       action a = std::move(todo[i]);
       if (trace_) trace_line(to_string(a));
+      if (const auto n = attempt_begun(a); n && attempt_listener_) {
+        deliver([cb = attempt_listener_, t = now(), n = *n] { cb(t, n); });
+      }
       std::visit([&](auto& x) { run(x, todo); }, a);
     }
   }
@@ -384,10 +475,20 @@ class client::state final : public transport_owner,
   // --- actions ---
   void run(const open_transport& a, actions& out) {
     close_transport_now();
-    if (attempt_listener_) {
-      deliver([cb = attempt_listener_, t = now(), n = a.attempt] { cb(t, n); });
+    std::optional<server_url> navigated;
+    if (!a.server.empty()) {
+      navigated = parse_server_url(a.server);
+      if (!navigated) {  // a stored list gone bad: a failed attempt, the list moves on
+        machine_.transport_failed(rc::code::socket_not_connected, now(), out);
+        return;
+      }
     }
-    const auto& url = urls_[(a.attempt == 0 ? 0 : a.attempt - 1) % urls_.size()];
+    if (!navigated && urls_.empty()) {
+      machine_.transport_failed(rc::code::socket_not_connected, now(), out);
+      return;
+    }
+    const auto& url =
+        navigated ? *navigated : urls_[(a.attempt == 0 ? 0 : a.attempt - 1) % urls_.size()];
     const auto gen = ++generation_;
     std::weak_ptr<transport_owner> self = shared_from_this();
     try {
@@ -416,6 +517,32 @@ class client::state final : public transport_owner,
     decoder_ = mqtt::decoder();
     transport_->start();
   }
+  void run(const navigate& a, actions& out) {
+    close_transport_now();
+    const auto url = net::parse_http_url(a.url);
+    if (!url) {
+      machine_.navigation_answered(navigation_unanswered(), now(), out);
+      return;
+    }
+    const auto gen = generation_;
+    std::weak_ptr<state> weak = shared_from_this();
+    navigation_ = std::make_shared<navigation_exchange>(
+        strand_, *url, sdk_.source_address, app_key_,
+        navigation_body(a.token, machine_options_->device_id, machine_options_->platform),
+        [weak, gen](int status, std::string body) {
+          auto self = weak.lock();
+          if (!self || self->detached_ || gen != self->generation_) return;
+          self->navigation_.reset();
+          if (self->trace_) self->trace_line("navigation answered " + std::to_string(status));
+          actions next;
+          self->machine_.navigation_answered(
+              read_navigation_answer(status, body, self->machine_options_->navigation_transports),
+              self->now(), next);
+          self->handle(std::move(next));
+        });
+    navigation_->start();
+  }
+  void run(const store_servers& a, actions&) { store_server_list(a.list); }
   void run(const send& a, actions&) {
     if (!transport_) return;
     std::string bytes;
@@ -431,7 +558,9 @@ class client::state final : public transport_owner,
     rearm();
   }
   void run(const open_database& a, actions& out) {
-    machine_.database_opened(open_database_for(a.user_id), now(), out);
+    const auto rc = open_database_for(a.user_id);
+    machine_.database_opened(rc, rc == rc::code::ok ? stored_server_list() : server_list(), now(),
+                             out);
   }
   void run(const db_opened& a, actions&) {
     deliver([cb = on_db_opened_, code = a.code] {
@@ -510,6 +639,7 @@ class client::state final : public transport_owner,
   connection machine_;
   sdk_options sdk_;
   std::vector<server_url> urls_;
+  std::shared_ptr<const options> machine_options_;
   std::string app_key_;
   db_opened_fn on_db_opened_;
   success_fn on_success_;
@@ -538,6 +668,10 @@ class client::state final : public transport_owner,
 
   void close_transport_now() {
     ++generation_;
+    if (navigation_) {
+      navigation_->close();
+      navigation_.reset();
+    }
     if (transport_) {
       transport_->close();
       transport_.reset();
@@ -602,6 +736,36 @@ class client::state final : public transport_owner,
     return rc::code::ok;
   }
 
+  // The navigation list lives in the meta table: one row, JSON (navigation.hpp).
+  void store_server_list(const server_list& list) {
+    if (db_ == nullptr) return;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('servers', ?1)", -1,
+                           &st, nullptr) != SQLITE_OK) {
+      return;
+    }
+    const std::string text = server_list_to_text(list);
+    sqlite3_bind_text(st, 1, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+  }
+
+  server_list stored_server_list() {
+    if (db_ == nullptr) return {};
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'servers'", -1, &st, nullptr) !=
+        SQLITE_OK) {
+      return {};
+    }
+    server_list list;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      if (text != nullptr) list = server_list_from_text(text);
+    }
+    sqlite3_finalize(st);
+    return list;
+  }
+
   void close_database() {
     if (db_ != nullptr) {
       sqlite3_close(db_);
@@ -613,6 +777,7 @@ class client::state final : public transport_owner,
   std::array<std::int64_t, 4> deadlines_{k_unarmed, k_unarmed, k_unarmed, k_unarmed};
   std::int64_t armed_at_ = k_unarmed;
   std::shared_ptr<transport_base> transport_;
+  std::shared_ptr<navigation_exchange> navigation_;
   std::uint64_t generation_ = 0;
   mqtt::decoder decoder_;
   sqlite3* db_ = nullptr;
@@ -641,7 +806,10 @@ rc::code client::init(std::string app_key, sdk_options options) {
     if (!parsed) return rc::code::invalid_parameter;
     urls.push_back(std::move(*parsed));
   }
-  if (urls.empty()) return rc::code::invalid_parameter;
+  if (urls.empty() && options.navigation.empty()) return rc::code::invalid_parameter;
+  for (const auto& n : options.navigation) {
+    if (!net::parse_http_url(n)) return rc::code::invalid_parameter;
+  }
   auto mopts = std::make_shared<::imock::client::options>();
   mopts->app_key = app_key;
   mopts->device_id = options.device_id;
@@ -658,6 +826,9 @@ rc::code client::init(std::string app_key, sdk_options options) {
   mopts->reconnect_kick = options.reconnect_kick;
   mopts->connect_ack_timeout_ms = options.connect_ack_timeout_ms;
   mopts->plain = options.plain;
+  mopts->navigation = options.navigation;
+  mopts->navigation_timeout_ms = options.navigation_timeout_ms;
+  mopts->navigation_transports = options.navigation_transports;
   if (validate(*mopts) != rc::code::ok) return rc::code::invalid_parameter;
   if (options.tls_verify || options.ca_file || !options.ca_pem.empty()) {
     try {
@@ -674,6 +845,7 @@ rc::code client::init(std::string app_key, sdk_options options) {
     if (rc == rc::code::ok) {
       s->sdk_ = std::move(options);
       s->urls_ = std::move(urls);
+      s->machine_options_ = mopts;
       s->app_key_ = std::move(app_key);
     }
     result.set_value(rc);

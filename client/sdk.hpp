@@ -58,7 +58,8 @@ class runtime {
 };
 
 struct sdk_options {
-  /// Connection servers, tried in turn (attempt n uses urls[n % size]):
+  /// Connection servers, tried in turn (attempt n uses urls[n % size]) when there is no
+  /// navigation:
   /// mqtt://host:port, mqtts://host:port, ws://host:port/mqtt, wss://host:port/mqtt.
   std::vector<std::string> urls;
   bool tls_verify = true;  // check the server certificate (off for self-signed test servers)
@@ -82,6 +83,13 @@ struct sdk_options {
   std::string source_address;
   /// Send no imock-* user properties in CONNECT (options::plain): a plain MQTT 5 client.
   bool plain = false;
+  /// Navigation servers, http://host:port, asked in this order for the connection
+  /// servers before connecting (SPEC.md §7, docs/client.md "Navigation"); `urls` may
+  /// then be empty. The list is kept in the user's database for its lifetime.
+  std::vector<std::string> navigation;
+  std::int64_t navigation_timeout_ms = 5'000;  // per navigation request: 30005 after it
+  /// Which transports to take from a navigation answer (empty: any, in its order).
+  std::vector<transport> navigation_transports;
 };
 
 using db_opened_fn = std::function<void(rc::code code)>;
@@ -91,7 +99,7 @@ using error_fn = std::function<void(rc::code code)>;
 using status_fn = std::function<void(rc::status status, rc::code cause)>;
 /// Every action of the state machine and every transport event, for traces.
 using trace_fn = std::function<void(std::int64_t now_ms, const std::string& line)>;
-/// A connection attempt begins (the machine's open_transport #attempt), at client time
+/// A connection attempt begins (attempt_begun: a navigation or a connect), at client time
 /// `now_ms`: with the status listener's Connected, the connect latency (imock-storm).
 using attempt_fn = std::function<void(std::int64_t now_ms, std::uint32_t attempt)>;
 

@@ -1,5 +1,7 @@
 #include "client/virtual_host.hpp"
 
+#include "client/navigation.hpp"
+
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -9,7 +11,9 @@ namespace imock::client {
 virtual_host::~virtual_host() { close_link(); }
 
 rc::code virtual_host::init(std::shared_ptr<const options> opts, std::uint64_t seed) {
-  return machine_.init(std::move(opts), seed);
+  const auto rc = machine_.init(opts, seed);
+  if (rc == rc::code::ok) options_ = std::move(opts);
+  return rc;
 }
 
 void virtual_host::connect(std::string_view token, int time_limit_s, std::int64_t now_ms) {
@@ -54,7 +58,15 @@ void virtual_host::handle(actions& todo, std::int64_t now_ms) {
           if constexpr (std::is_same_v<T, open_transport>) {
             close_link();
             rx_ = mqtt::decoder();
-            link_ = net_.open();
+            link_ = net_.open(x.server);
+          } else if constexpr (std::is_same_v<T, navigate>) {
+            close_link();
+            navigation_ = net_.navigate(
+                {.url = x.url,
+                 .app_key = options_->app_key,
+                 .body = navigation_body(x.token, options_->device_id, options_->platform)});
+          } else if constexpr (std::is_same_v<T, store_servers>) {
+            if (database_ok_) stored_[machine_.user_id()] = x.list;
           } else if constexpr (std::is_same_v<T, send>) {
             std::string bytes;
             if (link_ && mqtt::encode(x.packet, bytes)) net_.send(*link_, std::move(bytes));
@@ -65,8 +77,14 @@ void virtual_host::handle(actions& todo, std::int64_t now_ms) {
             // starts is ours to keep.
             started_seq_[static_cast<std::size_t>(x.id)] = next_seq_++;
           } else if constexpr (std::is_same_v<T, open_database>) {
-            machine_.database_opened(database_ok_ ? rc::code::ok : rc::code::database_error, now_ms,
-                                     todo);
+            if (!database_ok_) {
+              machine_.database_opened(rc::code::database_error, now_ms, todo);
+            } else {
+              const auto stored = stored_.find(x.user_id);
+              machine_.database_opened(
+                  rc::code::ok, stored == stored_.end() ? server_list() : stored->second, now_ms,
+                  todo);
+            }
           }
           // cancel_timer: the machine forgets the deadline; callbacks: the observer.
         },
@@ -112,6 +130,25 @@ void virtual_host::advance(std::int64_t now_ms) {
 void virtual_host::close_link() {
   if (link_) net_.close(*link_);
   link_.reset();
+  navigation_.reset();  // an answer still on its way is stale
+}
+
+void virtual_host::navigation_answer(std::uint64_t request, int http_status, std::string_view body,
+                                     std::int64_t now_ms) {
+  if (navigation_ != request || options_ == nullptr) return;
+  navigation_.reset();
+  actions out;
+  machine_.navigation_answered(
+      read_navigation_answer(http_status, body, options_->navigation_transports), now_ms, out);
+  handle(out, now_ms);
+}
+
+void virtual_host::navigation_unanswered(std::uint64_t request, std::int64_t now_ms) {
+  if (navigation_ != request) return;
+  navigation_.reset();
+  actions out;
+  machine_.navigation_answered(client::navigation_unanswered(), now_ms, out);
+  handle(out, now_ms);
 }
 
 void virtual_host::link_up(std::uint64_t link, std::int64_t now_ms) {

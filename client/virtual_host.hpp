@@ -18,18 +18,31 @@
 #include <string>
 #include <string_view>
 
+#include <unordered_map>
+
 #include "client/connection.hpp"
 #include "protocol/mqtt.hpp"
 
 namespace imock::client {
 
+/// A navigation request (docs/protocol.md §8) as the host sends it.
+struct navigation_request {
+  std::string url;  // the navigation server, "http://host:port"
+  std::string app_key;
+  std::string body;  // navigation_body(): token, device, platform
+};
+
 /// The network a virtual host talks through. A link is one transport connection.
 class link_network {
  public:
   virtual ~link_network() = default;
-  /// Opens a new link (a TCP connect); its outcome comes back as link_up or
-  /// link_refused on the host. Returns the link's id.
-  virtual std::uint64_t open() = 0;
+  /// Opens a new link (a TCP connect) to `server` (a URL navigation gave; empty: the
+  /// host's own server); its outcome comes back as link_up or link_refused on the
+  /// host. Returns the link's id.
+  virtual std::uint64_t open(const std::string& server) = 0;
+  /// Sends a navigation request; the answer comes back as navigation_answer or
+  /// navigation_unanswered on the host. Returns the request's id.
+  virtual std::uint64_t navigate(const navigation_request& r) = 0;
   /// Writes bytes on an open link.
   virtual void send(std::uint64_t link, std::string bytes) = 0;
   /// Closes the host's end of a link; nothing more is reported about it.
@@ -67,6 +80,11 @@ class virtual_host {
   void link_closed(std::uint64_t link, std::int64_t now_ms);  // the peer closed (FIN)
   void link_reset(std::uint64_t link, std::int64_t now_ms);   // the peer reset it (RST)
 
+  // --- the answer to the current navigation request (others are ignored) ---
+  void navigation_answer(std::uint64_t request, int http_status, std::string_view body,
+                         std::int64_t now_ms);
+  void navigation_unanswered(std::uint64_t request, std::int64_t now_ms);
+
   // --- time ---
   /// Fires every timer due at or before `now_ms`, earliest first, each at its own
   /// deadline (at most k_max_timers_per_advance of them).
@@ -86,6 +104,10 @@ class virtual_host {
 
   link_network& net_;
   connection machine_;
+  std::shared_ptr<const options> options_;
+  std::optional<std::uint64_t> navigation_;  // the request in flight
+  // The server list each user's database holds (store_servers), while this host lives.
+  std::unordered_map<std::string, server_list> stored_;
   observer observer_;
   std::optional<std::uint64_t> link_;
   mqtt::decoder rx_;

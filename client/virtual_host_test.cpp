@@ -17,8 +17,12 @@ constexpr std::int64_t k_t0 = 1'767'225'600'000;
 struct recording_network final : link_network {
   std::vector<std::string> log;
   std::uint64_t next = 1;
-  std::uint64_t open() override {
-    log.push_back("open " + std::to_string(next));
+  std::uint64_t open(const std::string& server) override {
+    log.push_back("open " + std::to_string(next) + (server.empty() ? "" : " " + server));
+    return next++;
+  }
+  std::uint64_t navigate(const navigation_request& r) override {
+    log.push_back("navigate " + std::to_string(next) + " " + r.url + " " + r.app_key);
     return next++;
   }
   void send(std::uint64_t link, std::string bytes) override {

@@ -45,10 +45,10 @@ constexpr std::array<std::string_view, 8> k_top_keys = {"name",  "description", 
                                                         "speed", "server",      "clients", "steps"};
 // The server config's top-level keys a scenario may use (docs/server-config.md);
 // `listen` is refused: the harness binds its own ephemeral ports.
-constexpr std::array<std::string_view, 3> k_server_keys = {"apps", "users", "limits"};
-constexpr std::array<std::string_view, 11> k_client_keys = {
-    "app",       "user",       "device",   "platform", "transport", "reconnect_kick",
-    "heartbeat", "time_limit", "schedule", "database", "latency"};
+constexpr std::array<std::string_view, 4> k_server_keys = {"apps", "users", "limits", "navigation"};
+constexpr std::array<std::string_view, 12> k_client_keys = {
+    "app",        "user",     "device",   "platform", "transport",  "reconnect_kick",
+    "heartbeat",  "time_limit", "schedule", "database", "latency", "navigation"};
 constexpr std::array<std::string_view, 2> k_latency_keys = {"up", "down"};
 // The calls whose returned code a `returned` expectation checks (docs/scenarios.md).
 constexpr std::array<std::string_view, 3> k_returning_calls = {"disconnect", "logout",
@@ -96,6 +96,7 @@ constexpr std::array<std::string_view, 13> k_p_fault = {
     "probability", "code",   "client",          "app",   "user", "device"};
 constexpr std::array<std::string_view, 0> k_p_none = {};
 constexpr std::array<std::string_view, 1> k_p_restart = {"down"};
+constexpr std::array<std::string_view, 3> k_p_navigation = {"fail", "count", "app"};
 constexpr std::array<std::string_view, 11> k_p_api = {"call", "app",          "client", "user",
                                                       "name", "portrait_uri", "time",   "minute",
                                                       "page", "size",         "expect"};
@@ -121,7 +122,7 @@ struct kind_info {
   key_list params;
 };
 
-constexpr std::array<kind_info, 30> k_kinds = {{
+constexpr std::array<kind_info, 31> k_kinds = {{
     {"init", family::client, "", k_p_client},
     {"connect", family::client, "", k_p_connect},
     {"disconnect", family::client, "", k_p_client},
@@ -145,6 +146,7 @@ constexpr std::array<kind_info, 30> k_kinds = {{
     {"resume_accepting", family::server, "/admin/resume-accepting", k_p_none},
     {"restart", family::server, "/admin/restart", k_p_restart},
     {"clear_faults", family::server, "/admin/faults/clear", k_p_none},
+    {"navigation", family::server, "/admin/navigation", k_p_navigation},
     {"api", family::api, "", k_p_api},
     {"wait", family::wait, "", k_p_none},
     {"expect", family::expect, "", k_p_expect},
@@ -705,6 +707,14 @@ class reader {
               "listen is not allowed in a scenario's server section: the harness binds its "
               "own ephemeral ports (remove it)");
         refused.push_back(kv.first);
+      } else if (const YAML::Node nav = kv.second;
+                 name == "navigation" && nav.IsMap() && nav["servers"]) {
+        // The list would have to name the harness's ephemeral ports, and the simulation
+        // has no ports at all: the server lists its own listeners.
+        error(nav["servers"].Mark(),
+              "navigation.servers is not allowed in a scenario's server section: the harness "
+              "binds its own ports (set the clients' navigation instead; cache_lifetime is fine)");
+        refused.push_back(kv.first);
       } else if (!contains(k_server_keys, name)) {
         error(kv.first.Mark(), "unknown key '" + name +
                                    "' in server (expected one of: " + join(k_server_keys) + ")");
@@ -864,7 +874,34 @@ class reader {
     if (const auto* e = find(entries, "latency")) {
       read_latency(*e, c);
     }
+    if (const auto* e = find(entries, "navigation")) {
+      c.navigation = read_navigation(*e);
+    }
     return c;
+  }
+
+  // `navigation: true` (the server's navigation) or a list of hosts in the order the
+  // SDK asks them, each `server` or `dead` (`[dead, server]`: the first host is down).
+  std::vector<navigation_host> read_navigation(const entry& e) {
+    if (e.value.IsScalar() && !e.value.IsSequence()) {
+      if (const auto on = read_bool(e)) {
+        if (*on) return {navigation_host::server};
+        return {};
+      }
+      return {};
+    }
+    if (!e.value.IsSequence() || e.value.size() == 0) {
+      error_at(e, "expected true, false or a non-empty list of navigation hosts (server, dead) "
+                  "for navigation, e.g. navigation: [dead, server]; got " +
+                      (e.value.IsSequence() ? std::string("an empty list") : describe(e.value)));
+      return {};
+    }
+    std::vector<navigation_host> hosts;
+    for (const auto& item : e.value) {
+      const entry host{e.name, e.key, item};
+      if (const auto v = read_enum(host, k_navigation_host_names.rows)) hosts.push_back(*v);
+    }
+    return hosts;
   }
 
   // `latency: 20ms` (each way) or `latency: {up: 5ms, down: 30ms}`.
@@ -1304,6 +1341,16 @@ class reader {
       }
     } else if (kind.name == "stop_accepting") {
       set_bool("silent");
+    } else if (kind.name == "navigation") {
+      if (const auto* p = required(params, where, what, "fail")) {
+        if (const auto v = read_choice(*p, server::k_navigation_fault_names)) {
+          body["fail"] = *v;
+        }
+      }
+      set_count("count");
+      if (const auto* p = find(params, "app")) {
+        if (const auto v = app_name(*p)) body["app"] = *v;
+      }
     }
     // resume_accepting, clear_faults: no parameters.
     if (errors_.size() != before) {

@@ -529,7 +529,7 @@ TEST(LoaderDefaults, ZeroAndNegativeTimeLimitsKeepTrying) {
 constexpr std::string_view k_kinds =
     "init, connect, disconnect, logout, network_down, network_up, foreground, reconnect_kick, "
     "kick, block, unblock, expire_tokens, app_state, drop, blackhole, release, delay, refuse, "
-    "fault, stop_accepting, resume_accepting, restart, clear_faults, api, wait, expect, absent, "
+    "fault, stop_accepting, resume_accepting, restart, clear_faults, navigation, api, wait, expect, absent, "
     "count, schedule, status";
 
 TEST(LoaderErrors, UnknownTopLevelKeyNamesItsPlaceAndTheExpectedKeys) {
@@ -559,7 +559,7 @@ TEST(LoaderErrors, UnknownClientKey) {
                      "steps:\n  - init: alice\n"),
             "x.yaml:4:11: unknown key 'transprt' in client 'alice' (expected one of: app, user, "
             "device, platform, transport, reconnect_kick, heartbeat, time_limit, schedule, "
-            "database, latency)");
+            "database, latency, navigation)");
 }
 
 TEST(LoaderErrors, UnknownStepKind) {
@@ -909,6 +909,46 @@ TEST(LoaderDocs, TheScenariosInDocsScenariosMdLoad) {
     ++checked;
   }
   EXPECT_GE(checked, 2);
+}
+
+}  // namespace
+}  // namespace imock::harness
+
+namespace imock::harness {
+namespace {
+
+TEST(LoaderNavigation, ClientsTakeTrueOrAListOfHostsAndTheStepBuildsTheAdminBody) {
+  const auto s = parse_ok(
+      "name: t\ndescription: d\nserver:\n  navigation: {cache_lifetime: 1m}\n"
+      "clients:\n  a: {navigation: true}\n  b: {navigation: [dead, server]}\n  c:\n"
+      "steps:\n  - navigation: {fail: app_key, count: 2}\n  - navigation: {fail: none}\n");
+  EXPECT_EQ(s.clients.at("a").navigation, std::vector<navigation_host>{navigation_host::server});
+  EXPECT_EQ(s.clients.at("b").navigation,
+            (std::vector<navigation_host>{navigation_host::dead, navigation_host::server}));
+  EXPECT_TRUE(s.clients.at("c").navigation.empty());
+  EXPECT_EQ(s.server.navigation.cache_lifetime_ms, 60'000);
+  expect_action(s.steps.at(0), "navigation", "/admin/navigation", R"({"fail":"app_key","count":2})");
+  expect_action(s.steps.at(1), "navigation", "/admin/navigation", R"({"fail":"none"})");
+}
+
+TEST(LoaderNavigation, BadHostsFaultsAndAServerListAreErrorsWithTheirPlace) {
+  EXPECT_EQ(error_of("name: t\ndescription: d\nclients:\n  a: {navigation: [server, gone]}\n"
+                     "steps:\n  - init: a\n"),
+            "x.yaml:4:28: bad value 'gone' for navigation (expected one of: server, dead)");
+  EXPECT_EQ(error_of("name: t\ndescription: d\nclients:\n  a: {navigation: []}\n"
+                     "steps:\n  - init: a\n"),
+            "x.yaml:4:19: expected true, false or a non-empty list of navigation hosts (server, "
+            "dead) for navigation, e.g. navigation: [dead, server]; got an empty list");
+  EXPECT_EQ(error_of(with_steps("  - navigation: {fail: slow}\n")),
+            "x.yaml:7:24: bad value 'slow' for fail (expected one of: resource, request, response, "
+            "node, app_key, server, dead, none)");
+  EXPECT_EQ(error_of(with_steps("  - navigation: {count: 1}\n")),
+            "x.yaml:7:17: navigation is missing required key 'fail'");
+  EXPECT_EQ(error_of("name: t\ndescription: d\nserver:\n  navigation: {servers: [mqtt://a:1]}\n"
+                     "clients: {a: }\nsteps:\n  - init: a\n"),
+            "x.yaml:4:25: navigation.servers is not allowed in a scenario's server section: the "
+            "harness binds its own ports (set the clients' navigation instead; cache_lifetime "
+            "is fine)");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "harness/loader.hpp"
+#include "protocol/codes.hpp"
 
 namespace imock::harness {
 namespace {
@@ -82,9 +83,13 @@ TEST(Matrix, UncoveredLists31009UntilAScenarioExpectsIt) {
   EXPECT_EQ(std::find(without.begin(), without.end(), 31002), without.end());
   const auto with = uncovered_codes({parse(k_unknown_app), parse(k_blocked)});
   EXPECT_EQ(std::find(with.begin(), with.end(), 31009), with.end());
-  // Network-only codes (navigation) are never required.
+  // Navigation and socket codes are required too; only 31028 (no proxy) is not.
   const auto producible = producible_codes();
-  EXPECT_EQ(std::find(producible.begin(), producible.end(), 30004), producible.end());
+  for (int c : {30002, 30004, 30005, 30006, 30007, 30008, 30009, 30010, 32054, 32061}) {
+    EXPECT_NE(std::find(producible.begin(), producible.end(), c), producible.end()) << c;
+  }
+  EXPECT_EQ(std::find(producible.begin(), producible.end(), 31028), producible.end());
+  EXPECT_EQ(producible.size(), rc::all_codes().size() - 1);
 }
 
 // Coverage means the scenario shows the code happening: `absent` and a count that

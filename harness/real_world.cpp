@@ -1,5 +1,8 @@
 #include "harness/real_world.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -29,7 +32,21 @@ struct client_setup {
   std::vector<std::int64_t> schedule_ms;
   std::filesystem::path data_dir;  // empty: no database
   double speed = 1;
+  std::vector<std::string> navigation;  // http://... navigation hosts; empty: urls
+  std::vector<transport> navigation_transports;
 };
+
+json::array transport_names(const std::vector<transport>& v) {
+  json::array a;
+  for (const auto t : v) a.emplace_back(to_string(t));
+  return a;
+}
+
+json::array json_strings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
 
 // The reference SDK, in this process.
 class in_process_client final : public harness_client {
@@ -46,7 +63,10 @@ class in_process_client final : public harness_client {
                                                   .platform = setup_.platform,
                                                   .heartbeat_s = setup_.heartbeat_s,
                                                   .schedule_ms = setup_.schedule_ms,
-                                                  .reconnect_kick = setup_.reconnect_kick});
+                                                  .reconnect_kick = setup_.reconnect_kick,
+                                                  .navigation = setup_.navigation,
+                                                  .navigation_transports =
+                                                      setup_.navigation_transports});
     const std::string name = setup_.name;
     client_.set_connection_status_listener([this, name](rc::status st, rc::code cause) {
       trace_.add({.source = name,
@@ -142,7 +162,9 @@ class external_client final : public harness_client {
           {"schedule_ms", schedule},
           {"data_dir", setup_.data_dir.string()},
           {"tls_verify", false},
-          {"speed", setup_.speed}});
+          {"speed", setup_.speed},
+          {"navigation", json_strings(setup_.navigation)},
+          {"navigation_transports", transport_names(setup_.navigation_transports)}});
     inited_ = true;
     return {};
   }
@@ -305,7 +327,27 @@ class real_world::hand_client final : public harness_client {
 real_world::real_world(const scenario& s, real_world_options options)
     : s_(s), options_(std::move(options)) {}
 
-real_world::~real_world() { stop(); }
+real_world::~real_world() {
+  stop();
+  if (dead_fd_ >= 0) ::close(dead_fd_);
+}
+
+std::string real_world::dead_address() {
+  if (!dead_address_.empty()) return dead_address_;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  dead_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (dead_fd_ < 0 || ::bind(dead_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(dead_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    // Port 1 as a last resort: nothing listens there on these machines.
+    dead_address_ = "127.0.0.1:1";
+    return dead_address_;
+  }
+  dead_address_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  return dead_address_;
+}
 
 std::int64_t real_world::now_ms() {
   return static_cast<std::int64_t>(
@@ -355,6 +397,7 @@ void real_world::introduce() {
        bound_.http + ")");
   if (bound_.mqtts) note("  mqtts  mqtts://" + *bound_.mqtts);
   if (bound_.https) note("  wss    wss://" + *bound_.https + "/mqtt");
+  note("  navigation http://" + bound_.http + "/navi.json   (docs/protocol.md §8)");
   for (const auto& [name, c] : s_.clients) {
     const auto* app = s_.server.find_app(c.app);
     const auto token = token::issue(c.app, c.user, app != nullptr ? app->secret : "x",
@@ -482,6 +525,11 @@ harness_client& real_world::client(const client_spec& spec) {
       setup.urls = {"wss://" + bound_.https.value_or("") + "/mqtt"};
       break;
   }
+  for (const auto host : spec.navigation) {
+    setup.navigation.push_back("http://" +
+                               (host == navigation_host::server ? bound_.http : dead_address()));
+  }
+  if (!spec.navigation.empty()) setup.navigation_transports = {spec.transport};
   std::unique_ptr<harness_client> c;
   if (options_.by_hand) {
     c = std::make_unique<hand_client>(*this, spec, options_.by_hand->wait_ms);

@@ -71,6 +71,9 @@ class real_world final : public world {
 
   /// Where an app run by hand connects, and a token for each client.
   void introduce();
+  /// "127.0.0.1:PORT" where nothing accepts: a port bound (so nobody else takes it)
+  /// but not listening, so connects to it are refused. A `dead` navigation host.
+  std::string dead_address();
   /// The client (by hand) that a connect the server saw came from.
   const client_spec* hand_client_of(const std::string& user, const std::string& device) const;
 
@@ -85,6 +88,8 @@ class real_world final : public world {
   std::map<std::string, std::uint32_t> hand_attempts_;  // server thread only
   std::filesystem::path data_dir_;
   bool remove_data_dir_ = false;
+  int dead_fd_ = -1;
+  std::string dead_address_;
 };
 
 }  // namespace imock::harness

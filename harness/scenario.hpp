@@ -27,6 +27,13 @@ struct source_mark {
   }
 };
 
+/// A navigation host of a client: the scenario's server, or one where nothing listens.
+enum class navigation_host : std::uint8_t { server, dead };
+inline constexpr names<navigation_host, 2> k_navigation_host_names{{{
+    {"server", navigation_host::server},
+    {"dead", navigation_host::dead},
+}}};
+
 struct client_spec {
   std::string name;
   std::string app;     // app key; default: the first app of the server section
@@ -39,6 +46,9 @@ struct client_spec {
   std::int64_t time_limit_ms = 0;                        // default for connect; <= 0: keep trying
   std::optional<std::vector<std::int64_t>> schedule_ms;  // reconnect schedule override
   bool database = true;                                  // open the local SQLite database
+  /// Navigation hosts in the order the SDK asks them (docs/scenarios.md, `navigation`);
+  /// empty: no navigation, the server's URL directly.
+  std::vector<navigation_host> navigation;
   // One-way delays of its link in simulation (client -> server, server -> client).
   std::int64_t latency_up_ms = 0;
   std::int64_t latency_down_ms = 0;

@@ -6,6 +6,7 @@
 
 #include "harness/client_program.hpp"
 #include "protocol/hex.hpp"
+#include "sim/addresses.hpp"
 
 namespace imock::harness {
 namespace {
@@ -15,17 +16,34 @@ namespace json = boost::json;
 // What a client program is told to connect to in virtual time: a name only, since
 // its links are the simulation's; the scheme says which transport it stands for.
 std::string url_of(transport t) {
+  const std::string host(sim::k_server_host);
   switch (t) {
     case transport::tcp:
-      return "mqtt://imock.sim:1883";
+      return "mqtt://" + host + ":1883";
     case transport::tls:
-      return "mqtts://imock.sim:8883";
+      return "mqtts://" + host + ":8883";
     case transport::ws:
-      return "ws://imock.sim/mqtt";
+      return "ws://" + host + "/mqtt";
     case transport::wss:
-      return "wss://imock.sim/mqtt";
+      return "wss://" + host + "/mqtt";
   }
-  return "mqtt://imock.sim:1883";
+  return "mqtt://" + host + ":1883";
+}
+
+// The navigation hosts of a client, as names of the simulated network.
+std::vector<std::string> navigation_urls(const client_spec& spec) {
+  std::vector<std::string> urls;
+  for (const auto host : spec.navigation) {
+    urls.push_back("http://" + std::string(host == navigation_host::server ? sim::k_server_host
+                                                                           : sim::k_dead_host));
+  }
+  return urls;
+}
+
+json::array navigation_json(const client_spec& spec) {
+  json::array a;
+  for (const auto& url : navigation_urls(spec)) a.emplace_back(url);
+  return a;
 }
 
 // FNV-1a: a client's jitter seed from its name and the scenario's seed, so runs repeat.
@@ -60,6 +78,8 @@ class sim_world::sim_client final : public harness_client {
     o->heartbeat_s = static_cast<int>(spec_.heartbeat_ms / 1000);
     if (spec_.schedule_ms) o->schedule_ms = *spec_.schedule_ms;
     o->reconnect_kick = spec_.reconnect_kick;
+    o->navigation = navigation_urls(spec_);
+    if (!spec_.navigation.empty()) o->navigation_transports = {spec_.transport};
     const auto rc = host_.init(std::move(o), seed_of(spec_.name, w_.s_.seed));
     return rc == rc::code::ok ? "" : "init returned " + std::to_string(static_cast<int>(rc));
   }
@@ -92,15 +112,13 @@ class sim_world::sim_client final : public harness_client {
   void observe(const client::action& a, std::int64_t now) {
     auto& trace = w_.trace();
     const std::string& name = spec_.name;
+    if (const auto n = client::attempt_begun(a)) {
+      trace.add({.source = name, .kind = "attempt", .detail = "#" + std::to_string(*n), .client_ms = now});
+    }
     std::visit(
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<T, client::open_transport>) {
-            trace.add({.source = name,
-                       .kind = "attempt",
-                       .detail = "#" + std::to_string(x.attempt),
-                       .client_ms = now});
-          } else if constexpr (std::is_same_v<T, client::status_changed>) {
+          if constexpr (std::is_same_v<T, client::status_changed>) {
             trace.add({.source = name,
                        .kind = "status",
                        .status = static_cast<int>(x.value),
@@ -178,7 +196,10 @@ class sim_world::program_client final : public harness_client, public sim::clien
               {"reconnect_kick", spec_.reconnect_kick},
               {"schedule_ms", schedule},
               {"data_dir", ""},
-              {"tls_verify", false}});
+              {"tls_verify", false},
+              {"navigation", navigation_json(spec_)},
+              {"navigation_transports",
+               spec_.navigation.empty() ? json::array{} : json::array{to_string(spec_.transport)}}});
     return init_code_ == 0 ? "" : "init answered code " + std::to_string(init_code_);
   }
   std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
@@ -270,10 +291,22 @@ class sim_world::program_client final : public harness_client, public sim::clien
         say("link_open of link " + std::to_string(link) + ", which is already open");
         return false;
       }
+      const auto via = sim::server_transport(string_field(o, "server"), spec_.transport);
+      if (!via) {  // a host the simulation does not have: refused a round trip later
+        w_.clock_.after(spec_.latency_up_ms + spec_.latency_down_ms, [self = self_, link] {
+          if (program_client* c = *self; c != nullptr) {
+            c->exchange({{"cmd", "link_refused"}, {"link", link}});
+          }
+        });
+        return false;
+      }
       const auto id = w_.server_->connect(
-          *this, spec_.transport, {.up_ms = spec_.latency_up_ms, .down_ms = spec_.latency_down_ms});
+          *this, *via, {.up_ms = spec_.latency_up_ms, .down_ms = spec_.latency_down_ms});
       sim_link_[link] = id;
       program_link_[id] = link;
+    } else if (event == "navigate") {
+      navigate(int_field(o, "request", -1), string_field(o, "url"), string_field(o, "app_key"),
+               string_field(o, "body"));
     } else if (event == "link_send") {
       const auto it = sim_link_.find(link);
       auto bytes = from_hex(string_field(o, "data"));
@@ -290,6 +323,34 @@ class sim_world::program_client final : public harness_client, public sim::clien
       }
     }
     return false;
+  }
+
+  // A navigation request of the program, through the simulated network as the
+  // reference SDK's (sim/client_host): answered `up` + `down` ms later, or never.
+  void navigate(std::int64_t request, const std::string& url, const std::string& app_key,
+                const std::string& body) {
+    auto r = sim::navigation_request(url, app_key, body);
+    if (!r) {
+      w_.clock_.after(spec_.latency_up_ms + spec_.latency_down_ms, [self = self_, request] {
+        if (program_client* c = *self; c != nullptr) {
+          c->exchange({{"cmd", "navigation_unanswered"}, {"request", request}});
+        }
+      });
+      return;
+    }
+    w_.clock_.after(spec_.latency_up_ms, [self = self_, request, r = std::move(*r)] {
+      program_client* c = *self;
+      if (c == nullptr) return;
+      auto answer = c->w_.server_->request(r);
+      c->w_.clock_.after(c->spec_.latency_down_ms, [self, request, answer = std::move(answer)] {
+        if (program_client* c2 = *self; c2 != nullptr) {
+          c2->exchange({{"cmd", "navigation_answer"},
+                        {"request", request},
+                        {"status", answer.http_status},
+                        {"body", answer.body}});
+        }
+      });
+    });
   }
 
   /// Keeps one scheduler event at the program's next timer: "clock" then.

@@ -31,7 +31,8 @@ TEST(MutantCatalogue, HasAtLeastThirtyMutantsInEveryArea) {
   std::set<std::string> areas;
   for (const auto& m : all) areas.insert(m.area);
   for (const char* want :
-       {"schedule", "time-limit", "codes", "callbacks", "sign-out", "heartbeat", "identity"}) {
+       {"schedule", "time-limit", "codes", "callbacks", "sign-out", "heartbeat", "identity",
+        "navigation"}) {
     EXPECT_TRUE(areas.contains(want)) << want;
   }
 }

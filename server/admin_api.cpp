@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <functional>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -198,6 +199,37 @@ fault_rule rule_from(const params& p) {
   return r;
 }
 
+json::object to_json(const navigation_fault_rule& r) {
+  return {{"fail", to_string(r.fail)}, {"count", r.count}, {"app", r.app}, {"fired", r.fired}};
+}
+
+// The body of POST /admin/navigation as a rule; nullopt and `error` when it is wrong.
+std::optional<navigation_fault_rule> navigation_rule_from(const params& p, std::string& error) {
+  const auto fail = p.str("fail");
+  const auto parsed = k_navigation_fault_names.parse(fail);
+  if (!parsed) {
+    error = (fail.empty() ? std::string("'fail' is required")
+                          : "'fail': '" + fail + "' is not a navigation fault") +
+            " (expected one of: " + k_navigation_fault_names.list() + ")";
+    return std::nullopt;
+  }
+  const auto count = p.num("count", 0);
+  if (count < 0 || count > std::numeric_limits<std::uint32_t>::max()) {
+    error = "'count' must be 0 (until cleared) or a number of requests";
+    return std::nullopt;
+  }
+  return navigation_fault_rule{
+      .fail = *parsed, .count = static_cast<std::uint32_t>(count), .app = p.str("app")};
+}
+
+std::string describe(const navigation_fault_rule& r) {
+  if (r.fail == navigation_fault::none) return "navigation faults cleared";
+  std::string out = "navigation fault " + std::string(to_string(r.fail)) + " armed (";
+  out += r.count == 0 ? std::string("until cleared") : std::to_string(r.count) + " requests";
+  if (!r.app.empty()) out += ", app " + r.app;
+  return out + ")";
+}
+
 using handler = std::function<api_response(const params&, std::int64_t)>;
 
 }  // namespace
@@ -268,6 +300,8 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
          for (const auto& r : hub_.faults().rules()) list.push_back(to_json(r));
          return ok({{"faults", std::move(list)}});
        }},
+      {"/admin/navigation",
+       [&](const params&, std::int64_t) { return ok(to_json(hub_.faults().navigation())); }},
       {"/admin/clock",
        [&](const params&, std::int64_t now) {
          return ok({{"now_ms", now}});
@@ -376,7 +410,16 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
       {"/admin/faults/clear",
        [&](const params&, std::int64_t now) {
          hub_.faults().clear();
-         hub_.log(event_kind::admin, "fault rules cleared", now);
+         hub_.log(event_kind::admin, "fault rules and the navigation fault cleared", now);
+         return ok();
+       }},
+      {"/admin/navigation",
+       [&](const params& p, std::int64_t now) {
+         std::string why;
+         auto rule = navigation_rule_from(p, why);
+         if (!rule) return error(400, why);
+         hub_.log(event_kind::admin, describe(*rule), now);
+         hub_.faults().set_navigation(std::move(*rule));
          return ok();
        }},
       {"/admin/refuse",

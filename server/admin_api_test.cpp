@@ -151,6 +151,76 @@ TEST_F(AdminApiTest, RestartAndShutdownGoToTheIoLayer) {
   EXPECT_EQ(control_.shutdowns, 1);
 }
 
+// --- navigation (docs/admin-api.md, "Navigation") ------------------------------
+
+api_request navi(std::string app_key = "app") {
+  return {.method = "POST",
+          .path = "/navi.json",
+          .content_type = "application/x-www-form-urlencoded",
+          .headers = {{"app-key", std::move(app_key)}},
+          .body = "token=t&device=d"};
+}
+
+TEST_F(AdminApiTest, NavigationFaultIsArmedShownAndLoggedAndNoneClearsIt) {
+  const auto armed = ok(post("/admin/navigation", R"({"fail":"server","count":2,"app":"app"})"));
+  EXPECT_EQ(armed, (json::object{{"code", 200}}));
+  EXPECT_EQ(ok(get("/admin/navigation")),
+            (json::object{
+                {"fail", "server"}, {"count", 2}, {"app", "app"}, {"fired", 0}, {"code", 200}}));
+  EXPECT_EQ(hub_.events().since(0).back().detail,
+            "navigation fault server armed (2 requests, app app)");
+
+  EXPECT_EQ(call(navi()).http_status, 500);
+  EXPECT_EQ(ok(get("/admin/navigation")).at("count").to_number<int>(), 1);
+
+  ok(post("/admin/navigation", R"({"fail":"none"})"));
+  EXPECT_EQ(ok(get("/admin/navigation")).at("fail").as_string(), "none");
+  EXPECT_EQ(hub_.events().since(0).back().detail, "navigation faults cleared");
+  EXPECT_EQ(call(navi()).http_status, 200);
+}
+
+TEST_F(AdminApiTest, NavigationFaultWithoutCountLastsUntilCleared) {
+  ok(post("/admin/navigation", R"({"fail":"node"})"));
+  EXPECT_EQ(ok(get("/admin/navigation")).at("count").to_number<int>(), 0);
+  EXPECT_EQ(hub_.events().since(0).back().detail, "navigation fault node armed (until cleared)");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NE(call(navi()).body.find(R"("servers":[])"), std::string::npos);
+  ok(post("/admin/faults/clear"));
+  EXPECT_EQ(ok(get("/admin/navigation")).at("fail").as_string(), "none");
+}
+
+TEST_F(AdminApiTest, NavigationFaultNeedsAKnownFailAndACountOfZeroOrMore) {
+  EXPECT_EQ(refused(post("/admin/navigation", R"({"fail":"slow"})"), 400),
+            "'fail': 'slow' is not a navigation fault (expected one of: resource, request, "
+            "response, node, app_key, server, dead, none)");
+  EXPECT_EQ(refused(post("/admin/navigation", "{}"), 400),
+            "'fail' is required (expected one of: resource, request, response, node, app_key, "
+            "server, dead, none)");
+  EXPECT_NE(refused(post("/admin/navigation", R"({"fail":"dead","count":-1})"), 400)
+                .find("'count' must be 0"),
+            std::string::npos);
+  EXPECT_NE(refused(post("/admin/navigation", R"({"fail":"dead","count":"many"})"), 400)
+                .find("'count' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(refused(post("/admin/navigation", R"({"fail":"dead","app":[1]})"), 400)
+                .find("'app' must be a string"),
+            std::string::npos);
+  EXPECT_EQ(hub_.faults().navigation().fail, navigation_fault::none) << "nothing was armed";
+}
+
+TEST_F(AdminApiTest, NavigationIsRoutedAndLogged) {
+  EXPECT_TRUE(endpoints::handles("/navi.json"));
+  EXPECT_TRUE(endpoints::handles("/navi.json?x=1"));
+  const auto res = call(navi());
+  EXPECT_EQ(res.http_status, 200) << res.body;
+  const auto last = hub_.events().since(0).back();
+  EXPECT_EQ(last.kind, event_kind::navigation);
+  EXPECT_EQ(last.app, "app");
+  EXPECT_EQ(last.device, "d");
+  EXPECT_EQ(call(navi("nope")).http_status, 403);
+  EXPECT_EQ(hub_.events().since(0).back().code, 30008);
+}
+
 // --- access ---------------------------------------------------------------------
 
 api_request with_auth(std::string value) {

@@ -8,8 +8,9 @@
 #include <system_error>
 #include <utility>
 
-#include "protocol/token.hpp"
 #include "base/yaml_read.hpp"
+#include "net/url.hpp"
+#include "protocol/token.hpp"
 
 namespace imock::server {
 
@@ -39,7 +40,8 @@ constexpr std::uint64_t k_min_packet_size = 128;
 constexpr std::uint64_t k_max_packet_size = 268'435'455;  // MQTT's variable byte integer limit
 constexpr std::uint64_t k_max_u32 = std::numeric_limits<std::uint32_t>::max();
 
-constexpr std::array<std::string_view, 4> k_top_keys = {"apps", "users", "limits", "listen"};
+constexpr std::array<std::string_view, 5> k_top_keys = {"apps", "users", "limits", "listen",
+                                                        "navigation"};
 constexpr std::array<std::string_view, 7> k_app_keys = {
     "key", "secret", "state", "token_lifetime", "login_policy", "revoked_token_code", "max_users"};
 constexpr std::array<std::string_view, 5> k_user_keys = {"app", "id", "name", "portrait_uri",
@@ -48,9 +50,12 @@ constexpr std::array<std::string_view, 10> k_limits_keys = {
     "max_connections",  "max_packet_size",  "connect_timeout", "keep_alive_min",
     "keep_alive_max",   "outbound_queue",   "api_rate_limit",  "connect_rate_limit",
     "signature_window", "replay_protection"};
-constexpr std::array<std::string_view, 9> k_listen_keys = {
-    "mqtt",    "http",           "mqtts",         "https",      "tls_cert",
-    "tls_key", "tls_self_signed", "accept_queues", "admin_token"};
+constexpr std::array<std::string_view, 10> k_listen_keys = {
+    "mqtt",          "http",        "mqtts",     "https", "tls_cert", "tls_key", "tls_self_signed",
+    "accept_queues", "admin_token", "navigation"};
+constexpr std::array<std::string_view, 2> k_navigation_keys = {"servers", "cache_lifetime"};
+constexpr std::string_view k_server_url_examples =
+    "e.g. mqtt://10.0.0.2:1883, mqtts://im.example.com:8883, ws://10.0.0.2:8080/mqtt";
 
 constexpr auto& k_app_states = k_app_state_names.rows;
 constexpr auto& k_login_policies = k_login_policy_names.rows;
@@ -184,6 +189,9 @@ class parser {
     }
     if (const auto* e = present(entries, "listen")) {
       read_listen(*e, out.listen);
+    }
+    if (const auto* e = present(entries, "navigation")) {
+      read_navigation(*e, out.navigation);
     }
     return out;
   }
@@ -510,6 +518,12 @@ class parser {
     if (const auto* e = find(entries, "admin_token")) {
       out.admin_token = read_non_empty(*e);
     }
+    if (const auto* e = find(entries, "navigation")) {
+      out.navigation.clear();
+      for (const auto& item : items(*e, "a list of addresses")) {
+        out.navigation.push_back(read_address(item));
+      }
+    }
     // Caught here rather than at bind time, where the message could not name the line.
     if ((cert == nullptr) != (key == nullptr)) {
       const auto& given = cert != nullptr ? *cert : *key;
@@ -526,6 +540,46 @@ class parser {
            "a TLS listener needs a certificate (expected tls_cert and tls_key, or "
            "tls_self_signed: true)");
     }
+  }
+
+  void read_navigation(const entry& section, navigation_config& out) const {
+    if (!section.value.IsMap()) {
+      fail_at(section, "expected a map of navigation settings, got " + describe(section.value));
+    }
+    const auto entries = read_map(section.value, "in navigation", k_navigation_keys);
+    if (const auto* e = find(entries, "servers")) {
+      std::vector<std::string> urls;
+      for (const auto& item : items(*e, "a list of server URLs")) {
+        const auto& text =
+            scalar(item, "a server URL (" + std::string(k_server_url_examples) + ")");
+        std::string why;
+        if (!net::parse_server_url(text, &why)) {
+          fail_at(item, why + " in servers (expected " + std::string(k_server_url_examples) + ")");
+        }
+        urls.push_back(text);
+      }
+      out.servers = std::move(urls);
+    }
+    if (const auto* e = find(entries, "cache_lifetime")) {
+      out.cache_lifetime_ms = read_duration(*e);
+      // The answer says it in whole seconds (cacheSeconds): refuse what it cannot say.
+      if (out.cache_lifetime_ms % k_ms_per_s != 0) {
+        fail_at(*e, "bad duration '" + e->value.Scalar() +
+                        "' for cache_lifetime (expected whole seconds, e.g. 0, 90s, 10m, 2h)");
+      }
+    }
+  }
+
+  // The items of the list `e`, each an entry named like the list (for messages) whose
+  // value is the item. Fails when `e` is not a list.
+  std::vector<entry> items(const entry& e, std::string_view expected) const {
+    if (!e.value.IsSequence()) {
+      fail_at(
+          e, "expected " + std::string(expected) + " for " + e.name + ", got " + describe(e.value));
+    }
+    std::vector<entry> out;
+    for (const auto& node : e.value) out.push_back(entry{e.name, e.key, node});
+    return out;
   }
 
   std::string_view source_;
@@ -640,6 +694,12 @@ listen:
   # The admin API's bearer token; needed when http or https is not on loopback.
   # IMOCK_ADMIN_TOKEN or --admin-token set it too (and win over this file).
   # admin_token: a-long-random-string
+  navigation: []                     # more addresses that answer only /navi.json, e.g. [127.0.0.1:18090]
+
+# What POST /navi.json on the http port (and listen.navigation) answers.
+navigation:
+  # servers: [mqtt://10.0.0.2:1883, ws://10.0.0.2:18080/mqtt]   # default: this server's listeners
+  cache_lifetime: 2h                 # cacheSeconds: how long a client may reuse the list; 0: not at all
 )";
   return k_yaml;
 }

@@ -86,7 +86,20 @@ struct listen_config {
   // The admin API's bearer token (docs/admin-api.md, "Access"). Empty: the admin API is
   // open, which only loopback listeners allow (admin_token_problem).
   std::string admin_token;
+  // More HTTP addresses that answer only navigation (/navi.json) and /healthz: more
+  // navigation servers of this server, for an SDK given a list of them.
+  std::vector<std::string> navigation;
   friend bool operator==(const listen_config&, const listen_config&) = default;
+};
+
+/// What POST /navi.json answers (docs/protocol.md §8).
+struct navigation_config {
+  /// The connection servers listed, in order. nullopt: this server's own listeners
+  /// (mqtt, mqtts, ws, wss). Each is a URL net::parse_server_url reads.
+  std::optional<std::vector<std::string>> servers;
+  /// `cacheSeconds`: how long a client may reuse the list. Whole seconds; 0: not at all.
+  std::int64_t cache_lifetime_ms = 2 * 60 * 60 * 1000;
+  friend bool operator==(const navigation_config&, const navigation_config&) = default;
 };
 
 /// The environment variable that sets the admin token (over the config file's).
@@ -103,6 +116,7 @@ struct server_config {
   std::vector<user_config> users;
   limits_config limits;
   listen_config listen;
+  navigation_config navigation;
 
   [[nodiscard]] const app_config* find_app(std::string_view key) const noexcept;
   friend bool operator==(const server_config&, const server_config&) = default;

@@ -81,6 +81,9 @@ void expect_same(const server_config& got, const server_config& want) {
   EXPECT_EQ(gn.tls_key, wn.tls_key);
   EXPECT_EQ(gn.tls_self_signed, wn.tls_self_signed);
   EXPECT_EQ(gn.accept_queues, wn.accept_queues);
+  EXPECT_EQ(gn.navigation, wn.navigation);
+  EXPECT_EQ(got.navigation.servers, want.navigation.servers);
+  EXPECT_EQ(got.navigation.cache_lifetime_ms, want.navigation.cache_lifetime_ms);
   // Catches a field added to a struct (and to operator==) but not to this list.
   EXPECT_TRUE(got == want);
 }
@@ -156,6 +159,10 @@ listen:
   https: 127.0.0.1:443
   tls_cert: /etc/imock/cert.pem
   tls_key: /etc/imock/key.pem
+  navigation: [127.0.0.1:0, "[::1]:18090"]
+navigation:
+  servers: [mqtt://10.0.0.2:1883, "wss://im.example.com/mqtt"]
+  cache_lifetime: 10m
 )");
   server_config want;
   app_config one;
@@ -192,7 +199,24 @@ listen:
   want.listen.https = "127.0.0.1:443";
   want.listen.tls_cert = fs::path("/etc/imock/cert.pem");
   want.listen.tls_key = fs::path("/etc/imock/key.pem");
+  want.listen.navigation = {"127.0.0.1:0", "[::1]:18090"};
+  want.navigation.servers = {{"mqtt://10.0.0.2:1883", "wss://im.example.com/mqtt"}};
+  want.navigation.cache_lifetime_ms = 600'000;
   expect_same(config, want);
+}
+
+TEST(ConfigParse, NavigationDefaultsToTheOwnListenersForTwoHours) {
+  const auto c = parse_ok("");
+  EXPECT_FALSE(c.navigation.servers.has_value());
+  EXPECT_EQ(c.navigation.cache_lifetime_ms, 2 * 60 * 60 * 1000);
+  EXPECT_TRUE(c.listen.navigation.empty());
+}
+
+TEST(ConfigParse, NavigationTakesAnEmptyListAndALifetimeOfZero) {
+  const auto c = parse_ok("navigation:\n  servers: []\n  cache_lifetime: 0\n");
+  ASSERT_TRUE(c.navigation.servers.has_value());
+  EXPECT_TRUE(c.navigation.servers->empty()) << "no node: every answer lists none (30007)";
+  EXPECT_EQ(c.navigation.cache_lifetime_ms, 0);
 }
 
 TEST(ConfigParse, EmptyDocumentIsTheDefaultConfig) {
@@ -305,7 +329,7 @@ TEST(ConfigDefault, DocsQuoteTheDefaultConfig) {
 TEST(ConfigErrors, UnknownTopLevelKeyNamesItsPosition) {
   EXPECT_EQ(error_of("limits:\n  max_connections: 10\nlistne:\n  mqtt: 127.0.0.1:1\n"),
             "x.yaml:3:1: unknown key 'listne' at the top level "
-            "(expected one of: apps, users, limits, listen)");
+            "(expected one of: apps, users, limits, listen, navigation)");
 }
 
 TEST(ConfigErrors, UnknownAppKeyListsTheAppKeys) {
@@ -328,7 +352,43 @@ TEST(ConfigErrors, UnknownUserAndListenKeysAreRefused) {
             "(expected one of: app, id, name, portrait_uri, blocked_for)");
   EXPECT_EQ(error_of("listen:\n  ws: 127.0.0.1:1\n"),
             "x.yaml:2:3: unknown key 'ws' in listen (expected one of: mqtt, http, mqtts, https, "
-            "tls_cert, tls_key, tls_self_signed, accept_queues, admin_token)");
+            "tls_cert, tls_key, tls_self_signed, accept_queues, admin_token, navigation)");
+}
+
+TEST(ConfigErrors, UnknownNavigationKeyListsTheNavigationKeys) {
+  EXPECT_EQ(error_of("navigation:\n  cache: 1h\n"),
+            "x.yaml:2:3: unknown key 'cache' in navigation "
+            "(expected one of: servers, cache_lifetime)");
+  EXPECT_EQ(error_of("navigation: [mqtt://a:1]\n"),
+            "x.yaml:1:13: expected a map of navigation settings, got a list");
+}
+
+TEST(ConfigErrors, NavigationServerThatIsNoServerUrlIsRefusedWhereItIs) {
+  EXPECT_EQ(error_of("navigation:\n  servers:\n    - mqtt://a:1\n    - http://b:80\n"),
+            "x.yaml:4:7: bad server URL 'http://b:80': scheme must be mqtt, mqtts, ws or wss in "
+            "servers (expected e.g. mqtt://10.0.0.2:1883, mqtts://im.example.com:8883, "
+            "ws://10.0.0.2:8080/mqtt)");
+  EXPECT_EQ(error_of("navigation:\n  servers: mqtt://a:1\n"),
+            "x.yaml:2:12: expected a list of server URLs for servers, got 'mqtt://a:1'");
+  EXPECT_EQ(error_of("navigation:\n  servers: [[mqtt://a:1]]\n"),
+            "x.yaml:2:13: expected a server URL (e.g. mqtt://10.0.0.2:1883, "
+            "mqtts://im.example.com:8883, ws://10.0.0.2:8080/mqtt) for servers, got a list");
+}
+
+TEST(ConfigErrors, NavigationCacheLifetimeIsWholeSeconds) {
+  EXPECT_EQ(error_of("navigation:\n  cache_lifetime: 1500ms\n"),
+            "x.yaml:2:19: bad duration '1500ms' for cache_lifetime (expected whole seconds, e.g. "
+            "0, 90s, 10m, 2h)");
+  EXPECT_NE(error_of("navigation:\n  cache_lifetime: 1.5s\n"), "(parsed without error)");
+  EXPECT_EQ(parse_ok("navigation:\n  cache_lifetime: 1.5m\n").navigation.cache_lifetime_ms, 90'000);
+}
+
+TEST(ConfigErrors, NavigationListenAddressesAreAddresses) {
+  EXPECT_EQ(error_of("listen:\n  navigation: [127.0.0.1:0, nowhere]\n"),
+            "x.yaml:2:29: bad address 'nowhere' for navigation: no port "
+            "(expected HOST:PORT with PORT 0..65535, e.g. 127.0.0.1:18830 or [::1]:18830)");
+  EXPECT_EQ(error_of("listen:\n  navigation: 127.0.0.1:0\n"),
+            "x.yaml:2:15: expected a list of addresses for navigation, got '127.0.0.1:0'");
 }
 
 TEST(ConfigFile, AdminTokenIsReadAndMayNotBeEmpty) {
@@ -372,8 +432,8 @@ TEST(ConfigErrors, WrongSectionTypeSaysWhatWasFound) {
             "x.yaml:3:3: expected a list of apps, got a map");
   EXPECT_EQ(error_of("limits: [1, 2]\n"), "x.yaml:1:9: expected a map of limits, got a list");
   EXPECT_EQ(error_of("- apps\n"),
-            "x.yaml:1:1: expected a map with keys apps, users, limits, listen at the top level, "
-            "got a list");
+            "x.yaml:1:1: expected a map with keys apps, users, limits, listen, navigation at the "
+            "top level, got a list");
   EXPECT_EQ(error_of("apps:\n  - imock\n"),
             "x.yaml:2:5: expected an app (a map with keys key, secret, state, token_lifetime, "
             "login_policy, revoked_token_code, max_users), got 'imock'");
@@ -517,8 +577,8 @@ TEST(ConfigErrors, HostileInputGivesAnErrorNotAnException) {
   EXPECT_EQ(error.to_string(), "x.yaml:1:3: expected a key name at the top level, got a list");
   EXPECT_FALSE(parse_config("just text", "x.yaml", error));
   EXPECT_EQ(error.to_string(),
-            "x.yaml:1:1: expected a map with keys apps, users, limits, listen at the top level, "
-            "got 'just text'");
+            "x.yaml:1:1: expected a map with keys apps, users, limits, listen, navigation at the "
+            "top level, got 'just text'");
 }
 
 // --- files and scenario sections ---------------------------------------------------------

@@ -5,7 +5,11 @@
 namespace imock::server {
 
 endpoints::endpoints(hub& h, server_control& control)
-    : hub_(h), control_(control), api_(h.dir(), h.config().limits, hooks()), admin_(h, control) {}
+    : hub_(h),
+      control_(control),
+      api_(h.dir(), h.config().limits, hooks()),
+      admin_(h, control),
+      navigation_(h.dir(), h.faults(), h.config().navigation) {}
 
 api_hooks endpoints::hooks() {
   return {
@@ -26,7 +30,7 @@ api_hooks endpoints::hooks() {
 
 bool endpoints::handles(std::string_view path) noexcept {
   path = path.substr(0, path.find('?'));
-  return server_api::handles(path) || admin_api::handles(path);
+  return server_api::handles(path) || admin_api::handles(path) || navigation::handles(path);
 }
 
 api_response endpoints::handle(const api_request& r, std::int64_t now_ms) {
@@ -38,6 +42,11 @@ api_response endpoints::handle(const api_request& r, std::int64_t now_ms) {
     return api_.handle(stripped, now_ms);
   }
   if (admin_api::handles(path)) return admin_.handle(r, now_ms);
+  if (navigation::handles(path)) {
+    auto answer = navigation_.handle(r, now_ms);
+    hub_.events().add(std::move(answer.logged));
+    return std::move(answer.response);
+  }
   return {404, R"j({"code":404,"error":"not found (see docs/server-api.md, docs/admin-api.md)"})j"};
 }
 

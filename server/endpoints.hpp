@@ -1,14 +1,18 @@
-// The server API and the admin API behind one entry point, sans-IO. The HTTP port
-// (server.cpp) and the simulation (sim/server_host) both hand their requests to
-// this one object, so a scenario's admin actions and API calls reach the same
-// handlers whether they travel over HTTP or not.
+// The server API, the admin API and navigation behind one entry point, sans-IO. The
+// HTTP port (server.cpp) and the simulation (sim/server_host) both hand their requests
+// to this one object, so a scenario's admin actions, API calls and navigation reach
+// the same handlers whether they travel over HTTP or not.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
+#include <string>
+#include <vector>
+
 #include "server/admin_api.hpp"
 #include "server/hub.hpp"
+#include "server/navigation.hpp"
 #include "server/server_api.hpp"
 
 namespace imock::server {
@@ -18,12 +22,24 @@ class endpoints {
   /// `h` and `control` must outlive this object.
   endpoints(hub& h, server_control& control);
 
-  /// True when `path` (without a query string) is a server API or admin API endpoint.
+  /// True when `path` (a query string is ignored) is a server API or admin API
+  /// endpoint, or navigation (/navi.json).
   [[nodiscard]] static bool handles(std::string_view path) noexcept;
 
   /// Runs one request at server time `now_ms`. `r.path` may carry a query string.
-  /// A path neither API handles gets 404.
+  /// A path none of them handles gets 404. An answer with http_status 0 is no answer:
+  /// close the connection without writing (navigation's `request` fault).
   api_response handle(const api_request& r, std::int64_t now_ms);
+
+  /// What navigation lists: the URLs of the server's own listeners, in the order mqtt,
+  /// mqtts, ws, wss (the config's navigation.servers, when given, is listed instead).
+  void set_connection_servers(std::vector<std::string> urls) {
+    navigation_.set_connection_servers(std::move(urls));
+  }
+  /// What the `dead` navigation fault lists: URLs where every connect is refused.
+  void set_dead_servers(std::vector<std::string> urls) {
+    navigation_.set_dead_servers(std::move(urls));
+  }
 
   [[nodiscard]] const server_api& api() const noexcept { return api_; }
 
@@ -35,6 +51,7 @@ class endpoints {
   std::int64_t now_ms_ = 0;  // the time of the request being handled
   server_api api_;
   admin_api admin_;
+  navigation navigation_;
 };
 
 }  // namespace imock::server

@@ -1,5 +1,5 @@
 // What the server saw and did, in order: connect attempts and their results,
-// kicks, drops, faults fired, API and admin calls. The harness asserts on it;
+// kicks, drops, faults fired, API, navigation and admin calls. The harness asserts on it;
 // the admin API serves it (GET /admin/events). Bounded: the oldest events are
 // dropped past `capacity` (sequence numbers keep counting, so a reader sees the gap).
 #pragma once
@@ -37,9 +37,10 @@ enum class event_kind : std::uint8_t {
   error,           // something the server could not do (a port it cannot bind again)
   ping,            // a PINGREQ
   api,             // a server API call
+  navigation,      // a navigation request (POST /navi.json) and the code its answer gives
 };
 
-inline constexpr names<event_kind, 19> k_event_kind_names{{{
+inline constexpr names<event_kind, 20> k_event_kind_names{{{
     {"start", event_kind::start},
     {"accept", event_kind::accept},
     {"connect", event_kind::connect},
@@ -59,6 +60,7 @@ inline constexpr names<event_kind, 19> k_event_kind_names{{{
     {"error", event_kind::error},
     {"ping", event_kind::ping},
     {"api", event_kind::api},
+    {"navigation", event_kind::navigation},
 }}};
 
 /// Kinds a scenario's trace leaves out (the harness's noise): start, accept, api.

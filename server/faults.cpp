@@ -32,6 +32,21 @@ bool fault_set::remove(std::uint64_t id) {
   return true;
 }
 
+void fault_set::set_navigation(navigation_fault_rule r) {
+  r.fired = 0;
+  navigation_ = r.fail == navigation_fault::none ? navigation_fault_rule{} : std::move(r);
+}
+
+navigation_fault fault_set::take_navigation(std::string_view app_key) {
+  const auto fail = navigation_.fail;
+  if (fail == navigation_fault::none || !filter_ok(navigation_.app, app_key)) {
+    return navigation_fault::none;
+  }
+  ++navigation_.fired;
+  if (navigation_.count > 0 && --navigation_.count == 0) navigation_ = {};
+  return fail;
+}
+
 bool fault_set::any_for(fault_trigger t) const noexcept {
   return std::any_of(rules_.begin(), rules_.end(), [&](const fault_rule& r) { return r.on == t; });
 }

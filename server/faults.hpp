@@ -69,6 +69,41 @@ struct fault_rule {
   std::uint64_t fired = 0;
 };
 
+/// How the navigation server misbehaves (docs/admin-api.md, "Navigation";
+/// docs/protocol.md §8 says which code a client derives from each).
+enum class navigation_fault : std::uint8_t {
+  none,      // answer normally (also: clear the navigation fault)
+  resource,  // 200 {"code":200,"cacheSeconds":N} without "servers": 30004
+  request,   // close the connection without an answer: 30005
+  response,  // 200 with a body that is not JSON: 30006
+  node,      // 200 with "servers":[]: 30007
+  app_key,   // 403 {"code":30008}: 30008
+  server,    // 500 {"code":30009}: 30009
+  dead,      // 200 with servers that refuse every connection: 32061 at connect
+};
+
+inline constexpr names<navigation_fault, 8> k_navigation_fault_names{{{
+    {"resource", navigation_fault::resource},
+    {"request", navigation_fault::request},
+    {"response", navigation_fault::response},
+    {"node", navigation_fault::node},
+    {"app_key", navigation_fault::app_key},
+    {"server", navigation_fault::server},
+    {"dead", navigation_fault::dead},
+    {"none", navigation_fault::none},
+}}};
+inline std::string_view to_string(navigation_fault f) noexcept {
+  return k_navigation_fault_names.of(f);
+}
+
+/// The armed navigation fault: one at a time (arming another replaces it).
+struct navigation_fault_rule {
+  navigation_fault fail = navigation_fault::none;
+  std::uint32_t count = 0;  // requests it still answers; 0 = until cleared
+  std::string app;          // only requests naming this app key; empty = any
+  std::uint64_t fired = 0;
+};
+
 /// What a protocol event looks like to the rules.
 struct fault_event {
   fault_trigger on;
@@ -84,7 +119,11 @@ class fault_set {
 
   std::uint64_t add(fault_rule rule);
   bool remove(std::uint64_t id);
-  void clear() noexcept { rules_.clear(); }
+  /// Removes every rule and the navigation fault.
+  void clear() noexcept {
+    rules_.clear();
+    navigation_ = {};
+  }
   void reseed(std::uint64_t seed) { rng_.seed(seed); }
 
   /// The first rule that fires for `e` (its counters updated), or nullopt.
@@ -94,8 +133,16 @@ class fault_set {
   [[nodiscard]] const std::vector<fault_rule>& rules() const noexcept { return rules_; }
   [[nodiscard]] bool any_for(fault_trigger t) const noexcept;
 
+  /// Arms `r` in place of the navigation fault there was (fail `none` clears it).
+  void set_navigation(navigation_fault_rule r);
+  [[nodiscard]] const navigation_fault_rule& navigation() const noexcept { return navigation_; }
+  /// The fault a navigation request naming `app_key` gets (none when no fault is armed
+  /// or its filter does not match). Counts it; a fault whose count runs out is cleared.
+  navigation_fault take_navigation(std::string_view app_key);
+
  private:
   std::vector<fault_rule> rules_;
+  navigation_fault_rule navigation_;
   std::mt19937_64 rng_;
   std::uint64_t next_id_ = 1;
 };

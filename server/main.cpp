@@ -118,13 +118,16 @@ int main(int argc, char** argv) {
     std::printf("imock-server %s listening\n", IMOCK_VERSION);
     std::printf("  mqtt   mqtt://%s\n", bound.mqtt.c_str());
     std::printf(
-        "  http   http://%s  (server API /user/..., admin /admin/..., /metrics, "
-        "ws://%s/mqtt)\n",
+        "  http   http://%s  (server API /user/..., admin /admin/..., navigation /navi.json, "
+        "/metrics, ws://%s/mqtt)\n",
         bound.http.c_str(), bound.http.c_str());
     if (bound.mqtts) std::printf("  mqtts  mqtts://%s\n", bound.mqtts->c_str());
     if (bound.https)
       std::printf("  https  https://%s  (wss://%s/mqtt)\n", bound.https->c_str(),
                   bound.https->c_str());
+    for (const auto& n : bound.navigation) {
+      std::printf("  navi   http://%s/navi.json  (navigation only)\n", n.c_str());
+    }
     std::printf("  admin  %s\n", token_set ? "the admin API needs 'Authorization: Bearer TOKEN'"
                                           : "the admin API is open (loopback only)");
     if (!bound.tls_fingerprint_sha256.empty()) {

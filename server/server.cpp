@@ -1,6 +1,7 @@
 // The Asio/Beast edge of imock-server: listeners, one MQTT session template over
-// the four stream types, the HTTP port (server API, admin API, metrics, WebSocket
-// upgrade). One event-loop thread runs everything, so the hub needs no locks.
+// the four stream types, the HTTP port (server API, admin API, navigation, metrics,
+// WebSocket upgrade), navigation-only HTTP ports. One event-loop thread runs
+// everything, so the hub needs no locks.
 #include "server/server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -145,7 +146,8 @@ class server::impl final : public server_control {
   asio::io_context io_{1};
 
  private:
-  enum class listener_kind { mqtt, mqtts, http, https };
+  // navigation: a plain HTTP port that answers only /navi.json and /healthz.
+  enum class listener_kind { mqtt, mqtts, http, https, navigation };
   struct listener {
     listener_kind kind;
     tcp::endpoint endpoint;
@@ -162,6 +164,7 @@ class server::impl final : public server_control {
   void on_accept(listener& l, loop_socket socket);
   void schedule_sweep();
   void write_ready_file(const bound_addresses& b) const;
+  void set_navigation_servers(const bound_addresses& b);
 
   server_options opts_;
   net::scaled_clock clock_;
@@ -171,6 +174,9 @@ class server::impl final : public server_control {
   std::shared_ptr<ssl::context> tls_;
   net::pem_pair tls_pem_;
   std::vector<listener> listeners_;
+  // Bound and never listening: connects to its port are refused (RST). The `dead`
+  // navigation fault lists it; held open so no other socket takes the port.
+  std::unique_ptr<tcp::socket> dead_;
   std::unordered_map<session_id, std::weak_ptr<session_base>> sessions_;
   std::vector<char> read_chunk_;
   accept_mode accept_mode_ = accept_mode::accept;
@@ -446,15 +452,16 @@ class mqtt_session final : public session_base,
   bool closed_ = false;
 };
 
-// One HTTP connection (plain or TLS): the server API, the admin API, /metrics,
-// /healthz, and the WebSocket upgrade at /mqtt, which hands the stream over to an
-// mqtt_session.
+// One HTTP connection (plain or TLS): the server API, the admin API, navigation,
+// /metrics, /healthz, and the WebSocket upgrade at /mqtt, which hands the stream over
+// to an mqtt_session. On a navigation-only port: /navi.json and /healthz, nothing else.
 template <typename Stream>
 class http_session final : public std::enable_shared_from_this<http_session<Stream>> {
  public:
   static constexpr bool k_tls = std::is_same_v<Stream, tls_socket>;
 
-  http_session(server::impl& srv, Stream&& stream) : srv_(srv), stream_(std::move(stream)) {}
+  http_session(server::impl& srv, Stream&& stream, bool navigation_only = false)
+      : srv_(srv), stream_(std::move(stream)), navigation_only_(navigation_only) {}
 
   void start() {
     if constexpr (k_tls) {
@@ -500,6 +507,15 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
                      false);
     }
     auto req = parser_->release();
+    if (navigation_only_) {
+      const std::string_view target = req.target();
+      const auto path = target.substr(0, target.find('?'));
+      if (path != k_navigation_path && path != "/healthz") {
+        return respond(404,
+                       R"({"code":404,"error":"this port answers only /navi.json and /healthz"})",
+                       "application/json", req.keep_alive());
+      }
+    }
     if (websocket::is_upgrade(req)) return upgrade(std::move(req));
 
     api_request r;
@@ -527,6 +543,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
       return long_poll(std::move(r), keep_alive, wait_ms);
     }
     auto res = srv_.handle_http(r);
+    if (res.http_status == 0) return close();  // no answer at all (navigation fault)
     const bool is_json = !res.body.empty() && (res.body.front() == '{');
     respond(res.http_status, std::move(res.body),
             is_json ? "application/json" : "text/plain; version=0.0.4", keep_alive);
@@ -623,6 +640,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<asio::steady_timer> poll_timer_;
+  bool navigation_only_ = false;
 };
 
 }  // namespace
@@ -685,6 +703,9 @@ bound_addresses server::impl::start() {
         "--listen-mqtts/--listen-https need TLS: give --tls-cert and --tls-key, or "
         "--tls-self-signed");
   }
+  for (const auto& address : listen.navigation) {
+    add(listener_kind::navigation, address, "listen.navigation");
+  }
 
   bound_addresses out;
   for (auto& l : listeners_) {
@@ -704,8 +725,12 @@ bound_addresses server::impl::start() {
       case listener_kind::https:
         out.https = text;
         break;
+      case listener_kind::navigation:
+        out.navigation.push_back(text);
+        break;
     }
   }
+  set_navigation_servers(out);
   out.tls_fingerprint_sha256 = tls_pem_.fingerprint_sha256;
   out.tls_cert_pem = tls_pem_.cert_pem;
   for (auto& l : listeners_) accept_loop(l);
@@ -719,11 +744,53 @@ bound_addresses server::impl::start() {
     });
   }
   if (opts_.ready_file) write_ready_file(out);
-  hub_.log(event_kind::start,
-           "mqtt " + out.mqtt + ", http " + out.http + (out.mqtts ? ", mqtts " + *out.mqtts : "") +
-               (out.https ? ", https " + *out.https : ""),
-           now_ms());
+  std::string started = "mqtt " + out.mqtt + ", http " + out.http +
+                        (out.mqtts ? ", mqtts " + *out.mqtts : "") +
+                        (out.https ? ", https " + *out.https : "");
+  for (const auto& n : out.navigation) started += ", navigation " + n;
+  hub_.log(event_kind::start, started, now_ms());
   return out;
+}
+
+namespace {
+
+// What navigation lists for the bound listeners, in its order (mqtt, mqtts, ws, wss);
+// with `only`, every scheme at that one address instead of each listener's own.
+std::vector<std::string> listener_urls(const bound_addresses& b,
+                                       const std::optional<std::string>& only = std::nullopt) {
+  const auto at = [&](const std::string& own) { return only ? *only : own; };
+  std::vector<std::string> urls{"mqtt://" + at(b.mqtt)};
+  if (b.mqtts) urls.push_back("mqtts://" + at(*b.mqtts));
+  urls.push_back("ws://" + at(b.http) + "/mqtt");
+  if (b.https) urls.push_back("wss://" + at(*b.https) + "/mqtt");
+  return urls;
+}
+
+}  // namespace
+
+void server::impl::set_navigation_servers(const bound_addresses& b) {
+  endpoints_.set_connection_servers(listener_urls(b));
+  // One port serves every scheme of the dead list: a connect of any transport is refused
+  // before it could tell them apart.
+  const auto& mqtt = std::find_if(listeners_.begin(), listeners_.end(), [](const listener& l) {
+                       return l.kind == listener_kind::mqtt;
+                     })->endpoint;
+  auto dead = std::make_unique<tcp::socket>(io_);
+  boost::system::error_code ec;
+  dead->open(mqtt.protocol(), ec);
+  if (!ec) ::fcntl(dead->native_handle(), F_SETFD, FD_CLOEXEC);
+  if (!ec) dead->bind(tcp::endpoint(mqtt.address(), 0), ec);
+  if (ec) {
+    // Without it the `dead` fault lists no server (the client gets 30007, not 32061).
+    hub_.log(event_kind::error, "no port for the dead navigation servers: " + ec.message(),
+             now_ms());
+    return;
+  }
+  const auto ep = dead->local_endpoint(ec);
+  if (ec) return;
+  endpoints_.set_dead_servers(
+      listener_urls(b, net::host_port{ep.address().to_string(), ep.port()}.to_string()));
+  dead_ = std::move(dead);
 }
 
 void server::impl::open_listener(listener& l) {
@@ -815,6 +882,11 @@ void server::impl::on_accept(listener& l, loop_socket socket) {
       break;
     case listener_kind::https:
       std::make_shared<http_session<tls_socket>>(*this, tls_socket(std::move(socket), *tls_))
+          ->start();
+      break;
+    case listener_kind::navigation:
+      std::make_shared<http_session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)),
+                                                        true)
           ->start();
       break;
   }
@@ -984,6 +1056,11 @@ void server::impl::write_ready_file(const bound_addresses& b) const {
   boost::json::object o{{"mqtt", b.mqtt}, {"http", b.http}, {"pid", ::getpid()}};
   if (b.mqtts) o["mqtts"] = *b.mqtts;
   if (b.https) o["https"] = *b.https;
+  if (!b.navigation.empty()) {
+    boost::json::array navigation;
+    for (const auto& n : b.navigation) navigation.emplace_back(n);
+    o["navigation"] = std::move(navigation);
+  }
   if (!b.tls_fingerprint_sha256.empty()) o["tls_fingerprint_sha256"] = b.tls_fingerprint_sha256;
   const auto path = *opts_.ready_file;
   const auto tmp = path.string() + ".tmp";

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "server/config.hpp"
 #include "server/server_api.hpp"
@@ -37,6 +38,7 @@ struct bound_addresses {
   std::string http;
   std::optional<std::string> mqtts;
   std::optional<std::string> https;
+  std::vector<std::string> navigation;  // listen.navigation: navigation-only HTTP ports
   std::string tls_fingerprint_sha256;  // empty without TLS
   std::string tls_cert_pem;            // for clients that pin the self-signed certificate
 };

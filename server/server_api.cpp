@@ -85,31 +85,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
          });
 }
 
-// Header values and paths end up in log lines: keep them one short line.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (const char c : text.substr(0, k_max_logged_size)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  if (text.size() > k_max_logged_size) out += "...";
-  return out;
-}
-
-std::optional<std::string_view> find_header(const api_request& request, std::string_view name) {
-  for (const auto& [key, value] : request.headers) {
-    if (key == name) return std::string_view(value);
-  }
-  return std::nullopt;
-}
-
-// The official SDKs disagree on the spelling: some send `RC-App-Key` and friends.
-std::optional<std::string_view> auth_header(const api_request& request, std::string_view name,
-                                            std::string_view rc_name) {
-  if (auto value = find_header(request, name)) return value;
-  return find_header(request, rc_name);
-}
-
 // Digits only: no sign, no spaces, no exponent, fits in int64.
 std::optional<std::int64_t> parse_non_negative(std::string_view text) noexcept {
   if (text.empty() ||
@@ -152,68 +127,7 @@ bool is_form_content_type(std::string_view content_type) noexcept {
   return iequals(media, "application/x-www-form-urlencoded");
 }
 
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded: `+` is a space, %XX a byte. False on a bad escape.
-bool form_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex_digit(in[i + 1]);
-      const int lo = hex_digit(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return true;
-}
-
-// The decoded body: fields in their order, a key may repeat (lists: userId=a&userId=b).
-class form {
- public:
-  static std::optional<form> parse(std::string_view body) {
-    form result;
-    while (!body.empty()) {
-      const auto amp = body.find('&');
-      const auto pair = body.substr(0, amp);
-      body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
-      if (pair.empty()) continue;  // "a=1&&b=2": empty segments carry nothing
-      const auto eq = pair.find('=');
-      std::string key;
-      std::string value;
-      if (!form_decode(pair.substr(0, eq), key)) return std::nullopt;
-      if (eq != std::string_view::npos && !form_decode(pair.substr(eq + 1), value)) {
-        return std::nullopt;
-      }
-      result.fields_.emplace_back(std::move(key), std::move(value));
-    }
-    return result;
-  }
-
-  [[nodiscard]] std::vector<std::string_view> all(std::string_view key) const {
-    std::vector<std::string_view> values;
-    for (const auto& [k, v] : fields_) {
-      if (k == key) values.emplace_back(v);
-    }
-    return values;
-  }
-
- private:
-  std::vector<std::pair<std::string, std::string>> fields_;
-};
+using form = form_fields;  // protocol/api_request.hpp
 
 // Code points in `text`, nullopt when it is not well-formed UTF-8 (overlong forms,
 // surrogates and values past U+10FFFF included).
@@ -484,6 +398,25 @@ api_response to_response(const api_reply& reply) {
 
 }  // namespace
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text.substr(0, k_max_logged_size)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;
+  }
+  if (text.size() > k_max_logged_size) out += "...";
+  return out;
+}
+
+std::optional<std::string_view> api_request::header(std::string_view name,
+                                                    std::string_view alternative) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return std::string_view(value);
+  }
+  if (alternative.empty()) return std::nullopt;
+  return header(alternative);
+}
+
 int http_status(api_code code) noexcept {
   switch (code) {
     case api_code::ok:
@@ -557,7 +490,7 @@ api_reply server_api::process(const api_request& request, std::int64_t now_ms,
   if (request.method != "POST") {
     return fail(api_code::method_not_allowed, "use POST for the server API");
   }
-  if (const auto key = auth_header(request, "app-key", "rc-app-key")) {
+  if (const auto key = request.header("app-key", "rc-app-key")) {
     log_detail += " app=" + printable(*key);
   }
 
@@ -566,7 +499,7 @@ api_reply server_api::process(const api_request& request, std::int64_t now_ms,
 
   // curl -X POST with no data sends no Content-Type: fine when there is nothing to read.
   std::string_view content_type = request.content_type;
-  if (content_type.empty()) content_type = find_header(request, "content-type").value_or("");
+  if (content_type.empty()) content_type = request.header("content-type").value_or("");
   if ((!content_type.empty() || !request.body.empty()) && !is_form_content_type(content_type)) {
     return fail(api_code::bad_parameter, "Content-Type must be application/x-www-form-urlencoded");
   }
@@ -593,14 +526,14 @@ api_reply server_api::process(const api_request& request, std::int64_t now_ms,
 
 api_reply server_api::authenticate(const api_request& request, std::int64_t now_ms,
                                    app_record*& app) {
-  const auto key = auth_header(request, "app-key", "rc-app-key");
+  const auto key = request.header("app-key", "rc-app-key");
   if (!key || key->empty()) return fail(api_code::bad_parameter, "missing App-Key header");
   app_record* found = dir_.find_app(*key);
   if (found == nullptr) return fail(api_code::secret_mismatch, "unknown app key");
 
-  const auto nonce = auth_header(request, "nonce", "rc-nonce");
-  const auto timestamp = auth_header(request, "timestamp", "rc-timestamp");
-  const auto signature = auth_header(request, "signature", "rc-signature");
+  const auto nonce = request.header("nonce", "rc-nonce");
+  const auto timestamp = request.header("timestamp", "rc-timestamp");
+  const auto signature = request.header("signature", "rc-signature");
   if (!nonce || nonce->empty()) return fail(api_code::bad_signature, "missing Nonce header");
   if (!timestamp || timestamp->empty()) {
     return fail(api_code::bad_signature, "missing Timestamp header");

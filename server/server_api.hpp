@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,11 +30,20 @@ struct api_request {
   /// Header names lower-cased.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // application/x-www-form-urlencoded
+
+  /// The first header called `name` (lower-case), else the first called `alternative`
+  /// when one is given: the official SDKs disagree on the spelling, some send
+  /// `RC-App-Key` and friends.
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name,
+                                                       std::string_view alternative = {}) const;
 };
 
 struct api_response {
+  /// 0: give no answer at all, close the connection (navigation's `request` fault:
+  /// docs/admin-api.md, "Navigation"). The HTTP layer writes nothing then; an
+  /// in-process caller (server::request, the simulation) sees the 0 as "no answer".
   int http_status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON (a fault may answer other text on purpose)
 };
 
 /// Result codes of the server API (SPEC.md §6), plus imock's own 404 and 405 for
@@ -53,6 +63,10 @@ enum class api_code : int {
   internal_timeout = 1050,  // for the HTTP layer; the sans-IO core never times out
   user_limit_reached = 2007,
 };
+
+/// A client's text (a header, a path, a form field) as it goes into the event log:
+/// one short line, at most 64 bytes and "...", control characters as '?'.
+[[nodiscard]] std::string printable(std::string_view text);
 
 /// The HTTP status a code travels with (1004 -> 401, 1008 -> 429, ...).
 [[nodiscard]] int http_status(api_code code) noexcept;

@@ -11,10 +11,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
 #include "base/process.hpp"
+#include "net/url.hpp"
+#include "protocol/api_request.hpp"
 #include "protocol/token.hpp"
 #include "server/hub.hpp"
 #include "server/testing/wire_client.hpp"
@@ -40,13 +43,15 @@ constexpr std::string_view k_secret = "proc-secret";
 // A server whose time runs `speed` times faster, on its own thread.
 class running_server {
  public:
-  explicit running_server(double speed = 1.0, limits_config limits = {}) {
+  explicit running_server(double speed = 1.0, limits_config limits = {},
+                          const std::function<void(server_config&)>& adjust = {}) {
     server_config c;
     c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
     c.limits = limits;
     c.limits.replay_protection = false;  // scaled time drifts from the signer's clock
     c.listen.mqtt = "127.0.0.1:0";
     c.listen.http = "127.0.0.1:0";
+    if (adjust) adjust(c);
     srv_ = std::make_unique<server>(server_options{.config = c, .speed = speed});
     bound = srv_->start();
     thread_ = std::thread([this] { srv_->run(); });
@@ -354,6 +359,134 @@ TEST(ServerLimits, SlowReaderIsDisconnectedInsteadOfGrowingServerMemory) {
   EXPECT_TRUE(s.login("still-serving"));
 }
 
+// --- navigation (docs/protocol.md §8) ------------------------------------------
+
+// POST /navi.json at `host_port` as an SDK sends it.
+testing::http_result navigate(const std::string& host_port, std::string_view app_key = k_app,
+                              std::string_view user = "navigator") {
+  const auto token = *token::issue(app_key, user, k_secret, 0);
+  return testing::http_request(
+      host_port, "POST", "/navi.json", "token=" + form_escape(token) + "&device=phone&platform=ios",
+      "application/x-www-form-urlencoded", {{"App-Key", std::string(app_key)}});
+}
+
+std::vector<std::string> servers_of(const testing::http_result& r) {
+  std::vector<std::string> out;
+  const auto v = boost::json::parse(r.body);
+  for (const auto& url : v.as_object().at("servers").as_array()) {
+    out.emplace_back(url.as_string());
+  }
+  return out;
+}
+
+TEST(ServerNavigation, ListsTheBoundListenersAndTheirUrlsConnect) {
+  running_server s;
+  const auto r = navigate(s.bound.http);
+  ASSERT_EQ(r.status, 200) << r.what();
+  EXPECT_EQ(servers_of(r),
+            (std::vector<std::string>{"mqtt://" + s.bound.mqtt, "ws://" + s.bound.http + "/mqtt"}));
+  EXPECT_EQ(boost::json::parse(r.body).as_object().at("cacheSeconds"), 7200);
+  // The listed MQTT URL is where a client logs in.
+  const auto url = net::parse_server_url(servers_of(r).front());
+  ASSERT_TRUE(url);
+  EXPECT_EQ(url->host + ":" + std::to_string(url->port), s.bound.mqtt);
+  EXPECT_TRUE(s.login("navigated"));
+  const auto events =
+      boost::json::parse(testing::http_request(s.bound.http, "GET", "/admin/events?since=0").body);
+  bool logged = false;
+  for (const auto& e : events.as_object().at("events").as_array()) {
+    const auto& o = e.as_object();
+    logged = logged || (o.at("kind") == "navigation" && o.contains("user") &&
+                        o.at("user") == "navigator" && o.at("device") == "phone");
+  }
+  EXPECT_TRUE(logged) << events;
+}
+
+TEST(ServerNavigation, EveryTransportIsListedInItsOrder) {
+  running_server s(1.0, {}, [](server_config& c) {
+    c.listen.mqtts = "127.0.0.1:0";
+    c.listen.https = "127.0.0.1:0";
+    c.listen.tls_self_signed = true;
+  });
+  const auto r = navigate(s.bound.http);
+  ASSERT_EQ(r.status, 200) << r.what();
+  EXPECT_EQ(servers_of(r),
+            (std::vector<std::string>{"mqtt://" + s.bound.mqtt, "mqtts://" + *s.bound.mqtts,
+                                      "ws://" + s.bound.http + "/mqtt",
+                                      "wss://" + *s.bound.https + "/mqtt"}));
+}
+
+TEST(ServerNavigation, ConfiguredServersAreListedInstead) {
+  running_server s(1.0, {}, [](server_config& c) {
+    c.navigation.servers = {{"mqtt://10.0.0.2:1883"}};
+    c.navigation.cache_lifetime_ms = 600'000;
+  });
+  const auto r = navigate(s.bound.http);
+  EXPECT_EQ(r.body, R"({"code":200,"servers":["mqtt://10.0.0.2:1883"],"cacheSeconds":600})");
+}
+
+TEST(ServerNavigation, RequestFaultClosesTheConnectionWithoutAnAnswer) {
+  running_server s;
+  ASSERT_EQ(s.admin("/admin/navigation", {{"fail", "request"}, {"count", 1}}).status, 200);
+  const auto r = navigate(s.bound.http);
+  EXPECT_EQ(r.status, 0) << r.what();
+  EXPECT_FALSE(r.ok()) << "no answer at all";
+  EXPECT_EQ(navigate(s.bound.http).status, 200) << "the count is used up";
+}
+
+TEST(ServerNavigation, ResponseAndServerFaultsReachTheWire) {
+  running_server s;
+  ASSERT_EQ(s.admin("/admin/navigation", {{"fail", "response"}, {"count", 1}}).status, 200);
+  const auto html = navigate(s.bound.http);
+  EXPECT_EQ(html.status, 200);
+  EXPECT_EQ(html.body, "<html>imock navigation fault</html>");
+  ASSERT_EQ(s.admin("/admin/navigation", {{"fail", "server"}, {"count", 1}}).status, 200);
+  const auto error = navigate(s.bound.http);
+  EXPECT_EQ(error.status, 500);
+  EXPECT_NE(error.body.find(R"("code":30009)"), std::string::npos) << error.body;
+}
+
+TEST(ServerNavigation, DeadFaultListsServersThatRefuseEveryConnect) {
+  running_server s;
+  ASSERT_EQ(s.admin("/admin/navigation", {{"fail", "dead"}}).status, 200);
+  const auto r = navigate(s.bound.http);
+  ASSERT_EQ(r.status, 200) << r.what();
+  const auto dead = servers_of(r);
+  ASSERT_EQ(dead.size(), 2u) << r.body;
+  for (const auto& text : dead) {
+    const auto url = net::parse_server_url(text);
+    ASSERT_TRUE(url) << text;
+    EXPECT_NE(url->host + ":" + std::to_string(url->port), s.bound.mqtt);
+    const auto at = url->host + ":" + std::to_string(url->port);
+    std::string error;
+    EXPECT_EQ(wire_client::open(url->via, bound_addresses{.mqtt = at, .http = at}, &error), nullptr)
+        << text;
+    EXPECT_NE(error.find("refused"), std::string::npos) << text << ": " << error;
+  }
+  // Asking again gives the same dead list; clearing gives the live one.
+  EXPECT_EQ(servers_of(navigate(s.bound.http)), dead);
+  ASSERT_EQ(s.admin("/admin/faults/clear").status, 200);
+  EXPECT_EQ(servers_of(navigate(s.bound.http)).front(), "mqtt://" + s.bound.mqtt);
+}
+
+TEST(ServerNavigation, NavigationListenersAnswerOnlyNavigationAndHealth) {
+  running_server s(1.0, {}, [](server_config& c) {
+    c.listen.navigation = {"127.0.0.1:0", "127.0.0.1:0"};
+  });
+  ASSERT_EQ(s.bound.navigation.size(), 2u);
+  EXPECT_NE(s.bound.navigation[0], s.bound.navigation[1]);
+  for (const auto& at : s.bound.navigation) {
+    const auto r = navigate(at);
+    ASSERT_EQ(r.status, 200) << at << ": " << r.what();
+    EXPECT_EQ(servers_of(r).front(), "mqtt://" + s.bound.mqtt) << "the same server's list";
+    EXPECT_EQ(testing::http_request(at, "GET", "/healthz").status, 200);
+    EXPECT_EQ(testing::http_request(at, "GET", "/admin/status").status, 404);
+    EXPECT_EQ(testing::http_request(at, "POST", "/admin/shutdown", "{}").status, 404);
+    EXPECT_EQ(testing::http_request(at, "GET", "/metrics").status, 404);
+  }
+  EXPECT_EQ(navigate(s.bound.navigation[0], "no-such-app").status, 403);
+}
+
 // --- the real process ---------------------------------------------------------
 
 std::filesystem::path server_binary() {
@@ -398,6 +531,36 @@ TEST(ServerProcess, SigtermSendsDisconnect0x8BAndExitsZero) {
   const auto v = verdict_of(c->receive());
   EXPECT_EQ(v.packet, "DISCONNECT") << v.to_string();
   EXPECT_EQ(v.reason, 0x8B);
+  EXPECT_EQ(proc->wait_exit(10s), 0) << slurp(dir / "err");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ServerProcess, ReadyFileListsTheNavigationListeners) {
+  const auto dir = scratch("navigation");
+  std::ofstream(dir / "navi.yaml") << "listen:\n  mqtt: 127.0.0.1:0\n  http: 127.0.0.1:0\n"
+                                      "  navigation: [127.0.0.1:0]\n"
+                                      "navigation:\n  cache_lifetime: 10m\n";
+  auto proc = spawn(
+      server_binary(),
+      {"--config", (dir / "navi.yaml").string(), "--ready-file", (dir / "ready.json").string()},
+      (dir / "err").string());
+  ASSERT_TRUE(proc);
+  ASSERT_TRUE(proc->wait_output("listening", 10s)) << slurp(dir / "err");
+  const auto ready = boost::json::parse(slurp(dir / "ready.json")).as_object();
+  ASSERT_TRUE(ready.contains("navigation")) << ready;
+  const auto& navigation = ready.at("navigation").as_array();
+  ASSERT_EQ(navigation.size(), 1u);
+  const std::string at(navigation[0].as_string());
+  const auto token = *token::issue("imock-demo-key", "alice", "imock-demo-secret", 0);
+  const auto r =
+      testing::http_request(at, "POST", "/navi.json", "token=" + form_escape(token),
+                            "application/x-www-form-urlencoded", {{"App-Key", "imock-demo-key"}});
+  EXPECT_EQ(r.status, 200) << r.what();
+  EXPECT_NE(r.body.find(R"("cacheSeconds":600)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("mqtt://" + std::string(ready.at("mqtt").as_string())), std::string::npos)
+      << r.body;
+  EXPECT_TRUE(proc->wait_output("navigation only", 10s)) << "the banner shows it";
+  proc->signal(SIGTERM);
   EXPECT_EQ(proc->wait_exit(10s), 0) << slurp(dir / "err");
   std::filesystem::remove_all(dir);
 }

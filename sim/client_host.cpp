@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "sim/addresses.hpp"
+
 namespace imock::sim {
 
 client_host::client_host(scheduler& clock, server_host& server, server::transport via, latency lat)
@@ -67,6 +69,42 @@ void client_host::on_closed(std::uint64_t link) {
 void client_host::on_reset(std::uint64_t link) {
   host_.link_reset(link, clock_.now());
   wake_at_next_timer();
+}
+
+std::uint64_t client_host::open(const std::string& server) {
+  if (const auto via = server_transport(server, via_)) return server_.connect(*this, *via, lat_);
+  const std::uint64_t link = k_nowhere_bit | ++next_nowhere_;
+  // A host that does not exist, or that nothing listens on: refused a round trip later.
+  clock_.after(lat_.up_ms + lat_.down_ms, [self = self_, link] {
+    if (client_host* c = *self; c != nullptr) c->on_refused(link);
+  });
+  return link;
+}
+
+std::uint64_t client_host::navigate(const client::navigation_request& r) {
+  const std::uint64_t id = ++next_request_;
+  auto request = navigation_request(r.url, r.app_key, r.body);
+  if (!request) {
+    clock_.after(lat_.up_ms + lat_.down_ms, [self = self_, id] {
+      client_host* c = *self;
+      if (c == nullptr) return;
+      c->host_.navigation_unanswered(id, c->clock_.now());
+      c->wake_at_next_timer();
+    });
+    return id;
+  }
+  clock_.after(lat_.up_ms, [self = self_, id, request = std::move(*request)] {
+    client_host* c = *self;
+    if (c == nullptr) return;
+    auto answer = c->server_.request(request);
+    c->clock_.after(c->lat_.down_ms, [self, id, answer = std::move(answer)] {
+      client_host* c2 = *self;
+      if (c2 == nullptr) return;
+      c2->host_.navigation_answer(id, answer.http_status, answer.body, c2->clock_.now());
+      c2->wake_at_next_timer();
+    });
+  });
+  return id;
 }
 
 void client_host::wake_at_next_timer() {

@@ -22,6 +22,7 @@ namespace imock::sim {
 
 class client_host final : public client_end, private client::link_network {
  public:
+
   /// Every action the machine emits, with the virtual time; the observer sees
   /// open_transport (an attempt), the callbacks and the status changes among them.
   using observer = client::virtual_host::observer;
@@ -55,11 +56,21 @@ class client_host final : public client_end, private client::link_network {
 
  private:
   // --- client::link_network: the host's links are links of the simulated network ---
-  std::uint64_t open() override { return server_.connect(*this, via_, lat_); }
+  /// `server` empty: the simulated server over the client's transport; a URL: see
+  /// sim/addresses.hpp (another host than the server's is refused).
+  std::uint64_t open(const std::string& server) override;
+  /// To the server's host: its /navi.json handler (server/endpoints), `up` ms there and
+  /// `down` ms back; any other host: no answer (30005) after as long.
+  std::uint64_t navigate(const client::navigation_request& r) override;
   void send(std::uint64_t link, std::string bytes) override {
-    server_.send(link, std::move(bytes));
+    if (!nowhere(link)) server_.send(link, std::move(bytes));
   }
-  void close(std::uint64_t link) override { server_.close(link); }
+  void close(std::uint64_t link) override {
+    if (!nowhere(link)) server_.close(link);
+  }
+  // Links to hosts that do not exist get ids of their own, apart from the server's.
+  static constexpr std::uint64_t k_nowhere_bit = 1ULL << 63;
+  static bool nowhere(std::uint64_t link) noexcept { return (link & k_nowhere_bit) != 0; }
 
   /// Keeps one scheduler event at the host's next timer.
   void wake_at_next_timer();
@@ -70,6 +81,8 @@ class client_host final : public client_end, private client::link_network {
   latency lat_;
   client::virtual_host host_{*this};
   std::optional<std::int64_t> wake_at_;
+  std::uint64_t next_nowhere_ = 0;
+  std::uint64_t next_request_ = 0;
   std::uint64_t wake_generation_ = 0;  // an event of an older generation is stale
   // Events in the scheduler hold this; it is reset on destruction so a late event
   // finds no client (the scheduler never runs after the world is gone, but a client

@@ -1,13 +1,32 @@
 #include "sim/server_host.hpp"
 
+#include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
+
+#include "sim/addresses.hpp"
 
 namespace imock::sim {
 
+namespace {
+
+// The simulated server's listeners as navigation lists them, on `host`: k_server_host
+// reaches the server, k_dead_host nothing (sim/addresses.hpp).
+std::vector<std::string> urls_on(std::string_view host) {
+  const std::string h(host);
+  return {"mqtt://" + h + ":1883", "mqtts://" + h + ":8883", "ws://" + h + "/mqtt",
+          "wss://" + h + "/mqtt"};
+}
+
+}  // namespace
+
 server_host::server_host(scheduler& clock, const server::server_config& config,
                          std::uint64_t fault_seed)
-    : clock_(clock), hub_(config, fault_seed, clock.now()), endpoints_(hub_, *this) {}
+    : clock_(clock), hub_(config, fault_seed, clock.now()), endpoints_(hub_, *this) {
+  endpoints_.set_connection_servers(urls_on(k_server_host));
+  endpoints_.set_dead_servers(urls_on(k_dead_host));
+}
 
 server_host::~server_host() = default;
 

@@ -163,6 +163,18 @@ int main(int argc, char** argv) {
   auto* plain = app.add_flag("--plain", o.plain,
                              "send no imock-* CONNECT properties (default with --broker mosquitto)")
                     ->group(tg);
+  app.add_flag("--navigation", o.navigation,
+               "clients ask imock-server's navigation (its HTTP port) for the server first "
+               "(docs/client.md, Navigation)")
+      ->group(tg);
+  app.add_option("--navigation-cache", o.navigation_cache,
+                 "seconds clients may reuse the server list: the cache_lifetime of the "
+                 "imock-server imock-storm starts (0: ask navigation on every attempt)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group(tg);
+  app.add_option("--navigation-url", o.navigation_url, "(internal) the navigation server")
+      ->group("");
   app.add_flag("--allow-remote", o.allow_remote, "allow a target that is not loopback")->group(tg);
   app.add_option("--app-key", o.app_key, "CONNECT user name")->capture_default_str()->group(tg);
   app.add_option("--app-secret", o.app_secret, "mints each client's token locally")
@@ -225,8 +237,10 @@ int main(int argc, char** argv) {
   auto* trg = "Trigger";
   app.add_option("--trigger", o.trigger,
                  "drop-all (admin /drop), restart, blackhole (then release), kicks (rolling), "
-                 "flap (clients' network off/on), none")
-      ->check(CLI::IsMember({"drop-all", "restart", "blackhole", "kicks", "flap", "none"}))
+                 "flap (clients' network off/on), navigation-outage (navigation fails, then "
+                 "drop-all; needs --navigation), none")
+      ->check(CLI::IsMember(
+          {"drop-all", "restart", "blackhole", "kicks", "flap", "navigation-outage", "none"}))
       ->capture_default_str()
       ->group(trg);
   app.add_option("--storms", o.storms, "trigger + recovery this many times in a row")
@@ -258,6 +272,11 @@ int main(int argc, char** argv) {
   app.add_option("--kick-code", o.kick_code,
                  "kicks: the code sent (31003 is recoverable: clients reconnect; 31010 stops them)")
       ->capture_default_str()
+      ->group(trg);
+  app.add_option("--outage", o.outage,
+                 "navigation-outage: seconds navigation answers HTTP 500 (30009) after the drop")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
       ->group(trg);
   app.add_option("--flap-down", o.flap_down_ms, "flap: ms the clients' network is off")
       ->capture_default_str()
@@ -349,7 +368,17 @@ int main(int argc, char** argv) {
         "--shard needs --target (and --admin for server-side triggers): the shards "
         "share one broker");
   }
-  if ((o.trigger == "drop-all" || o.trigger == "blackhole" || o.trigger == "kicks") && !admin_api &&
+  if (o.trigger == "navigation-outage" && !o.navigation && !o.child) {
+    return fail("--trigger navigation-outage needs --navigation (clients that use navigation)");
+  }
+  if (o.navigation && !admin_api && !o.child) {
+    return fail(
+        "--navigation needs imock-server's HTTP port: let imock-storm start imock-server (no "
+        "--target), or give --admin http://HOST:PORT with --target");
+  }
+  if ((o.trigger == "drop-all" || o.trigger == "blackhole" || o.trigger == "kicks" ||
+       o.trigger == "navigation-outage") &&
+      !admin_api &&
       !o.child) {
     return fail("--trigger " + o.trigger +
                 " needs imock-server's admin API: let imock-storm start imock-server (no "

@@ -124,6 +124,10 @@ std::string client_group::prepare() {
     auto c = std::make_unique<client::client>(*rt_);
     client::sdk_options so;
     so.urls = {o_.url};
+    if (!o_.navigation.empty()) {
+      so.navigation = {o_.navigation};
+      if (const auto u = client::parse_server_url(o_.url)) so.navigation_transports = {u->via};
+    }
     so.tls_verify = false;
     so.device_id = "dev-" + std::to_string(o_.shard) + "-" + std::to_string(i);
     so.heartbeat_s = static_cast<std::uint16_t>(o_.heartbeat_s);

@@ -41,6 +41,7 @@ struct group_options {
   std::size_t first = 0;  // global index of the first client (source address spread)
   std::size_t count = 0;
   std::string url;  // mqtt://HOST:PORT (any SDK scheme)
+  std::string navigation;  // http://HOST:PORT: ask navigation first, for servers of url's transport
   std::string app_key;
   std::string app_secret;  // mints imock tokens; any broker accepts them as passwords
   std::string user_prefix = "user";

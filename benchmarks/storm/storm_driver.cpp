@@ -210,6 +210,10 @@ class child_population final : public population {
                                   num(o_.t0_ms),
                                   "--allow-remote"};
     if (o_.plain) a.emplace_back("--plain");
+    if (!o_.navigation_url.empty()) {
+      a.emplace_back("--navigation-url");
+      a.emplace_back(o_.navigation_url);
+    }
     return a;
   }
 
@@ -258,7 +262,7 @@ struct trigger_rules {
 trigger_rules rules_for(const std::string& trigger) {
   if (trigger == "blackhole") return {true, false};
   if (trigger == "flap" || trigger == "none") return {false, true};
-  return {true, true};  // drop-all, restart, kicks
+  return {true, true};  // drop-all, restart, kicks, navigation-outage
 }
 
 class driver {
@@ -337,6 +341,7 @@ std::string driver::setup_target() {
     b.binary = o_.mosquitto_bin;
   }
   b.max_connections = o_.clients + 1000;
+  b.navigation_cache_s = static_cast<std::int64_t>(o_.navigation_cache);
   b.fd_limit = o_.clients + 1000;
   b.work_dir =
       std::filesystem::temp_directory_path() / ("imock-storm-" + std::to_string(::getpid()));
@@ -493,6 +498,18 @@ std::string driver::fire(int index, std::int64_t& origin_us, std::int64_t& last_
     kick_all(last_kick_us);
     return {};
   }
+  if (t == "navigation-outage") {
+    // Navigation fails (HTTP 500: 30009) from just before the drop until `outage` after
+    // it; recovery counts from the drop. Clients whose cached list is fresh do not
+    // notice (docs/client.md, Navigation); the others wait for the outage's end.
+    if (auto err = admin_call("/admin/navigation", R"({"fail":"server"})"); !err.empty()) {
+      return err;
+    }
+    if (auto err = admin_call("/admin/drop", "{}"); !err.empty()) return err;
+    origin_us = now_us();
+    wait_for(o_.outage);
+    return admin_call("/admin/navigation", R"({"fail":"none"})");
+  }
   if (t == "flap") {
     pop_->set_network(false);
     wait_for(static_cast<double>(o_.flap_down_ms) / 1000);
@@ -513,7 +530,7 @@ bool driver::wait_event(int index, std::int64_t& origin_us) {
     const std::string detail = d != nullptr && d->is_string() ? std::string(d->as_string()) : "";
     if (t == "blackhole") return kind == "release";
     if (kind != "admin") return false;
-    if (t == "drop-all") return detail.rfind("drop", 0) == 0;
+    if (t == "drop-all" || t == "navigation-outage") return detail.rfind("drop", 0) == 0;
     if (t == "restart") return detail.rfind("restart", 0) == 0;
     if (t == "kicks") return detail.rfind("kick", 0) == 0;
     return false;
@@ -604,6 +621,7 @@ run_result driver::run() {
   const std::int64_t t0 = o_.t0_ms != 0 ? o_.t0_ms : result_.start_ms;
   options effective = o_;
   effective.t0_ms = t0;
+  if (o_.navigation && effective.navigation_url.empty()) effective.navigation_url = admin_base_;
   if (o_.procs > 1) {
     pop_ = make_child_population(effective, url_);
     total_clients_ = o_.clients;
@@ -799,6 +817,9 @@ json::object to_json(const options& o) {
     j["kick_code"] = o.kick_code;
   }
   if (o.trigger == "flap") j["flap_down_ms"] = o.flap_down_ms;
+  if (o.navigation) j["navigation_cache_s"] = o.navigation_cache;
+  if (o.trigger == "navigation-outage") j["outage_s"] = o.outage;
+  j["navigation"] = o.navigation;
   return j;
 }
 
@@ -810,6 +831,7 @@ group_options group_for(const options& o, const std::string& url, std::size_t sh
   g.first = range.begin;
   g.count = range.size();
   g.url = url;
+  g.navigation = o.navigation_url;
   g.app_key = o.app_key;
   g.app_secret = o.app_secret;
   g.user_prefix = o.user_prefix;

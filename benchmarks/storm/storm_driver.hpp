@@ -24,6 +24,9 @@ struct options {
   std::string admin;   // http://HOST:PORT of imock-server's admin API
   std::string admin_token;  // its bearer token, when it has one
   bool plain = false;  // no imock-* user properties
+  bool navigation = false;       // clients connect through imock-server's navigation
+  std::string navigation_url;    // where (internal: set by the driver, passed to children)
+  double navigation_cache = 7200;  // cache_lifetime (s) of the imock-server the tool starts
   bool allow_remote = false;
   std::string app_key = "imock-demo-key";
   std::string app_secret = "imock-demo-secret";
@@ -52,6 +55,7 @@ struct options {
   double kick_rate = 1000;
   int kick_code = 31003;
   int flap_down_ms = 1000;
+  double outage = 5;  // navigation-outage: seconds navigation fails after the drop
   double recovery_timeout = 60;
   double between = 1;
   double duration_limit = 170;

@@ -175,6 +175,8 @@ std::string broker_process::write_config() {
         << "limits:\n"
         << "  max_connections: " << o_.max_connections << "\n"
         << "  keep_alive_max: 600s\n"
+        << "navigation:\n"
+        << "  cache_lifetime: " << o_.navigation_cache_s << "s\n"
         << "listen:\n"
         << "  mqtt: 127.0.0.1:" << mqtt_port_ << "\n"
         << "  http: 127.0.0.1:" << http_port_ << "\n";

@@ -65,6 +65,7 @@ struct broker_options {
   std::uint64_t max_connections = 19'000;
   std::filesystem::path work_dir;   // config, ready file and log go here
   std::uint64_t fd_limit = 20'000;  // RLIMIT_NOFILE wanted for the broker
+  std::int64_t navigation_cache_s = 7200;  // imock-server's navigation.cache_lifetime
 };
 
 /// A broker run as a child process on loopback. The first start binds ephemeral
