@@ -241,6 +241,42 @@ TEST_P(SdkE2e, ConnectReportsDbOpenedConnectingConnectedSuccessInOrderOnTheCallb
   EXPECT_EQ(s.c->current_status(), rc::status::connected);
 }
 
+// Navigation (docs/client.md): the list is kept in the user's database, so a client
+// started later for the same user connects without asking, even while navigation is
+// down; another user has no list and gets the navigation code, as a recoverable cause.
+TEST_P(SdkE2e, TheNavigationListIsKeptInTheUsersDatabaseAndReusedByTheNextClient) {
+  const auto u = user("u");
+  const auto make_navigating = [&](std::string_view device) {
+    sdk s{std::make_unique<client>(*rt_)};
+    sdk_options o{.tls_verify = false,
+                  .data_dir = data_dir_,
+                  .device_id = std::string(device),
+                  .navigation = {"http://" + bound_.http},
+                  .navigation_transports = {GetParam()}};
+    EXPECT_EQ(s.c->init(std::string(k_app), o), rc::code::ok);
+    s.c->set_connection_status_listener(
+        [rec = s.rec](rc::status st, rc::code cause) { rec->add(status_text(st, cause)); });
+    return s;
+  };
+  {
+    auto first = make_navigating("phone");
+    connect(first, token_for(u));
+    ASSERT_TRUE(first.rec->wait_for("success " + u));
+    ASSERT_TRUE(first.c->disconnect() == rc::code::ok);
+    ASSERT_TRUE(first.rec->wait_for("status 12 0"));
+  }
+  ASSERT_EQ(admin("/admin/navigation", {{"fail", "server"}}).status, 200);
+  auto second = make_navigating("phone");
+  connect(second, token_for(u));
+  EXPECT_TRUE(second.rec->wait_for("success " + u)) << "the stored list, not navigation";
+  auto stranger = make_navigating("tablet");
+  connect(stranger, token_for(user("other")));
+  EXPECT_TRUE(stranger.rec->wait_for("status 13 30009"));
+  EXPECT_TRUE(stranger.rec->absent_for("error 30009", 200ms));
+  ASSERT_EQ(admin("/admin/navigation", {{"fail", "none"}}).status, 200);
+  EXPECT_TRUE(stranger.rec->wait_for("success " + user("other")));
+}
+
 TEST_P(SdkE2e, TamperedTokenGivesError31004AndStops) {
   auto s = make("phone");
   auto t = token_for(user("u"));
