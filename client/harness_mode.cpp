@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/json_fields.hpp"
 #include "client/sdk.hpp"
 #include "client/virtual_host.hpp"
 #include "protocol/hex.hpp"
@@ -30,21 +31,6 @@ void emit(const json::object& o) {
   std::lock_guard lock(g_out);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
-}
-
-std::string str(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::int64_t num(const json::object& o, const char* key, std::int64_t fallback) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : fallback;
-}
-
-bool flag(const json::object& o, const char* key, bool fallback) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() ? v->as_bool() : fallback;
 }
 
 // Virtual time (docs/scenarios.md, "Virtual time"): the connection machine in a
@@ -80,7 +66,7 @@ class virtual_session final : private link_network {
 
   /// A link event from the harness; false for a command that is not one.
   bool link_command(const std::string& cmd, const json::object& o, std::int64_t now) {
-    const auto link = static_cast<std::uint64_t>(num(o, "link", 0));
+    const auto link = static_cast<std::uint64_t>(json_fields::int_or(o, "link", 0));
     if (cmd == "link_up") {
       host_.link_up(link, now);
     } else if (cmd == "link_refused") {
@@ -90,16 +76,16 @@ class virtual_session final : private link_network {
     } else if (cmd == "link_reset") {
       host_.link_reset(link, now);
     } else if (cmd == "link_data") {
-      if (const auto bytes = from_hex(str(o, "data"))) {
+      if (const auto bytes = from_hex(json_fields::string_or(o, "data"))) {
         host_.link_bytes(link, *bytes, now);
       } else {
         emit({{"event", "bad_command"}, {"line", "link_data with bad hex data"}});
       }
     } else if (cmd == "navigation_answer") {
-      host_.navigation_answer(static_cast<std::uint64_t>(num(o, "request", 0)),
-                              static_cast<int>(num(o, "status", 0)), str(o, "body"), now);
+      host_.navigation_answer(static_cast<std::uint64_t>(json_fields::int_or(o, "request", 0)),
+                              static_cast<int>(json_fields::int_or(o, "status", 0)), json_fields::string_or(o, "body"), now);
     } else if (cmd == "navigation_unanswered") {
-      host_.navigation_unanswered(static_cast<std::uint64_t>(num(o, "request", 0)), now);
+      host_.navigation_unanswered(static_cast<std::uint64_t>(json_fields::int_or(o, "request", 0)), now);
     } else {
       return false;
     }
@@ -133,21 +119,11 @@ class virtual_session final : private link_network {
   std::uint64_t next_request_ = 1;
 };
 
-std::vector<std::string> strings(const json::object& o, const char* key) {
-  std::vector<std::string> out;
-  if (const auto* a = o.if_contains(key); a != nullptr && a->is_array()) {
-    for (const auto& v : a->as_array()) {
-      if (v.is_string()) out.emplace_back(v.as_string());
-    }
-  }
-  return out;
-}
-
 // `navigation_transports`: names of docs/protocol.md §1 ("tcp", "ws", ...); others are
 // left out (an unknown one would otherwise widen the filter to "any").
 std::vector<transport> transports(const json::object& o) {
   std::vector<transport> out;
-  for (const auto& name : strings(o, "navigation_transports")) {
+  for (const auto& name : json_fields::strings(o, "navigation_transports")) {
     if (const auto t = k_transport_names.parse(name)) out.push_back(*t);
   }
   return out;
@@ -155,19 +131,19 @@ std::vector<transport> transports(const json::object& o) {
 
 options virtual_options(const json::object& o) {
   options opts;
-  opts.app_key = str(o, "app_key");
-  opts.device_id = str(o, "device");
-  if (o.contains("platform")) opts.platform = str(o, "platform");
-  opts.heartbeat_s = static_cast<int>(num(o, "heartbeat_s", 30));
-  opts.reconnect_kick = flag(o, "reconnect_kick", false);
+  opts.app_key = json_fields::string_or(o, "app_key");
+  opts.device_id = json_fields::string_or(o, "device");
+  if (o.contains("platform")) opts.platform = json_fields::string_or(o, "platform");
+  opts.heartbeat_s = static_cast<int>(json_fields::int_or(o, "heartbeat_s", 30));
+  opts.reconnect_kick = json_fields::bool_or(o, "reconnect_kick", false);
   if (const auto* s = o.if_contains("schedule_ms"); s != nullptr && s->is_array()) {
     std::vector<std::int64_t> schedule;
     for (const auto& ms : s->as_array()) {
-      if (ms.is_number()) schedule.push_back(ms.to_number<std::int64_t>());
+      if (ms.is_int64()) schedule.push_back(ms.as_int64());
     }
     if (!schedule.empty()) opts.schedule_ms = std::move(schedule);
   }
-  opts.navigation = strings(o, "navigation");
+  opts.navigation = json_fields::strings(o, "navigation");
   opts.navigation_transports = transports(o);
   return opts;
 }
@@ -202,22 +178,22 @@ int run_harness_mode() {
       } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
         returned(cmd, rc::code::client_not_init);
       } else if (cmd == "network") {
-        network_before_init = flag(o, "available", true) ? 1 : 0;
+        network_before_init = json_fields::bool_or(o, "available", true) ? 1 : 0;
       }
     } else if (session->link_command(cmd, o, now)) {
       // handled
     } else if (cmd == "connect") {
-      session->host().connect(str(o, "token"), static_cast<int>(num(o, "time_limit_s", 0)), now);
+      session->host().connect(json_fields::string_or(o, "token"), static_cast<int>(json_fields::int_or(o, "time_limit_s", 0)), now);
     } else if (cmd == "disconnect") {
       returned(cmd, session->host().disconnect(now));
     } else if (cmd == "logout") {
       returned(cmd, session->host().logout(now));
     } else if (cmd == "network") {
-      session->host().network_changed(flag(o, "available", true), now);
+      session->host().network_changed(json_fields::bool_or(o, "available", true), now);
     } else if (cmd == "foreground") {
       session->host().foreground(now);
     } else if (cmd == "reconnect_kick") {
-      returned(cmd, session->host().set_reconnect_kick(flag(o, "on", false)));
+      returned(cmd, session->host().set_reconnect_kick(json_fields::bool_or(o, "on", false)));
     } else {
       emit({{"event", "bad_command"}, {"line", cmd}});
     }
@@ -240,19 +216,23 @@ int run_harness_mode() {
       continue;
     }
     const auto& o = v.as_object();
-    const std::string cmd = str(o, "cmd");
+    const std::string cmd = json_fields::string_or(o, "cmd");
     if (cmd == "quit") break;
     // A command that says the time is virtual time: its timers first, then the
     // command, then "idle" with the next timer.
     if (const auto* now = o.if_contains("now_ms"); now != nullptr && now->is_number()) {
-      handle_virtual(cmd, o, now->to_number<std::int64_t>());
+      constexpr std::int64_t k_no_time = INT64_MIN;
+      const auto t = json_fields::int_or(o, "now_ms", k_no_time);
+      if (t == k_no_time) {  // 1.5, 1e300: not a time in ms
+        emit({{"event", "bad_command"}, {"line", line}});
+        continue;
+      }
+      handle_virtual(cmd, o, t);
       continue;
     }
     if (cmd == "init") {
       if (!rt) {
-        const double speed = o.if_contains("speed") && o.at("speed").is_number()
-                                 ? o.at("speed").to_number<double>()
-                                 : 1.0;
+        const double speed = json_fields::number_or(o, "speed", 1.0);
         rt = std::make_unique<runtime>(runtime_options{.speed = speed});
         c = std::make_unique<client>(*rt);
         c->set_connection_status_listener([](rc::status st, rc::code cause) {
@@ -270,20 +250,20 @@ int run_harness_mode() {
           if (u.is_string()) opts.urls.emplace_back(u.as_string());
         }
       }
-      opts.device_id = str(o, "device");
-      if (o.contains("platform")) opts.platform = str(o, "platform");
-      opts.heartbeat_s = static_cast<std::uint16_t>(num(o, "heartbeat_s", 30));
-      opts.reconnect_kick = flag(o, "reconnect_kick", false);
-      opts.tls_verify = flag(o, "tls_verify", true);
-      opts.data_dir = str(o, "data_dir");
-      opts.navigation = strings(o, "navigation");
+      opts.device_id = json_fields::string_or(o, "device");
+      if (o.contains("platform")) opts.platform = json_fields::string_or(o, "platform");
+      opts.heartbeat_s = static_cast<std::uint16_t>(json_fields::int_or(o, "heartbeat_s", 30));
+      opts.reconnect_kick = json_fields::bool_or(o, "reconnect_kick", false);
+      opts.tls_verify = json_fields::bool_or(o, "tls_verify", true);
+      opts.data_dir = json_fields::string_or(o, "data_dir");
+      opts.navigation = json_fields::strings(o, "navigation");
       opts.navigation_transports = transports(o);
       if (const auto* s = o.if_contains("schedule_ms"); s != nullptr && s->is_array()) {
         for (const auto& ms : s->as_array()) {
-          if (ms.is_number()) opts.schedule_ms.push_back(ms.to_number<std::int64_t>());
+          if (ms.is_int64()) opts.schedule_ms.push_back(ms.as_int64());
         }
       }
-      const auto rc = c->init(str(o, "app_key"), opts);
+      const auto rc = c->init(json_fields::string_or(o, "app_key"), opts);
       if (network_before_init >= 0) {
         c->set_network_available(network_before_init == 1);
         network_before_init = -1;
@@ -298,13 +278,13 @@ int run_harness_mode() {
       } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
         returned(cmd, rc::code::client_not_init);
       } else if (cmd == "network") {
-        network_before_init = flag(o, "available", true) ? 1 : 0;
+        network_before_init = json_fields::bool_or(o, "available", true) ? 1 : 0;
       }
       continue;
     }
     if (cmd == "connect") {
       c->connect(
-          str(o, "token"), static_cast<int>(num(o, "time_limit_s", 0)),
+          json_fields::string_or(o, "token"), static_cast<int>(json_fields::int_or(o, "time_limit_s", 0)),
           [](rc::code code) {
             emit({{"event", "db_opened"}, {"code", static_cast<int>(code)}});
           },
@@ -319,11 +299,11 @@ int run_harness_mode() {
     } else if (cmd == "logout") {
       returned(cmd, c->logout());
     } else if (cmd == "network") {
-      c->set_network_available(flag(o, "available", true));
+      c->set_network_available(json_fields::bool_or(o, "available", true));
     } else if (cmd == "foreground") {
       c->app_foreground();
     } else if (cmd == "reconnect_kick") {
-      returned(cmd, c->set_reconnect_kick_enable(flag(o, "on", false)));
+      returned(cmd, c->set_reconnect_kick_enable(json_fields::bool_or(o, "on", false)));
     } else {
       emit({{"event", "bad_command"}, {"line", line}});
     }

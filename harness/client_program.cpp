@@ -1,9 +1,10 @@
 #include "harness/client_program.hpp"
 
-
 #include <boost/json.hpp>
 #include <cstdio>
 #include <mutex>
+
+#include "base/json_fields.hpp"
 
 namespace imock::harness {
 
@@ -56,37 +57,24 @@ std::optional<json::object> parse_program_line(const std::string& line) {
   return std::move(v.as_object());
 }
 
-std::string event_name(const json::object& line) { return string_field(line, "event"); }
-
-std::int64_t int_field(const json::object& line, const char* key, std::int64_t fallback) {
-  const auto* x = line.if_contains(key);
-  if (x == nullptr || !x->is_number()) return fallback;
-  boost::system::error_code ec;
-  const auto v = x->to_number<std::int64_t>(ec);
-  return ec ? fallback : v;
-}
-
-std::string string_field(const json::object& line, const char* key) {
-  const auto* x = line.if_contains(key);
-  return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
-}
+std::string event_name(const json::object& line) { return json_fields::string_or(line, "event"); }
 
 std::optional<trace_entry> trace_entry_of(const std::string& source, const json::object& line) {
   const std::string event = event_name(line);
   trace_entry e{.source = source, .kind = event};
   if (event == "status") {
-    e.status = static_cast<int>(int_field(line, "status", -1));
-    e.code = static_cast<int>(int_field(line, "code"));
+    e.status = static_cast<int>(json_fields::int_or(line, "status", -1));
+    e.code = static_cast<int>(json_fields::int_or(line, "code"));
   } else if (event == "error" || event == "db_opened") {
-    e.code = static_cast<int>(int_field(line, "code"));
+    e.code = static_cast<int>(json_fields::int_or(line, "code"));
   } else if (event == "success") {
-    e.user = string_field(line, "user");
+    e.user = json_fields::string_or(line, "user");
   } else if (event == "returned") {
-    e.detail = string_field(line, "call");
-    e.code = static_cast<int>(int_field(line, "code"));
+    e.detail = json_fields::string_or(line, "call");
+    e.code = static_cast<int>(json_fields::int_or(line, "code"));
   } else if (event == "attempt") {
-    e.detail = "#" + std::to_string(int_field(line, "n"));
-    e.client_ms = int_field(line, "t_ms");
+    e.detail = "#" + std::to_string(json_fields::int_or(line, "n"));
+    e.client_ms = json_fields::int_or(line, "t_ms");
   } else {
     return std::nullopt;
   }

@@ -65,9 +65,4 @@ std::optional<trace_entry> trace_entry_of(const std::string& source,
 void warn_no_ready(const std::string& command, std::chrono::milliseconds waited,
                    const std::string& source, trace_log& trace);
 
-/// Integer / string field of a line, or the fallback when it is absent or of
-/// another type.
-std::int64_t int_field(const boost::json::object& line, const char* key, std::int64_t fallback = 0);
-std::string string_field(const boost::json::object& line, const char* key);
-
 }  // namespace imock::harness

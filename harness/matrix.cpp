@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "base/json_fields.hpp"
 #include "protocol/codes.hpp"
 
 namespace imock::harness {
@@ -61,10 +62,7 @@ std::vector<mutant_result> parse_mutant_results(std::string_view jsonl,
       continue;
     }
     const auto& o = v.as_object();
-    const auto text = [&](const char* key) {
-      const auto* x = o.if_contains(key);
-      return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
-    };
+    const auto text = [&](const char* key) { return json_fields::string_or(o, key); };
     mutant_result m{.name = text("mutant"), .area = text("area"), .bug = text("bug")};
     const auto* killers = o.if_contains("killed_by");
     if (m.name.empty() || killers == nullptr || !killers->is_array()) {

@@ -1,9 +1,11 @@
 #include "harness/sim_world.hpp"
 
+
 #include <boost/json.hpp>
 #include <type_traits>
 #include <unordered_map>
 
+#include "base/json_fields.hpp"
 #include "harness/client_program.hpp"
 #include "protocol/hex.hpp"
 #include "sim/addresses.hpp"
@@ -277,21 +279,21 @@ class sim_world::program_client final : public harness_client, public sim::clien
       return false;
     }
     const std::string event = event_name(o);
-    const auto link = int_field(o, "link", -1);
+    const auto link = json_fields::int_or(o, "link", -1);
     if (event == "idle") {
       const auto* next = o.if_contains("next_timer_ms");
-      wake_at(next != nullptr && next->is_number() ? std::optional(int_field(o, "next_timer_ms"))
+      wake_at(next != nullptr && next->is_number() ? std::optional(json_fields::int_or(o, "next_timer_ms"))
                                                    : std::nullopt);
       return true;
     }
     if (event == "init") {
-      init_code_ = static_cast<int>(int_field(o, "code"));
+      init_code_ = static_cast<int>(json_fields::int_or(o, "code"));
     } else if (event == "link_open") {
       if (sim_link_.contains(link)) {
         say("link_open of link " + std::to_string(link) + ", which is already open");
         return false;
       }
-      const auto via = sim::server_transport(string_field(o, "server"), spec_.transport);
+      const auto via = sim::server_transport(json_fields::string_or(o, "server"), spec_.transport);
       if (!via) {  // a host the simulation does not have: refused a round trip later
         w_.clock_.after(spec_.latency_up_ms + spec_.latency_down_ms, [self = self_, link] {
           if (program_client* c = *self; c != nullptr) {
@@ -305,11 +307,11 @@ class sim_world::program_client final : public harness_client, public sim::clien
       sim_link_[link] = id;
       program_link_[id] = link;
     } else if (event == "navigate") {
-      navigate(int_field(o, "request", -1), string_field(o, "url"), string_field(o, "app_key"),
-               string_field(o, "body"));
+      navigate(json_fields::int_or(o, "request", -1), json_fields::string_or(o, "url"), json_fields::string_or(o, "app_key"),
+               json_fields::string_or(o, "body"));
     } else if (event == "link_send") {
       const auto it = sim_link_.find(link);
-      auto bytes = from_hex(string_field(o, "data"));
+      auto bytes = from_hex(json_fields::string_or(o, "data"));
       if (it == sim_link_.end() || !bytes) {
         say("link_send on an unknown link or with bad hex data");
       } else {
