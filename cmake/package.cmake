@@ -11,7 +11,7 @@ include(CMakePackageConfigHelpers)
 set(imock_libraries
   imock_base:base imock_protocol:protocol imock_net:net imock_server_core:server_core
   imock_server:server imock_client_core:client_core imock_client:client imock_sim:sim
-  imock_harness_core:harness_core imock_harness:harness)
+  imock_harness_core:harness_core imock_harness:harness imock_testing:testing)
 set(imock_exported "")
 foreach(pair ${imock_libraries})
   string(REPLACE ":" ";" pair "${pair}")
@@ -50,6 +50,11 @@ foreach(dir base protocol net server client sim harness)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/imock/${dir}
           FILES_MATCHING PATTERN "*.hpp" PATTERN "testing" EXCLUDE)
 endforeach()
+# server/testing is imock's own test plumbing; testing/ is imock::testing, for users.
+if(TARGET imock_testing)
+  install(FILES ${PROJECT_SOURCE_DIR}/testing/fixture.hpp
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/imock/testing)
+endif()
 # --strip (and cpack, CPACK_STRIP_FILES) strips the programs; the archives keep their
 # symbols and lose only their debug information (most of their size).
 set(imock_strip_archives [[
@@ -64,6 +69,11 @@ string(CONFIGURE "${imock_strip_archives}" imock_strip_archives @ONLY)
 install(CODE "${imock_strip_archives}")
 install(EXPORT imockTargets NAMESPACE imock:: FILE imockTargets.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/imock)
+# imock::testing brings GoogleTest along.
+set(IMOCK_FIND_GTEST "")
+if(TARGET imock_testing)
+  set(IMOCK_FIND_GTEST "find_dependency(GTest)")
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/imockConfig.cmake.in
   ${PROJECT_BINARY_DIR}/imockConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/imock)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/imockConfigVersion.cmake
@@ -88,5 +98,5 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 # What the programs load and what a consumer's find_package(imock) looks for.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libboost1.81-dev, libboost-json1.81-dev, libboost-url1.81-dev, libssl-dev, libsqlite3-dev, libyaml-cpp-dev, libspdlog-dev, libfmt-dev")
+    "libboost1.81-dev, libboost-json1.81-dev, libboost-url1.81-dev, libssl-dev, libsqlite3-dev, libyaml-cpp-dev, libspdlog-dev, libfmt-dev, libgtest-dev")
 include(CPack)

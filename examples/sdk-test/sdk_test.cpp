@@ -1,86 +1,33 @@
-// What a team's SDK test looks like with imock: start the mock on port 0, point the
-// client at it, make the server do something hard (a kick), check what the app saw.
+// What a team's SDK test looks like with imock: imock::testing starts the mock on
+// port 0 for each test; the test points a client at it, makes the server do something
+// hard (a kick), and checks what the app saw, with bounded waits that say what was
+// seen instead when they fail. The second test runs a scenario file.
 #include <gtest/gtest.h>
 
-#include <imock/client/sdk.hpp>
-#include <imock/protocol/token.hpp>
-#include <imock/server/server.hpp>
-
-#include <chrono>
-#include <condition_variable>
-#include <filesystem>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <imock/testing/fixture.hpp>
 
 namespace {
 
-using namespace std::chrono_literals;
-namespace rc = imock::rc;
+using imock::testing::recorder;
 
-// Statuses the app's listener saw, with a bounded wait for the next one.
-class statuses {
- public:
-  void add(rc::status s) {
-    std::lock_guard lock(mu_);
-    seen_.push_back(s);
-    cv_.notify_all();
-  }
-  bool wait_for(rc::status s, std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] {
-      for (auto x : seen_) if (x == s) return true;
-      return false;
-    });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<rc::status> seen_;
-};
-
-class SdkAgainstImock : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto config = imock::server::default_config();  // the demo app key and secret
-    config.listen.mqtt = "127.0.0.1:0";
-    config.listen.http = "127.0.0.1:0";
-    server_ = std::make_unique<imock::server::server>(imock::server::server_options{.config = config});
-    bound_ = server_->start();
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  void TearDown() override {
-    server_->stop(1000);
-    thread_.join();
-  }
-
-  std::unique_ptr<imock::server::server> server_;
-  imock::server::bound_addresses bound_;
-  std::thread thread_;
-};
+class SdkAgainstImock : public imock::testing::server_fixture {};
 
 TEST_F(SdkAgainstImock, KickedByTheServerTheAppSeesTheDocumentedStatus) {
-  const auto dir = std::filesystem::temp_directory_path() / "imock-sdk-test";
-  std::filesystem::create_directories(dir);
-  imock::client::client app;
-  ASSERT_EQ(app.init("imock-demo-key", {.urls = {"mqtt://" + bound_.mqtt}, .data_dir = dir}),
-            rc::code::ok);
-  statuses seen;
-  app.set_connection_status_listener([&](rc::status s, rc::code) { seen.add(s); });
-
-  const auto token = imock::token::issue("imock-demo-key", "alice", "imock-demo-secret",
-                                         server_->now_ms());
-  ASSERT_TRUE(token);
-  app.connect(*token, 10, nullptr, nullptr, nullptr);
-  ASSERT_TRUE(seen.wait_for(rc::status::connected));
+  recorder app;  // "status 0 0", "success alice", ...: what the app's callbacks saw
+  // The reference client here; a team's own SDK is pointed at url() the same way.
+  auto phone = client("phone", app);
+  imock::testing::connect(*phone, token_for("alice"), app, /*time_limit_s=*/10);
+  ASSERT_TRUE(app.wait_for("success alice"));
 
   // The admin API, in-process: kick alice as another device's login would.
-  const auto r = server_->request(
-      {.method = "POST", .path = "/admin/kick", .body = R"({"user":"alice","code":31010})"});
+  const auto r = admin("/admin/kick", R"({"user":"alice","code":31010})");
   ASSERT_EQ(r.http_status, 200) << r.body;
-  EXPECT_TRUE(seen.wait_for(rc::status::kicked_offline_by_other_client));
-  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(app.wait_for("status 6 31010"));  // KickedOfflineByOtherClient, cause 31010
+  EXPECT_TRUE(wait_for_event(imock::server::event_kind::kick, "alice"));
+}
+
+TEST(SdkScenarios, TheKickScenarioPasses) {
+  EXPECT_TRUE(imock::testing::run_scenario_file(SCENARIO_DIR "/kick.yaml"));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// The reference SDK end to end against a real imock-server, on every transport:
+// The reference SDK end to end against a real imock-server, on every transport
+// (its callbacks recorded by imock::testing's recorder):
 // the codes only a server can cause, kicks, reconnect-kick, drops and recovery,
 // time limits, heartbeat starvation, and which thread runs the callbacks.
 #include "client/sdk.hpp"
@@ -18,6 +19,7 @@
 #include "protocol/token.hpp"
 #include "server/server.hpp"
 #include "server/testing/wire_client.hpp"
+#include "testing/fixture.hpp"
 
 namespace imock::client {
 namespace {
@@ -30,93 +32,9 @@ constexpr std::string_view k_secret = "sdk-secret";
 constexpr std::string_view k_blocked_app = "sdk-blocked";
 constexpr double k_speed = 20.0;  // server and client time run 20x: 64 s cost 3.2 s
 
-// Everything a client reported, in order, with the thread it ran on.
-class recorder {
- public:
-  struct entry {
-    std::string what;  // "db_opened 0", "status 10 0", "success alice", "error 31004"
-    std::thread::id thread;
-  };
+using imock::testing::recorder;
 
-  void add(std::string what) {
-    std::lock_guard lock(mutex_);
-    entries_.push_back({std::move(what), std::this_thread::get_id()});
-    changed_.notify_all();
-  }
-
-  // Waits until `what` has been recorded (as a whole entry), at most `timeout`.
-  ::testing::AssertionResult wait_for(const std::string& what,
-                                      std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex_);
-    const bool ok = changed_.wait_for(lock, timeout, [&] { return index_of(what) >= 0; });
-    if (ok) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure()
-           << "waited " << timeout.count() << " ms for '" << what << "'; saw: " << dump();
-  }
-
-  // True when `what` never appears within `window`.
-  ::testing::AssertionResult absent_for(const std::string& what, std::chrono::milliseconds window) {
-    std::unique_lock lock(mutex_);
-    const bool appeared = changed_.wait_for(lock, window, [&] { return index_of(what) >= 0; });
-    if (!appeared) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "'" << what << "' appeared; saw: " << dump();
-  }
-
-  // Waits until `what` has been recorded `n` times.
-  ::testing::AssertionResult wait_count(const std::string& what, int n,
-                                        std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex_);
-    if (changed_.wait_for(lock, timeout, [&] { return count(what) >= n; })) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure()
-           << "waited for " << n << " x '" << what << "'; saw: " << dump();
-  }
-
-  // True when `what` is recorded at most `n` times during the whole `window`.
-  ::testing::AssertionResult count_stays(const std::string& what, int n,
-                                         std::chrono::milliseconds window) {
-    std::unique_lock lock(mutex_);
-    const bool exceeded = changed_.wait_for(lock, window, [&] { return count(what) > n; });
-    if (!exceeded) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure()
-           << "'" << what << "' seen more than " << n << " times; saw: " << dump();
-  }
-
-  std::vector<entry> entries() {
-    std::lock_guard lock(mutex_);
-    return entries_;
-  }
-
-  std::string dump() const {
-    std::string out;
-    for (const auto& e : entries_) out += "[" + e.what + "] ";
-    return out;
-  }
-
- private:
-  int count(const std::string& what) const {
-    int n = 0;
-    for (const auto& e : entries_) n += e.what == what ? 1 : 0;
-    return n;
-  }
-
-  int index_of(const std::string& what) const {
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].what == what) return static_cast<int>(i);
-    }
-    return -1;
-  }
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<entry> entries_;
-};
-
-std::string status_text(rc::status s, rc::code cause) {
-  return "status " + std::to_string(static_cast<int>(s)) + " " +
-         std::to_string(static_cast<int>(cause));
-}
+using imock::testing::status_line;
 
 class SdkE2e : public ::testing::TestWithParam<transport> {
  protected:
@@ -191,7 +109,7 @@ class SdkE2e : public ::testing::TestWithParam<transport> {
                   .reconnect_kick = reconnect_kick};
     EXPECT_EQ(s.c->init(std::string(app), o), rc::code::ok);
     s.c->set_connection_status_listener(
-        [rec = s.rec](rc::status st, rc::code cause) { rec->add(status_text(st, cause)); });
+        [rec = s.rec](rc::status st, rc::code cause) { rec->add(status_line(st, cause)); });
     return s;
   }
 
@@ -230,7 +148,7 @@ TEST_P(SdkE2e, ConnectReportsDbOpenedConnectingConnectedSuccessInOrderOnTheCallb
   const auto entries = s.rec->entries();
   std::vector<std::string> seen;
   seen.reserve(entries.size());
-  for (const auto& e : entries) seen.push_back(e.what);
+  for (const auto& e : entries) seen.push_back(e.line);
   EXPECT_EQ(seen,
             (std::vector<std::string>{"db_opened 0", "status 10 0", "status 0 0", "success " + u}));
   for (const auto& e : entries) {
@@ -255,7 +173,7 @@ TEST_P(SdkE2e, TheNavigationListIsKeptInTheUsersDatabaseAndReusedByTheNextClient
                   .navigation_transports = {GetParam()}};
     EXPECT_EQ(s.c->init(std::string(k_app), o), rc::code::ok);
     s.c->set_connection_status_listener(
-        [rec = s.rec](rc::status st, rc::code cause) { rec->add(status_text(st, cause)); });
+        [rec = s.rec](rc::status st, rc::code cause) { rec->add(status_line(st, cause)); });
     return s;
   };
   {
@@ -371,7 +289,7 @@ TEST_P(SdkE2e, DropIsRecoveredWithoutASecondSuccess) {
   ASSERT_TRUE(s.rec->wait_for("status 13 30011"));
   EXPECT_TRUE(s.rec->wait_count("status 0 0", 2)) << "connected again after the drop";
   int successes = 0;
-  for (const auto& e : s.rec->entries()) successes += e.what.starts_with("success") ? 1 : 0;
+  for (const auto& e : s.rec->entries()) successes += e.line.starts_with("success") ? 1 : 0;
   EXPECT_EQ(successes, 1);
 }
 
@@ -457,7 +375,7 @@ TEST(Sdk, ATimerCancelledAndArmedAgainAtTheSameMillisecondStillFires) {
             rc::code::ok);
   recorder rec;
   c.set_connection_status_listener(
-      [&](rc::status st, rc::code cause) { rec.add(status_text(st, cause)); });
+      [&](rc::status st, rc::code cause) { rec.add(status_line(st, cause)); });
   const auto token = *token::issue("app", "alice", "secret", rt.now_ms());
   c.connect(token, 0, nullptr, nullptr, nullptr);  // CONNACK deadline: t0 + 1 ms
   EXPECT_EQ(c.disconnect(), rc::code::ok);         // every timer cancelled
@@ -496,7 +414,7 @@ TEST(Sdk, RefusedConnectionIsRecoverableAndRetriedUntilTheServerAppears) {
   ASSERT_EQ(cl.init(std::string(k_app), {.urls = {"mqtt://" + bound.mqtt}}), rc::code::ok);
   recorder rec;
   cl.set_connection_status_listener(
-      [&](rc::status st, rc::code cause) { rec.add(status_text(st, cause)); });
+      [&](rc::status st, rc::code cause) { rec.add(status_line(st, cause)); });
   cl.connect(
       *token::issue(k_app, "patient", k_secret, srv->now_ms()), 0, nullptr,
       [&](const std::string& u) { rec.add("success " + u); }, nullptr);
