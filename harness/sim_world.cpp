@@ -331,28 +331,20 @@ class sim_world::program_client final : public harness_client, public sim::clien
   // reference SDK's (sim/client_host): answered `up` + `down` ms later, or never.
   void navigate(std::int64_t request, const std::string& url, const std::string& app_key,
                 const std::string& body) {
-    auto r = sim::navigation_request(url, app_key, body);
-    if (!r) {
-      w_.clock_.after(spec_.latency_up_ms + spec_.latency_down_ms, [self = self_, request] {
-        if (program_client* c = *self; c != nullptr) {
-          c->exchange({{"cmd", "navigation_unanswered"}, {"request", request}});
-        }
-      });
-      return;
-    }
-    w_.clock_.after(spec_.latency_up_ms, [self = self_, request, r = std::move(*r)] {
-      program_client* c = *self;
-      if (c == nullptr) return;
-      auto answer = c->w_.server_->request(r);
-      c->w_.clock_.after(c->spec_.latency_down_ms, [self, request, answer = std::move(answer)] {
-        if (program_client* c2 = *self; c2 != nullptr) {
-          c2->exchange({{"cmd", "navigation_answer"},
-                        {"request", request},
-                        {"status", answer.http_status},
-                        {"body", answer.body}});
-        }
-      });
-    });
+    w_.server_->navigate(
+        url, app_key, body, {.up_ms = spec_.latency_up_ms, .down_ms = spec_.latency_down_ms},
+        [self = self_, request](std::optional<server::api_response> answer) {
+          program_client* c = *self;
+          if (c == nullptr) return;
+          if (!answer) {
+            c->exchange({{"cmd", "navigation_unanswered"}, {"request", request}});
+            return;
+          }
+          c->exchange({{"cmd", "navigation_answer"},
+                       {"request", request},
+                       {"status", answer->http_status},
+                       {"body", answer->body}});
+        });
   }
 
   /// Keeps one scheduler event at the program's next timer: "clock" then.

@@ -83,27 +83,18 @@ std::uint64_t client_host::open(const std::string& server) {
 
 std::uint64_t client_host::navigate(const client::navigation_request& r) {
   const std::uint64_t id = ++next_request_;
-  auto request = navigation_request(r.url, r.app_key, r.body);
-  if (!request) {
-    clock_.after(lat_.up_ms + lat_.down_ms, [self = self_, id] {
-      client_host* c = *self;
-      if (c == nullptr) return;
-      c->host_.navigation_unanswered(id, c->clock_.now());
-      c->wake_at_next_timer();
-    });
-    return id;
-  }
-  clock_.after(lat_.up_ms, [self = self_, id, request = std::move(*request)] {
-    client_host* c = *self;
-    if (c == nullptr) return;
-    auto answer = c->server_.request(request);
-    c->clock_.after(c->lat_.down_ms, [self, id, answer = std::move(answer)] {
-      client_host* c2 = *self;
-      if (c2 == nullptr) return;
-      c2->host_.navigation_answer(id, answer.http_status, answer.body, c2->clock_.now());
-      c2->wake_at_next_timer();
-    });
-  });
+  server_.navigate(r.url, r.app_key, r.body, lat_,
+                   [self = self_, id](std::optional<server::api_response> answer) {
+                     client_host* c = *self;
+                     if (c == nullptr) return;
+                     if (answer) {
+                       c->host_.navigation_answer(id, answer->http_status, answer->body,
+                                                  c->clock_.now());
+                     } else {
+                       c->host_.navigation_unanswered(id, c->clock_.now());
+                     }
+                     c->wake_at_next_timer();
+                   });
   return id;
 }
 

@@ -225,6 +225,18 @@ server::api_response server_host::request(const server::api_request& r) {
   return response;
 }
 
+void server_host::navigate(const std::string& url, const std::string& app_key,
+                           const std::string& body, latency lat, navigation_answer answer) {
+  auto r = navigation_request(url, app_key, body);
+  if (!r) {
+    clock_.after(lat.up_ms + lat.down_ms, [answer = std::move(answer)] { answer(std::nullopt); });
+    return;
+  }
+  clock_.after(lat.up_ms, [this, lat, r = std::move(*r), answer = std::move(answer)]() mutable {
+    clock_.after(lat.down_ms, [a = request(r), answer = std::move(answer)] { answer(a); });
+  });
+}
+
 void server_host::resume_accepting_after(std::int64_t after_ms) {
   clock_.after(after_ms, [this] {
     if (shut_down_) return;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,14 @@ class server_host final : public server::server_control {
 
   /// An admin or server API request, at the current time.
   server::api_response request(const server::api_request& r);
+
+  /// A navigation request of a client (POST /navi.json to `url`) over a link with
+  /// `lat`: `answer` runs `up` + `down` ms later with the server's answer, or with
+  /// nullopt when `url` is not the server's host (sim/addresses.hpp). `answer` must
+  /// check that its client still exists.
+  using navigation_answer = std::function<void(std::optional<server::api_response>)>;
+  void navigate(const std::string& url, const std::string& app_key, const std::string& body,
+                latency lat, navigation_answer answer);
 
   server::hub& hub() noexcept { return hub_; }
   [[nodiscard]] std::int64_t now_ms() const noexcept { return clock_.now(); }
