@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
+
 namespace imock::json_fields {
 namespace {
 
@@ -15,6 +17,16 @@ std::optional<std::int64_t> exact_int(const boost::json::value& v) {
   const auto n = v.to_number<std::int64_t>(ec);
   if (ec) return std::nullopt;
   return n;
+}
+
+template <class T>
+std::optional<T> spelled_as(const boost::json::value& v) {
+  if (!v.is_string()) return std::nullopt;
+  const auto& s = v.as_string();
+  T out{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return out;
 }
 
 }  // namespace
@@ -64,6 +76,8 @@ void field_reader::problem(std::string_view field, std::string message) {
 std::optional<std::string> field_reader::string(std::string_view key, bool required) {
   const auto* v = find(key, required);
   if (v == nullptr) return std::nullopt;
+  if (spelled_ && v->is_int64()) return std::to_string(v->as_int64());
+  if (spelled_ && v->is_uint64()) return std::to_string(v->as_uint64());
   if (!v->is_string()) {
     problem(key, "'" + std::string(key) + "' must be a string");
     return std::nullopt;
@@ -74,7 +88,9 @@ std::optional<std::string> field_reader::string(std::string_view key, bool requi
 std::optional<std::int64_t> field_reader::integer(std::string_view key, bool required) {
   const auto* v = find(key, required);
   if (v == nullptr) return std::nullopt;
-  const auto n = v->is_number() ? exact_int(*v) : std::nullopt;
+  const auto n = v->is_number() ? exact_int(*v)
+                 : spelled_     ? spelled_as<std::int64_t>(*v)
+                                : std::nullopt;
   if (!n) problem(key, "'" + std::string(key) + "' must be an integer");
   return n;
 }
@@ -82,21 +98,25 @@ std::optional<std::int64_t> field_reader::integer(std::string_view key, bool req
 std::optional<double> field_reader::number(std::string_view key, bool required) {
   const auto* v = find(key, required);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_number()) {
-    problem(key, "'" + std::string(key) + "' must be a number");
-    return std::nullopt;
+  if (v->is_number()) return v->to_number<double>();
+  if (spelled_) {
+    if (const auto d = spelled_as<double>(*v)) return d;
   }
-  return v->to_number<double>();
+  problem(key, "'" + std::string(key) + "' must be a number");
+  return std::nullopt;
 }
 
 std::optional<bool> field_reader::boolean(std::string_view key, bool required) {
   const auto* v = find(key, required);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_bool()) {
-    problem(key, "'" + std::string(key) + "' must be true or false");
-    return std::nullopt;
+  if (v->is_bool()) return v->as_bool();
+  if (spelled_ && v->is_string()) {
+    const auto& s = v->as_string();
+    if (s == "true" || s == "1") return true;
+    if (s == "false" || s == "0") return false;
   }
-  return v->as_bool();
+  problem(key, "'" + std::string(key) + "' must be true or false");
+  return std::nullopt;
 }
 
 }  // namespace imock::json_fields

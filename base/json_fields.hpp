@@ -34,7 +34,11 @@ struct field_problem {
 
 class field_reader {
  public:
-  explicit field_reader(const boost::json::object& o) : o_(o) {}
+  /// With `spelled`, a string that spells the value ("3", "0.5", "true", "1") is read as
+  /// it, and an integer where a string is asked for as its digits: for values that came
+  /// through a query string.
+  explicit field_reader(const boost::json::object& o, bool spelled = false)
+      : o_(o), spelled_(spelled) {}
 
   /// Absent (or null): nullopt, or a problem when `required`.
   std::optional<std::string> string(std::string_view key, bool required = false);
@@ -52,6 +56,7 @@ class field_reader {
   const boost::json::value* find(std::string_view key, bool required);
 
   const boost::json::object& o_;
+  bool spelled_ = false;
   std::vector<field_problem> problems_;
 };
 

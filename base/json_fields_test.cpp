@@ -44,5 +44,19 @@ TEST(JsonFields, TheStrictReaderCollectsEveryProblemWithItsField) {
   EXPECT_EQ(r.problems()[3].field, "rate");
 }
 
+TEST(FieldReader, SpelledValuesAreReadAsTheyComeThroughAQueryString) {
+  const auto o = parse(R"({"count":"3","ok":"1","off":"false","rate":"0.5","user":42,"bad":"3x"})");
+  field_reader r(o, /*spelled=*/true);
+  EXPECT_EQ(r.integer("count"), 3);
+  EXPECT_EQ(r.boolean("ok"), true);
+  EXPECT_EQ(r.boolean("off"), false);
+  EXPECT_EQ(r.number("rate"), 0.5);
+  EXPECT_EQ(r.string("user"), "42");
+  EXPECT_TRUE(r.ok());
+  EXPECT_FALSE(r.integer("bad"));
+  ASSERT_EQ(r.problems().size(), 1u);
+  EXPECT_EQ(r.problems()[0].message, "'bad' must be an integer");
+}
+
 }  // namespace
 }  // namespace imock::json_fields

@@ -17,6 +17,7 @@
 #include "base/yaml_read.hpp"
 #include "protocol/api_request.hpp"
 #include "protocol/codes.hpp"
+#include "server/admin_requests.hpp"
 #include "server/config.hpp"
 #include "server/event_log.hpp"
 #include "server/faults.hpp"
@@ -261,6 +262,14 @@ std::string join(const std::vector<std::string>& items) {
 
 bool contains(key_list keys, std::string_view key) noexcept {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+// The scenario key an admin body's key was read from (`for` became duration_ms).
+std::string_view yaml_key_of(std::string_view body_key) noexcept {
+  if (body_key == "duration_ms" || body_key == "ms") return "for";
+  if (body_key == "down_ms") return "down";
+  if (body_key == "delay_ms") return "delay";
+  return body_key;
 }
 
 // --- the one-line rendering of a step (step.text) ---
@@ -1243,7 +1252,8 @@ class reader {
     };
     const auto set_probability = [&] {
       if (const auto* p = find(params, "probability")) {
-        if (const auto v = read_number(*p, 0, 1, "greater than 0, at most 1, e.g. 0.5")) {
+        if (const auto v = read_number(*p, std::numeric_limits<double>::lowest(),
+                                       std::numeric_limits<double>::max(), "e.g. 0.5")) {
           body["probability"] = *v;
         }
       }
@@ -1296,11 +1306,6 @@ class reader {
         if (const auto v = read_reason(*p)) {
           body["reason"] = *v;
         }
-      }
-      if (const auto* p = find(params, "reset");
-          p != nullptr && body.contains("disconnect") && body.at("disconnect") == true &&
-          body.contains("reset") && body.at("reset") == true) {
-        error_at(*p, "drop: reset and disconnect exclude each other (a reset sends nothing)");
       }
     } else if (kind.name == "blackhole" || kind.name == "release") {
       read_filter(params, body, true);
@@ -1356,6 +1361,19 @@ class reader {
     if (errors_.size() != before) {
       return std::nullopt;
     }
+    // The rules between fields and the ranges are the server's (admin_requests.hpp):
+    // the body is refused here for the reason the server would refuse it, at its line.
+    const auto checked = server::admin::parse_admin_request(kind.path, body);
+    for (const auto& problem : checked.problems) {
+      if (const auto* at = find(params, yaml_key_of(problem.field))) {
+        error_at(*at, problem.message);
+      } else {
+        error(where, "in " + what + ": " + problem.message);
+      }
+    }
+    if (!checked.value) {
+      return std::nullopt;
+    }
     return server_action{what, std::string(kind.path), json::serialize(body)};
   }
 
@@ -1371,12 +1389,6 @@ class reader {
     if (const auto* p = required(params, where, "fault", "action")) {
       if (const auto action = read_choice(*p, server::k_fault_action_names)) {
         body["action"] = *action;
-        // The server refuses these too; saying it here names the line.
-        if ((*action == "refuse" || *action == "delay") && on && *on != "connect") {
-          error_at(*on_entry, "action " + *action +
-                                  " only works with on: connect (after a "
-                                  "CONNACK or on a packet, use kick, drop or blackhole)");
-        }
       }
     }
   }

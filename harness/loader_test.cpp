@@ -734,6 +734,14 @@ TEST(LoaderErrors, FaultRefuseOnlyOnConnect) {
             "packet, use kick, drop or blackhole)");
 }
 
+// These rules are the admin API's (server/admin_requests.hpp): the loader asks it.
+TEST(LoaderErrors, TheServersRulesForAnAdminCallAreSaidAtTheLine) {
+  EXPECT_EQ(error_of(with_steps("  - drop: {client: alice, disconnect: true, reset: true}\n")),
+            "x.yaml:7:52: 'disconnect' and 'reset' exclude each other (a reset sends nothing)");
+  EXPECT_EQ(error_of(with_steps("  - refuse: {count: 2, probability: 1.5}\n")),
+            "x.yaml:7:37: 'probability' must be in (0, 1], e.g. 0.5");
+}
+
 TEST(LoaderErrors, YamlSyntaxErrorIsOneErrorAtTheParserMark) {
   EXPECT_EQ(errors_of(with_steps("  - init: [alice\n  - wait: 1s\n")),
             (std::vector<std::string>{"x.yaml:8:9: YAML syntax error: end of sequence flow not "

@@ -112,9 +112,9 @@ TEST_F(AdminApiTest, AppStateChangesAndUnknownAppsAreNamed) {
   ok(post("/admin/apps/state", R"({"app":"app","state":"blocked"})"));
   EXPECT_EQ(hub_.dir().find_app("app")->config.state, app_state::blocked);
   EXPECT_NE(refused(post("/admin/apps/state", R"({"app":"app","state":"sleepy"})"), 400)
-                .find("'state' must be active, blocked or deleted"),
+                .find("'state': 'sleepy' is not an app state (expected one of: active, blocked, deleted)"),
             std::string::npos);
-  EXPECT_NE(refused(post("/admin/users/block", R"({"app":"nope","user":"u"})"), 400)
+  EXPECT_NE(refused(post("/admin/users/block", R"({"app":"nope","user":"u","minutes":1})"), 400)
                 .find("unknown app 'nope'"),
             std::string::npos);
 }
@@ -128,7 +128,7 @@ TEST_F(AdminApiTest, BadInputGets400SayingWhyAndChangesNothing) {
                 .find("12345 is not a documented code"),
             std::string::npos);
   EXPECT_NE(refused(post("/admin/faults", R"({"on":"later","action":"kick"})"), 400)
-                .find("'on' must be connect, connack or packet"),
+                .find("'on': 'later' is not a trigger (expected one of: connect, connack, packet)"),
             std::string::npos);
   EXPECT_NE(refused(post("/admin/users/block", R"({"app":"app"})"), 400)
                 .find("'user' is required"),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <set>
 #include <type_traits>
 
+#include "base/json_fields.hpp"
 #include "protocol/codes.hpp"
 
 namespace imock::storm {
@@ -64,35 +66,31 @@ struct reader {
     }
     return &v.as_object();
   }
+  // The first problem of a strict read (base/json_fields), or the value.
+  template <typename T>
+  T take(const json_fields::field_reader& in, std::optional<T> v, T fallback) {
+    if (!in.ok()) fail(in.problems().front().message);
+    return v.value_or(fallback);
+  }
   template <typename T>
   T num(const json::object& o, std::string_view key, T fallback, bool required = false) {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr || v->is_null()) {
-      if (required) fail("missing '" + std::string(key) + "'");
-      return fallback;
-    }
-    if (v->is_int64()) {
-      if constexpr (std::is_unsigned_v<T>) {
-        if (v->as_int64() < 0) {
-          fail("'" + std::string(key) + "' must not be negative");
-          return fallback;
-        }
+    json_fields::field_reader in(o);
+    std::optional<T> out;
+    if constexpr (std::is_floating_point_v<T>) {
+      if (const auto v = in.number(key, required)) out = static_cast<T>(*v);
+    } else if (const auto v = in.integer(key, required)) {
+      if (std::is_unsigned_v<T> && *v < 0) {
+        in.problem(key, "'" + std::string(key) + "' must not be negative");
+      } else {
+        out = static_cast<T>(*v);
       }
-      return static_cast<T>(v->as_int64());
     }
-    if (v->is_uint64()) return static_cast<T>(v->as_uint64());
-    if (v->is_double()) return static_cast<T>(v->as_double());
-    fail("'" + std::string(key) + "' must be a number");
-    return fallback;
+    return take(in, out, fallback);
   }
   std::string str(const json::object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr || v->is_null()) return {};
-    if (!v->is_string()) {
-      fail("'" + std::string(key) + "' must be a string");
-      return {};
-    }
-    return std::string(v->as_string());
+    json_fields::field_reader in(o);
+    const auto v = in.string(key);
+    return take(in, v, std::string());
   }
   bool flag(const json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
@@ -127,11 +125,13 @@ struct reader {
     const auto* m = obj(*v, key);
     if (m == nullptr) return out;
     for (const auto& [k, x] : *m) {
-      try {
-        out[std::stoi(std::string(k))] += num<std::uint64_t>(*m, k, 0);
-      } catch (const std::exception&) {
+      int code = 0;
+      const auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), code);
+      if (k.empty() || ec != std::errc() || end != k.data() + k.size()) {
         fail("'" + std::string(key) + "': key '" + std::string(k) + "' is not a code");
+        continue;
       }
+      out[code] += num<std::uint64_t>(*m, k, 0);
     }
     return out;
   }
