@@ -275,10 +275,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
 
   json_fields::field_reader in(*params, /*spelled=*/true);
   if (path == "/admin/sessions") {
-    session_filter f{.app = in.string("app").value_or(""),
-                     .user = in.string("user").value_or(""),
-                     .device = in.string("device").value_or("")};
-    if (const auto id = in.integer("session")) f.session = static_cast<session_id>(*id);
+    const auto f = admin::read_filter(in);
     if (!in.ok()) return error(400, admin::describe(in.problems()));
     json::array list;
     for (const auto& s : hub_.sessions(f)) list.push_back(to_json(s));

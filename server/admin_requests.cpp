@@ -37,11 +37,7 @@ class reader {
 
   bool flag(std::string_view key, bool fallback) { return in.boolean(key).value_or(fallback); }
 
-  session_filter filter() {
-    session_filter f{.app = text("app"), .user = text("user"), .device = text("device")};
-    if (const auto id = in.integer("session")) f.session = static_cast<session_id>(*id);
-    return f;
-  }
+  session_filter filter() { return read_filter(in); }
 
   rc::code code(std::string_view key, rc::code fallback) {
     const auto v = in.integer(key);
@@ -228,7 +224,7 @@ struct validator {
     if (!(r.probability > 0.0 && r.probability <= 1.0)) {
       out.push_back({"probability", "'probability' must be in (0, 1], e.g. 0.5"});
     }
-    positive_or_zero(r.action == fault_action::delay ? "ms" : "delay_ms", r.delay_ms);
+    positive_or_zero(f.via == "delay" ? "ms" : "delay_ms", r.delay_ms);
     if (r.action == fault_action::delay && r.on != fault_trigger::connect) {
       out.push_back({"on", "action delay only works with on: connect (after a CONNACK or on "
                            "a packet, use kick, drop or blackhole)"});
@@ -244,6 +240,14 @@ struct validator {
 };
 
 }  // namespace
+
+session_filter read_filter(field_reader& in) {
+  session_filter f{.app = in.string("app").value_or(""),
+                   .user = in.string("user").value_or(""),
+                   .device = in.string("device").value_or("")};
+  if (const auto id = in.integer("session")) f.session = static_cast<session_id>(*id);
+  return f;
+}
 
 bool is_write_path(std::string_view path) noexcept {
   return find_endpoint(path) != nullptr;

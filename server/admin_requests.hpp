@@ -100,6 +100,10 @@ parsed parse_admin_request(std::string_view path, const boost::json::object& bod
 /// The rules between fields and the ranges: what parse_admin_request also checks.
 std::vector<json_fields::field_problem> validate(const request& r);
 
+/// A session filter's fields (app, user, device, session) from `in`: for the POSTs
+/// above and for GET /admin/sessions.
+session_filter read_filter(json_fields::field_reader& in);
+
 /// "'count' must be an integer; 'probability' must be in (0, 1]".
 std::string describe(const std::vector<json_fields::field_problem>& problems);
 
