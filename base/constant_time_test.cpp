@@ -1,4 +1,4 @@
-#include "base/constant_time.hpp"
+#include "imock/base/constant_time.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "base/json_fields.hpp"
+#include "imock/base/json_fields.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "base/parse.hpp"
+#include "imock/base/parse.hpp"
 
 #include <algorithm>
 #include <charconv>

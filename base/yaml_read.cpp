@@ -1,4 +1,4 @@
-#include "base/yaml_read.hpp"
+#include "imock/base/yaml_read.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <memory>
 #include <system_error>
 
-#include "base/parse.hpp"
+#include "imock/base/parse.hpp"
 
 namespace imock::yaml_read {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "base/parse.hpp"
+#include "imock/base/parse.hpp"
 
 #include <array>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "base/yaml_read.hpp"
+#include "imock/base/yaml_read.hpp"
 
 #include <gtest/gtest.h>
 

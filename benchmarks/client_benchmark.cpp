@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "client/connection.hpp"
-#include "protocol/token.hpp"
+#include "imock/client/connection.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace {
 

@@ -44,13 +44,13 @@
 #include <thread>
 #include <vector>
 
-#include "net/address.hpp"
-#include "net/fd_limit.hpp"
-#include "net/tls.hpp"
-#include "net/url.hpp"
-#include "protocol/mqtt.hpp"
-#include "protocol/token.hpp"
-#include "server/hub.hpp"
+#include "imock/net/address.hpp"
+#include "imock/net/fd_limit.hpp"
+#include "imock/net/tls.hpp"
+#include "imock/net/url.hpp"
+#include "imock/protocol/mqtt.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/hub.hpp"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24  // Linux >= 4.2

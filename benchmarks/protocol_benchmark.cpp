@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "protocol/mqtt.hpp"
-#include "protocol/token.hpp"
+#include "imock/protocol/mqtt.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace {
 

@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
-#include "protocol/token.hpp"
-#include "server/hub.hpp"
-#include "server/server.hpp"
-#include "server/testing/wire_client.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/server/server.hpp"
+#include "imock/server/testing/wire_client.hpp"
 
 namespace {
 

@@ -1,11 +1,11 @@
-#include "client/connection.hpp"
+#include "imock/client/connection.hpp"
 
 #include <algorithm>
 #include <ostream>
 #include <type_traits>
 #include <utility>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::client {
 namespace {

@@ -128,9 +128,9 @@
 #include <variant>
 #include <vector>
 
-#include "protocol/codes.hpp"
-#include "protocol/mqtt.hpp"
-#include "protocol/transport.hpp"
+#include "imock/protocol/codes.hpp"
+#include "imock/protocol/mqtt.hpp"
+#include "imock/protocol/transport.hpp"
 
 namespace imock::client {
 

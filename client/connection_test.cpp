@@ -1,4 +1,4 @@
-#include "client/connection.hpp"
+#include "imock/client/connection.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::client {
 

@@ -1,7 +1,7 @@
 // imock-client --harness: the JSON-lines protocol imock-harness uses to drive a client
 // program (docs/scenarios.md, "Other clients"). Commands arrive on stdin, one JSON
 // object per line; events leave on stdout, one per line, in the order they happened.
-#include "client/harness_mode.hpp"
+#include "imock/client/harness_mode.hpp"
 
 #include <boost/json.hpp>
 #include <cstdio>
@@ -14,10 +14,10 @@
 #include <variant>
 #include <vector>
 
-#include "base/json_fields.hpp"
-#include "client/sdk.hpp"
-#include "client/virtual_host.hpp"
-#include "protocol/hex.hpp"
+#include "imock/base/json_fields.hpp"
+#include "imock/client/sdk.hpp"
+#include "imock/client/virtual_host.hpp"
+#include "imock/protocol/hex.hpp"
 
 namespace imock::client {
 namespace {

@@ -10,9 +10,9 @@
 #include <mutex>
 #include <thread>
 
-#include "client/harness_mode.hpp"
-#include "client/sdk.hpp"
-#include "client/token_fetch.hpp"
+#include "imock/client/harness_mode.hpp"
+#include "imock/client/sdk.hpp"
+#include "imock/client/token_fetch.hpp"
 
 namespace {
 

@@ -1,11 +1,11 @@
-#include "client/navigation.hpp"
+#include "imock/client/navigation.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 
-#include "net/url.hpp"
-#include "protocol/api_request.hpp"
+#include "imock/net/url.hpp"
+#include "imock/protocol/api_request.hpp"
 
 namespace imock::client {
 namespace {

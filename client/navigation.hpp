@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "client/connection.hpp"
+#include "imock/client/connection.hpp"
 
 namespace imock::client {
 

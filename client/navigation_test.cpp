@@ -2,14 +2,14 @@
 // and the machine's decisions (connection.hpp, "Navigation"): hosts in order within an
 // attempt, the list's lifetime, a list dropped after every server refused, the codes
 // recoverable on the schedule.
-#include "client/navigation.hpp"
+#include "imock/client/navigation.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::client {
 namespace {

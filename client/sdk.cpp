@@ -1,7 +1,7 @@
 // The Asio driver of the reference SDK: runs client::connection over real sockets.
 // Each client lives on a strand of the runtime's io_context; callbacks go to the
 // runtime's callback thread in order.
-#include "client/sdk.hpp"
+#include "imock/client/sdk.hpp"
 
 #include <netinet/in.h>
 #include <sqlite3.h>
@@ -21,10 +21,10 @@
 #include <random>
 #include <thread>
 
-#include "client/navigation.hpp"
-#include "net/clock.hpp"
-#include "net/tls.hpp"
-#include "protocol/token.hpp"
+#include "imock/client/navigation.hpp"
+#include "imock/net/clock.hpp"
+#include "imock/net/tls.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::client {
 namespace {

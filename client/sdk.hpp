@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "client/connection.hpp"
-#include "net/url.hpp"
-#include "protocol/codes.hpp"
+#include "imock/client/connection.hpp"
+#include "imock/net/url.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace imock::client {
 

@@ -1,13 +1,13 @@
-#include "client/token_fetch.hpp"
+#include "imock/client/token_fetch.hpp"
 
 #include <openssl/rand.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 
-#include "net/http_client.hpp"
-#include "protocol/api_request.hpp"
-#include "protocol/hex.hpp"
+#include "imock/net/http_client.hpp"
+#include "imock/protocol/api_request.hpp"
+#include "imock/protocol/hex.hpp"
 
 namespace imock::client {
 

@@ -1,6 +1,6 @@
-#include "client/virtual_host.hpp"
+#include "imock/client/virtual_host.hpp"
 
-#include "client/navigation.hpp"
+#include "imock/client/navigation.hpp"
 
 #include <system_error>
 #include <type_traits>

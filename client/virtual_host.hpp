@@ -20,8 +20,8 @@
 
 #include <unordered_map>
 
-#include "client/connection.hpp"
-#include "protocol/mqtt.hpp"
+#include "imock/client/connection.hpp"
+#include "imock/protocol/mqtt.hpp"
 
 namespace imock::client {
 

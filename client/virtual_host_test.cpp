@@ -1,13 +1,13 @@
 // The connection machine on a caller's clock and network: timers are reported, not
 // armed, and fire only when the caller advances time; links are the caller's.
-#include "client/virtual_host.hpp"
+#include "imock/client/virtual_host.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::client {
 namespace {

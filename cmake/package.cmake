@@ -24,11 +24,6 @@ foreach(pair ${imock_libraries})
   endif()
 endforeach()
 
-# <imock/server/server.hpp> from the source tree too: include/imock is a link to it.
-file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/include)
-file(CREATE_LINK ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/include/imock SYMBOLIC)
-target_include_directories(imock_base PUBLIC $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>)
-
 if(NOT IMOCK_INSTALL OR IMOCK_FUZZ)
   return()
 endif()
@@ -40,12 +35,11 @@ foreach(program imock-server imock-client imock-harness imock-storm)
   endif()
 endforeach()
 install(TARGETS ${imock_programs} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# Installed headers include each other as "server/hub.hpp", so include/imock is on the
-# include path as well as include (for <imock/server/hub.hpp>, the spelling to use).
+# Headers include each other as "imock/server/hub.hpp", so only include/ is on the path.
 install(TARGETS ${imock_exported} EXPORT imockTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} ${CMAKE_INSTALL_INCLUDEDIR}/imock)
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 foreach(dir base protocol net server client sim harness)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/imock/${dir}
           FILES_MATCHING PATTERN "*.hpp" PATTERN "testing" EXCLUDE)

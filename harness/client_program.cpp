@@ -1,10 +1,10 @@
-#include "harness/client_program.hpp"
+#include "imock/harness/client_program.hpp"
 
 #include <boost/json.hpp>
 #include <cstdio>
 #include <mutex>
 
-#include "base/json_fields.hpp"
+#include "imock/base/json_fields.hpp"
 
 namespace imock::harness {
 

@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
-#include "base/process.hpp"
-#include "harness/trace.hpp"
+#include "imock/base/process.hpp"
+#include "imock/harness/trace.hpp"
 
 namespace imock::harness {
 

@@ -1,4 +1,4 @@
-#include "harness/loader.hpp"
+#include "imock/harness/loader.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,13 +14,13 @@
 #include <system_error>
 #include <utility>
 
-#include "base/yaml_read.hpp"
-#include "protocol/api_request.hpp"
-#include "protocol/codes.hpp"
-#include "server/admin_requests.hpp"
-#include "server/config.hpp"
-#include "server/event_log.hpp"
-#include "server/faults.hpp"
+#include "imock/base/yaml_read.hpp"
+#include "imock/protocol/api_request.hpp"
+#include "imock/protocol/codes.hpp"
+#include "imock/server/admin_requests.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/event_log.hpp"
+#include "imock/server/faults.hpp"
 
 namespace imock::harness {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/scenario.hpp"
+#include "imock/harness/scenario.hpp"
 
 namespace imock::harness {
 

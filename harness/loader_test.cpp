@@ -1,4 +1,4 @@
-#include "harness/loader.hpp"
+#include "imock/harness/loader.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,8 +14,8 @@
 #include <variant>
 #include <vector>
 
-#include "harness/scenario.hpp"
-#include "server/config.hpp"
+#include "imock/harness/scenario.hpp"
+#include "imock/server/config.hpp"
 
 namespace imock::harness {
 namespace {

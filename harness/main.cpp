@@ -13,10 +13,10 @@
 #include <map>
 #include <set>
 
-#include "base/parse.hpp"
-#include "harness/loader.hpp"
-#include "harness/matrix.hpp"
-#include "harness/runner.hpp"
+#include "imock/base/parse.hpp"
+#include "imock/harness/loader.hpp"
+#include "imock/harness/matrix.hpp"
+#include "imock/harness/runner.hpp"
 
 namespace {
 

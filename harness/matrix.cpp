@@ -1,4 +1,4 @@
-#include "harness/matrix.hpp"
+#include "imock/harness/matrix.hpp"
 
 #include <array>
 #include <algorithm>
@@ -6,8 +6,8 @@
 #include <map>
 #include <set>
 
-#include "base/json_fields.hpp"
-#include "protocol/codes.hpp"
+#include "imock/base/json_fields.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace imock::harness {
 

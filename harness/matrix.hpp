@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/runner.hpp"
-#include "harness/scenario.hpp"
+#include "imock/harness/runner.hpp"
+#include "imock/harness/scenario.hpp"
 
 namespace imock::harness {
 

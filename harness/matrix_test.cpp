@@ -1,14 +1,14 @@
 // The conformance matrix from scenarios parsed here, with made-up results: which
 // codes count as covered, how results show, and that a rerun with the same results
 // renders the same page (it is committed as docs/conformance.md).
-#include "harness/matrix.hpp"
+#include "imock/harness/matrix.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "harness/loader.hpp"
-#include "protocol/codes.hpp"
+#include "imock/harness/loader.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace imock::harness {
 namespace {

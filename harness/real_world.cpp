@@ -1,4 +1,4 @@
-#include "harness/real_world.hpp"
+#include "imock/harness/real_world.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <mutex>
 
-#include "client/sdk.hpp"
-#include "harness/client_program.hpp"
-#include "protocol/token.hpp"
-#include "server/hub.hpp"
+#include "imock/client/sdk.hpp"
+#include "imock/harness/client_program.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/hub.hpp"
 
 namespace imock::harness {
 namespace {

@@ -14,9 +14,9 @@
 #include <string>
 #include <thread>
 
-#include "harness/world.hpp"
-#include "server/config.hpp"
-#include "server/server.hpp"
+#include "imock/harness/world.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/server.hpp"
 
 namespace imock::client {
 class runtime;

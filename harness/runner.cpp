@@ -1,7 +1,7 @@
-#include "harness/runner.hpp"
+#include "imock/harness/runner.hpp"
 
-#include "harness/real_world.hpp"
-#include "harness/sim_world.hpp"
+#include "imock/harness/real_world.hpp"
+#include "imock/harness/sim_world.hpp"
 
 namespace imock::harness {
 

@@ -14,10 +14,10 @@
 #include <optional>
 #include <string>
 
-#include "harness/scenario.hpp"
-#include "harness/real_world.hpp"
-#include "harness/steps.hpp"
-#include "server/config.hpp"
+#include "imock/harness/scenario.hpp"
+#include "imock/harness/real_world.hpp"
+#include "imock/harness/steps.hpp"
+#include "imock/server/config.hpp"
 
 namespace imock::harness {
 

@@ -1,4 +1,4 @@
-#include "harness/scenario.hpp"
+#include "imock/harness/scenario.hpp"
 
 #include <algorithm>
 #include <set>

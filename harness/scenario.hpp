@@ -11,9 +11,9 @@
 #include <variant>
 #include <vector>
 
-#include "protocol/codes.hpp"
-#include "protocol/transport.hpp"
-#include "server/config.hpp"
+#include "imock/protocol/codes.hpp"
+#include "imock/protocol/transport.hpp"
+#include "imock/server/config.hpp"
 
 namespace imock::harness {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "base/process.hpp"
+#include "imock/base/process.hpp"
 
 namespace imock {
 namespace {

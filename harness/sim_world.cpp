@@ -1,14 +1,14 @@
-#include "harness/sim_world.hpp"
+#include "imock/harness/sim_world.hpp"
 
 
 #include <boost/json.hpp>
 #include <type_traits>
 #include <unordered_map>
 
-#include "base/json_fields.hpp"
-#include "harness/client_program.hpp"
-#include "protocol/hex.hpp"
-#include "sim/addresses.hpp"
+#include "imock/base/json_fields.hpp"
+#include "imock/harness/client_program.hpp"
+#include "imock/protocol/hex.hpp"
+#include "imock/sim/addresses.hpp"
 
 namespace imock::harness {
 namespace {

@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "harness/world.hpp"
-#include "sim/client_host.hpp"
-#include "sim/scheduler.hpp"
-#include "sim/server_host.hpp"
+#include "imock/harness/world.hpp"
+#include "imock/sim/client_host.hpp"
+#include "imock/sim/scheduler.hpp"
+#include "imock/sim/server_host.hpp"
 
 namespace imock::harness {
 

@@ -1,6 +1,6 @@
 // The simulated world: deterministic, exact, and checked by the same steps as the
 // real one.
-#include "harness/sim_world.hpp"
+#include "imock/harness/sim_world.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/loader.hpp"
-#include "harness/runner.hpp"
+#include "imock/harness/loader.hpp"
+#include "imock/harness/runner.hpp"
 
 namespace imock::harness {
 namespace {

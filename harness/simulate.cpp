@@ -1,7 +1,7 @@
 // run_simulated lives apart from runner.cpp so that a program linking only the
 // simulation (the mutants) does not pull in the real-socket world.
-#include "harness/runner.hpp"
-#include "harness/sim_world.hpp"
+#include "imock/harness/runner.hpp"
+#include "imock/harness/sim_world.hpp"
 
 namespace imock::harness {
 

@@ -1,4 +1,4 @@
-#include "harness/steps.hpp"
+#include "imock/harness/steps.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -7,8 +7,8 @@
 #include <map>
 #include <set>
 
-#include "protocol/token.hpp"
-#include "server/server_api.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/server_api.hpp"
 
 namespace imock::harness {
 namespace {

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/scenario.hpp"
-#include "harness/trace.hpp"
-#include "harness/world.hpp"
+#include "imock/harness/scenario.hpp"
+#include "imock/harness/trace.hpp"
+#include "imock/harness/world.hpp"
 
 namespace imock::harness {
 

@@ -1,9 +1,9 @@
-#include "harness/trace.hpp"
+#include "imock/harness/trace.hpp"
 
 #include <boost/json.hpp>
 #include <cstdio>
 
-#include "protocol/codes.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace imock::harness {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/scenario.hpp"
-#include "server/event_log.hpp"
+#include "imock/harness/scenario.hpp"
+#include "imock/server/event_log.hpp"
 
 namespace imock::harness {
 

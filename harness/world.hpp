@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/scenario.hpp"
-#include "harness/trace.hpp"
-#include "server/server_api.hpp"
+#include "imock/harness/scenario.hpp"
+#include "imock/harness/trace.hpp"
+#include "imock/server/server_api.hpp"
 
 namespace imock::harness {
 

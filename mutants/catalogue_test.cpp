@@ -1,4 +1,4 @@
-#include "mutants/catalogue.hpp"
+#include "imock/mutants/catalogue.hpp"
 
 #include <gtest/gtest.h>
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/loader.hpp"
-#include "harness/runner.hpp"
-#include "mutants/catalogue.hpp"
+#include "imock/harness/loader.hpp"
+#include "imock/harness/runner.hpp"
+#include "imock/mutants/catalogue.hpp"
 
 namespace imock::mutants {
 extern const char* const k_mutant_name;  // defined in the mutated connection.cpp

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mutants/catalogue.hpp"
+#include "imock/mutants/catalogue.hpp"
 
 namespace {
 

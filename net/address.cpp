@@ -1,4 +1,4 @@
-#include "net/address.hpp"
+#include "imock/net/address.hpp"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-#include "net/http_client.hpp"
+#include "imock/net/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -7,7 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
-#include "net/address.hpp"
+#include "imock/net/address.hpp"
 
 namespace imock::net {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "net/url.hpp"
+#include "imock/net/url.hpp"
 
 namespace imock::net {
 

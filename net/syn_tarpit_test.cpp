@@ -1,4 +1,4 @@
-#include "net/syn_tarpit.hpp"
+#include "imock/net/syn_tarpit.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>

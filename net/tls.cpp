@@ -1,4 +1,4 @@
-#include "net/tls.hpp"
+#include "imock/net/tls.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>

@@ -1,4 +1,4 @@
-#include "net/tls_stream.hpp"
+#include "imock/net/tls_stream.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>

@@ -1,7 +1,7 @@
 // tls_stream against Asio's own TLS client over real loopback sockets: handshake,
 // reads that span records, writes larger than the socket buffer, every way a peer
 // can leave, and close() while operations are pending.
-#include "net/tls_stream.hpp"
+#include "imock/net/tls_stream.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "net/tls.hpp"
+#include "imock/net/tls.hpp"
 
 namespace imock::net {
 namespace {

@@ -1,4 +1,4 @@
-#include "net/tls.hpp"
+#include "imock/net/tls.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-#include "net/url.hpp"
+#include "imock/net/url.hpp"
 
 #include <boost/url/parse.hpp>
 
-#include "base/parse.hpp"
-#include "net/address.hpp"
+#include "imock/base/parse.hpp"
+#include "imock/net/address.hpp"
 
 namespace imock::net {
 namespace {

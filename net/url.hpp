@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/transport.hpp"
+#include "imock/protocol/transport.hpp"
 
 namespace imock::net {
 

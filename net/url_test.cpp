@@ -1,4 +1,4 @@
-#include "net/url.hpp"
+#include "imock/net/url.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "protocol/api_request.hpp"
+#include "imock/protocol/api_request.hpp"
 
 #include <openssl/sha.h>
 
 #include <array>
 
-#include "protocol/hex.hpp"
+#include "imock/protocol/hex.hpp"
 
 namespace imock {
 

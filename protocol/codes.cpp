@@ -1,4 +1,4 @@
-#include "protocol/codes.hpp"
+#include "imock/protocol/codes.hpp"
 
 #include <algorithm>
 #include <array>

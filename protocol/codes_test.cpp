@@ -1,11 +1,11 @@
-#include "protocol/codes.hpp"
+#include "imock/protocol/codes.hpp"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "protocol/mqtt.hpp"
+#include "imock/protocol/mqtt.hpp"
 
 namespace imock::rc {
 namespace {

@@ -2,7 +2,7 @@
 // code table in protocol/codes.cpp; these tests fail when they drift apart.
 // To regenerate after changing the table:
 //   IMOCK_UPDATE_DOCS=1 build/release/protocol/protocol_test --gtest_filter='Docs*'
-#include "protocol/codes.hpp"
+#include "imock/protocol/codes.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "protocol/hex.hpp"
+#include "imock/protocol/hex.hpp"
 
 #include <gtest/gtest.h>
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "protocol/mqtt.hpp"
+#include "imock/protocol/mqtt.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "protocol/mqtt.hpp"
+#include "imock/protocol/mqtt.hpp"
 
 #include <gtest/gtest.h>
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/codes.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace imock::token {
 

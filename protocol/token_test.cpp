@@ -1,4 +1,4 @@
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "base/names.hpp"
+#include "imock/base/names.hpp"
 
 namespace imock {
 

@@ -1,4 +1,4 @@
-#include "server/admin_api.hpp"
+#include "imock/server/admin_api.hpp"
 
 #include <boost/json.hpp>
 #include <boost/url/params_view.hpp>
@@ -10,9 +10,9 @@
 #include <cctype>
 #include <limits>
 
-#include "base/constant_time.hpp"
-#include "base/json_fields.hpp"
-#include "server/admin_requests.hpp"
+#include "imock/base/constant_time.hpp"
+#include "imock/base/json_fields.hpp"
+#include "imock/server/admin_requests.hpp"
 
 namespace imock::server {
 namespace {

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string_view>
 
-#include "server/hub.hpp"
-#include "server/server_api.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/server/server_api.hpp"
 
 namespace imock::server {
 

@@ -1,6 +1,6 @@
 // The admin API on its own, sans-IO: requests go to endpoints (the object the HTTP
 // port and the simulation both use), what it asks of the I/O layer is recorded.
-#include "server/admin_api.hpp"
+#include "imock/server/admin_api.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "server/endpoints.hpp"
+#include "imock/server/endpoints.hpp"
 
 namespace imock::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/admin_requests.hpp"
+#include "imock/server/admin_requests.hpp"
 
 #include <boost/json.hpp>
 

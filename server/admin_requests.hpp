@@ -15,10 +15,10 @@
 
 #include <boost/json/fwd.hpp>
 
-#include "base/json_fields.hpp"
-#include "server/config.hpp"
-#include "server/faults.hpp"
-#include "server/hub.hpp"
+#include "imock/base/json_fields.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/faults.hpp"
+#include "imock/server/hub.hpp"
 
 namespace imock::server::admin {
 

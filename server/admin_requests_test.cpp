@@ -1,5 +1,5 @@
 // The typed admin requests: what the admin API and the scenario loader both read.
-#include "server/admin_requests.hpp"
+#include "imock/server/admin_requests.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "server/config.hpp"
+#include "imock/server/config.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,9 +8,9 @@
 #include <system_error>
 #include <utility>
 
-#include "base/yaml_read.hpp"
-#include "net/url.hpp"
-#include "protocol/token.hpp"
+#include "imock/base/yaml_read.hpp"
+#include "imock/net/url.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::server {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/names.hpp"
-#include "protocol/codes.hpp"
+#include "imock/base/names.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace YAML {
 class Node;

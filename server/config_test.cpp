@@ -1,4 +1,4 @@
-#include "server/config.hpp"
+#include "imock/server/config.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "server/directory.hpp"
+#include "imock/server/directory.hpp"
 
 namespace imock::server {
 

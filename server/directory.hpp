@@ -8,7 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "server/config.hpp"
+#include "imock/server/config.hpp"
 
 namespace imock::server {
 

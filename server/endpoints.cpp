@@ -1,4 +1,4 @@
-#include "server/endpoints.hpp"
+#include "imock/server/endpoints.hpp"
 
 #include <string>
 

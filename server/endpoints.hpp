@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "server/admin_api.hpp"
-#include "server/hub.hpp"
-#include "server/navigation.hpp"
-#include "server/server_api.hpp"
+#include "imock/server/admin_api.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/server/navigation.hpp"
+#include "imock/server/server_api.hpp"
 
 namespace imock::server {
 

@@ -1,4 +1,4 @@
-#include "server/event_log.hpp"
+#include "imock/server/event_log.hpp"
 
 #include <boost/json.hpp>
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "base/names.hpp"
+#include "imock/base/names.hpp"
 
 namespace imock::server {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/names.hpp"
-#include "protocol/codes.hpp"
+#include "imock/base/names.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace imock::server {
 

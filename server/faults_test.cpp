@@ -1,4 +1,4 @@
-#include "server/faults.hpp"
+#include "imock/server/faults.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-#include "server/hub.hpp"
+#include "imock/server/hub.hpp"
 
 #include <algorithm>
 #include <array>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::server {
 namespace {

@@ -12,13 +12,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "protocol/codes.hpp"
-#include "protocol/mqtt.hpp"
-#include "protocol/transport.hpp"
-#include "server/config.hpp"
-#include "server/directory.hpp"
-#include "server/event_log.hpp"
-#include "server/faults.hpp"
+#include "imock/protocol/codes.hpp"
+#include "imock/protocol/mqtt.hpp"
+#include "imock/protocol/transport.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/directory.hpp"
+#include "imock/server/event_log.hpp"
+#include "imock/server/faults.hpp"
 
 namespace imock::server {
 

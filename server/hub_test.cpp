@@ -1,4 +1,4 @@
-#include "server/hub.hpp"
+#include "imock/server/hub.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 // The hub is sans-IO: every test feeds it packets with an explicit now_ms and
 // asserts on the actions it answers with. Time only moves when a test says so.

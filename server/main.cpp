@@ -7,8 +7,8 @@
 #include <iostream>
 
 
-#include "server/config.hpp"
-#include "server/server.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/server.hpp"
 
 #ifndef IMOCK_VERSION
 #define IMOCK_VERSION "0.0.0"

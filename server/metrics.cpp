@@ -1,6 +1,6 @@
-#include "server/metrics.hpp"
+#include "imock/server/metrics.hpp"
 
-#include "server/hub.hpp"
+#include "imock/server/hub.hpp"
 
 namespace imock::server {
 namespace {

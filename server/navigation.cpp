@@ -1,14 +1,14 @@
-#include "server/navigation.hpp"
+#include "imock/server/navigation.hpp"
 
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <optional>
 
-#include "net/address.hpp"
-#include "net/url.hpp"
-#include "protocol/api_request.hpp"
-#include "protocol/token.hpp"
+#include "imock/net/address.hpp"
+#include "imock/net/url.hpp"
+#include "imock/protocol/api_request.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::server {
 namespace {

@@ -15,11 +15,11 @@
 #include <string_view>
 #include <vector>
 
-#include "server/config.hpp"
-#include "server/directory.hpp"
-#include "server/event_log.hpp"
-#include "server/faults.hpp"
-#include "server/server_api.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/directory.hpp"
+#include "imock/server/event_log.hpp"
+#include "imock/server/faults.hpp"
+#include "imock/server/server_api.hpp"
 
 namespace imock::server {
 

@@ -1,7 +1,7 @@
 // Navigation on its own, sans-IO (docs/protocol.md §8): every answer of POST
 // /navi.json, every navigation fault (docs/admin-api.md, "Navigation") with the exact
 // status and body a client reads its code from, and the event each request logs.
-#include "server/navigation.hpp"
+#include "imock/server/navigation.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "protocol/api_request.hpp"
-#include "protocol/token.hpp"
+#include "imock/protocol/api_request.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::server {
 namespace {

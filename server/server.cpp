@@ -2,7 +2,7 @@
 // the four stream types, the HTTP port (server API, admin API, navigation, metrics,
 // WebSocket upgrade), navigation-only HTTP ports. One event-loop thread runs
 // everything, so the hub needs no locks.
-#include "server/server.hpp"
+#include "imock/server/server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
@@ -20,14 +20,14 @@
 #include <type_traits>
 #include <unordered_map>
 
-#include "net/address.hpp"
-#include "net/clock.hpp"
-#include "net/syn_tarpit.hpp"
-#include "net/tls.hpp"
-#include "net/tls_stream.hpp"
-#include "server/endpoints.hpp"
-#include "server/hub.hpp"
-#include "server/metrics.hpp"
+#include "imock/net/address.hpp"
+#include "imock/net/clock.hpp"
+#include "imock/net/syn_tarpit.hpp"
+#include "imock/net/tls.hpp"
+#include "imock/net/tls_stream.hpp"
+#include "imock/server/endpoints.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/server/metrics.hpp"
 
 namespace imock::server {
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "server/config.hpp"
-#include "server/server_api.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/server_api.hpp"
 
 namespace imock::server {
 

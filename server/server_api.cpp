@@ -1,4 +1,4 @@
-#include "server/server_api.hpp"
+#include "imock/server/server_api.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -14,7 +14,7 @@
 
 #include <boost/json.hpp>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::server {
 

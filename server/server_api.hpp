@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "protocol/api_request.hpp"
-#include "protocol/codes.hpp"
-#include "server/config.hpp"
-#include "server/directory.hpp"
+#include "imock/protocol/api_request.hpp"
+#include "imock/protocol/codes.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/directory.hpp"
 
 namespace imock::server {
 

@@ -1,4 +1,4 @@
-#include "server/server_api.hpp"
+#include "imock/server/server_api.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include <boost/json.hpp>
 
-#include "protocol/token.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::server {
 namespace {

@@ -1,15 +1,15 @@
 // imock-server end to end: a real server on ephemeral loopback ports, real
 // sockets on all four transports, every documented code observed on the wire.
-#include "server/server.hpp"
+#include "imock/server/server.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <thread>
 
-#include "protocol/token.hpp"
-#include "server/hub.hpp"
-#include "server/testing/wire_client.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/server/testing/wire_client.hpp"
 
 namespace imock::server {
 namespace {

@@ -1,15 +1,15 @@
 // Interop: MQTT 5 clients nobody here wrote (Debian's mosquitto_sub and
 // mosquitto_pub) against imock-server, with tokens from the signed server API.
-#include "server/server.hpp"
+#include "imock/server/server.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <thread>
 
-#include "net/address.hpp"
-#include "base/process.hpp"
-#include "server/testing/wire_client.hpp"
+#include "imock/net/address.hpp"
+#include "imock/base/process.hpp"
+#include "imock/server/testing/wire_client.hpp"
 
 namespace imock::server {
 namespace {

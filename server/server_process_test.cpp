@@ -1,7 +1,7 @@
 // imock-server beyond the happy path: timeouts under scaled time, faults on the
 // wire, listeners going away, HTTP edge cases, and the real process (flags, ready
 // file, SIGTERM). The real process is found next to this test binary.
-#include "server/server.hpp"
+#include "imock/server/server.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,12 +15,12 @@
 #include <sstream>
 #include <thread>
 
-#include "base/process.hpp"
-#include "net/url.hpp"
-#include "protocol/api_request.hpp"
-#include "protocol/token.hpp"
-#include "server/hub.hpp"
-#include "server/testing/wire_client.hpp"
+#include "imock/base/process.hpp"
+#include "imock/net/url.hpp"
+#include "imock/protocol/api_request.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/server/testing/wire_client.hpp"
 
 namespace imock::server {
 namespace {

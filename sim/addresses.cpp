@@ -1,7 +1,7 @@
-#include "sim/addresses.hpp"
+#include "imock/sim/addresses.hpp"
 
-#include "client/navigation.hpp"
-#include "net/url.hpp"
+#include "imock/client/navigation.hpp"
+#include "imock/net/url.hpp"
 
 namespace imock::sim {
 

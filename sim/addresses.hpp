@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/transport.hpp"
-#include "server/server_api.hpp"
+#include "imock/protocol/transport.hpp"
+#include "imock/server/server_api.hpp"
 
 namespace imock::sim {
 

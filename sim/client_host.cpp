@@ -1,8 +1,8 @@
-#include "sim/client_host.hpp"
+#include "imock/sim/client_host.hpp"
 
 #include <utility>
 
-#include "sim/addresses.hpp"
+#include "imock/sim/addresses.hpp"
 
 namespace imock::sim {
 

@@ -12,11 +12,11 @@
 #include <string>
 #include <string_view>
 
-#include "client/connection.hpp"
-#include "client/virtual_host.hpp"
-#include "protocol/mqtt.hpp"
-#include "sim/scheduler.hpp"
-#include "sim/server_host.hpp"
+#include "imock/client/connection.hpp"
+#include "imock/client/virtual_host.hpp"
+#include "imock/protocol/mqtt.hpp"
+#include "imock/sim/scheduler.hpp"
+#include "imock/sim/server_host.hpp"
 
 namespace imock::sim {
 

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "protocol/token.hpp"
-#include "server/config.hpp"
-#include "sim/client_host.hpp"
-#include "sim/server_host.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/config.hpp"
+#include "imock/sim/client_host.hpp"
+#include "imock/sim/server_host.hpp"
 
 namespace imock::sim {
 namespace {

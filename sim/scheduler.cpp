@@ -1,4 +1,4 @@
-#include "sim/scheduler.hpp"
+#include "imock/sim/scheduler.hpp"
 
 #include <algorithm>
 

@@ -1,11 +1,11 @@
-#include "sim/server_host.hpp"
+#include "imock/sim/server_host.hpp"
 
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
 
-#include "sim/addresses.hpp"
+#include "imock/sim/addresses.hpp"
 
 namespace imock::sim {
 

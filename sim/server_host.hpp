@@ -23,11 +23,11 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "protocol/mqtt.hpp"
-#include "server/config.hpp"
-#include "server/endpoints.hpp"
-#include "server/hub.hpp"
-#include "sim/scheduler.hpp"
+#include "imock/protocol/mqtt.hpp"
+#include "imock/server/config.hpp"
+#include "imock/server/endpoints.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/sim/scheduler.hpp"
 
 namespace imock::sim {
 

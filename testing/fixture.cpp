@@ -1,14 +1,14 @@
-#include "testing/fixture.hpp"
+#include "imock/testing/fixture.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
 
-#include "harness/loader.hpp"
-#include "harness/runner.hpp"
-#include "harness/trace.hpp"
-#include "protocol/token.hpp"
-#include "server/hub.hpp"
+#include "imock/harness/loader.hpp"
+#include "imock/harness/runner.hpp"
+#include "imock/harness/trace.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/hub.hpp"
 
 namespace imock::testing {
 

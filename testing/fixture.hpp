@@ -28,9 +28,9 @@
 #include <thread>
 #include <vector>
 
-#include "client/sdk.hpp"
-#include "server/event_log.hpp"
-#include "server/server.hpp"
+#include "imock/client/sdk.hpp"
+#include "imock/server/event_log.hpp"
+#include "imock/server/server.hpp"
 
 namespace imock::testing {
 

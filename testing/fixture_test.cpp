@@ -1,5 +1,5 @@
 // imock::testing as a user's test would use it, and what its failures say.
-#include "testing/fixture.hpp"
+#include "imock/testing/fixture.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // (its callbacks recorded by imock::testing's recorder):
 // the codes only a server can cause, kicks, reconnect-kick, drops and recovery,
 // time limits, heartbeat starvation, and which thread runs the callbacks.
-#include "client/sdk.hpp"
+#include "imock/client/sdk.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -16,10 +16,10 @@
 #include <mutex>
 #include <thread>
 
-#include "protocol/token.hpp"
-#include "server/server.hpp"
-#include "server/testing/wire_client.hpp"
-#include "testing/fixture.hpp"
+#include "imock/protocol/token.hpp"
+#include "imock/server/server.hpp"
+#include "imock/server/testing/wire_client.hpp"
+#include "imock/testing/fixture.hpp"
 
 namespace imock::client {
 namespace {

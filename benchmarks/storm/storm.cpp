@@ -18,13 +18,13 @@
 #include <iostream>
 #include <sstream>
 
-#include "benchmarks/storm/storm_chart.hpp"
-#include "benchmarks/storm/storm_driver.hpp"
-#include "benchmarks/storm/storm_report.hpp"
-#include "benchmarks/storm/storm_target.hpp"
-#include "client/sdk.hpp"
-#include "net/fd_limit.hpp"
-#include "net/url.hpp"
+#include "imock/benchmarks/storm/storm_chart.hpp"
+#include "imock/benchmarks/storm/storm_driver.hpp"
+#include "imock/benchmarks/storm/storm_report.hpp"
+#include "imock/benchmarks/storm/storm_target.hpp"
+#include "imock/client/sdk.hpp"
+#include "imock/net/fd_limit.hpp"
+#include "imock/net/url.hpp"
 
 namespace {
 

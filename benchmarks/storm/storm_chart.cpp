@@ -1,4 +1,4 @@
-#include "benchmarks/storm/storm_chart.hpp"
+#include "imock/benchmarks/storm/storm_chart.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/storm/storm_report.hpp"
+#include "imock/benchmarks/storm/storm_report.hpp"
 
 namespace imock::storm {
 

@@ -1,13 +1,13 @@
-#include "benchmarks/storm/storm_clients.hpp"
+#include "imock/benchmarks/storm/storm_clients.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 
-#include "client/sdk.hpp"
-#include "protocol/codes.hpp"
-#include "protocol/token.hpp"
+#include "imock/client/sdk.hpp"
+#include "imock/protocol/codes.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::storm {
 namespace {

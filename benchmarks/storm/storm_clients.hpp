@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "benchmarks/storm/storm_report.hpp"
-#include "client/connection.hpp"
+#include "imock/benchmarks/storm/storm_report.hpp"
+#include "imock/client/connection.hpp"
 
 namespace imock::client {
 class runtime;

@@ -1,4 +1,4 @@
-#include "benchmarks/storm/storm_driver.hpp"
+#include "imock/benchmarks/storm/storm_driver.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "client/sdk.hpp"
+#include "imock/client/sdk.hpp"
 
 namespace imock::storm {
 namespace json = boost::json;

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/storm/storm_clients.hpp"
-#include "benchmarks/storm/storm_report.hpp"
-#include "benchmarks/storm/storm_target.hpp"
+#include "imock/benchmarks/storm/storm_clients.hpp"
+#include "imock/benchmarks/storm/storm_report.hpp"
+#include "imock/benchmarks/storm/storm_target.hpp"
 
 namespace imock::storm {
 

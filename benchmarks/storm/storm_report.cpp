@@ -1,4 +1,4 @@
-#include "benchmarks/storm/storm_report.hpp"
+#include "imock/benchmarks/storm/storm_report.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -10,8 +10,8 @@
 #include <set>
 #include <type_traits>
 
-#include "base/json_fields.hpp"
-#include "protocol/codes.hpp"
+#include "imock/base/json_fields.hpp"
+#include "imock/protocol/codes.hpp"
 
 namespace imock::storm {
 namespace json = boost::json;

@@ -1,6 +1,6 @@
-#include "benchmarks/storm/storm_target.hpp"
+#include "imock/benchmarks/storm/storm_target.hpp"
 
-#include "net/http_client.hpp"
+#include "imock/net/http_client.hpp"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -22,7 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "net/address.hpp"
+#include "imock/net/address.hpp"
 
 namespace imock::storm {
 namespace {

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/process.hpp"
-#include "net/http_client.hpp"
+#include "imock/base/process.hpp"
+#include "imock/net/http_client.hpp"
 
 namespace imock::storm {
 

@@ -1,6 +1,6 @@
 // The pure parts of imock-storm: histogram and percentile math, shard arithmetic,
 // the timeline, JSON round trips and merging, the summary, the chart's markup.
-#include "benchmarks/storm/storm_report.hpp"
+#include "imock/benchmarks/storm/storm_report.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,9 @@
 #include <random>
 #include <vector>
 
-#include "benchmarks/storm/storm_chart.hpp"
-#include "client/connection.hpp"
-#include "protocol/token.hpp"
+#include "imock/benchmarks/storm/storm_chart.hpp"
+#include "imock/client/connection.hpp"
+#include "imock/protocol/token.hpp"
 
 namespace imock::storm {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/testing/wire_client.hpp"
+#include "imock/server/testing/wire_client.hpp"
 
 #include <openssl/sha.h>
 
@@ -10,8 +10,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include "net/address.hpp"
-#include "net/tls.hpp"
+#include "imock/net/address.hpp"
+#include "imock/net/tls.hpp"
 
 namespace imock::server::testing {
 namespace {

@@ -10,10 +10,10 @@
 #include <string>
 #include <string_view>
 
-#include "net/http_client.hpp"
-#include "protocol/mqtt.hpp"
-#include "server/hub.hpp"
-#include "server/server.hpp"
+#include "imock/net/http_client.hpp"
+#include "imock/protocol/mqtt.hpp"
+#include "imock/server/hub.hpp"
+#include "imock/server/server.hpp"
 
 namespace imock::server::testing {
 
