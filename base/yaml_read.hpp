@@ -1,7 +1,7 @@
 // Reading YAML input files with yaml-cpp: map entries that keep their marks, scalar
 // values checked against what was expected, and the messages that say what is wrong.
 // Shared by the server config (server/config.cpp: the first problem ends parsing) and
-// the scenario loader (harness/loader.cpp: problems are collected), so that both word
+// the scenario loader (harness/loader*.cpp: problems are collected), so that both word
 // their errors alike. Nothing here decides where a problem goes: each reader does.
 #pragma once
 
