@@ -14,9 +14,7 @@
 // stream type (TCP, TLS, WebSocket, WebSocket over TLS); it reports back to its
 // worker, which keeps the tallies. Deadlines (per attempt and overall) are checked
 // by one periodic sweep per worker rather than a timer per connection.
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -24,11 +22,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/error.hpp>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
@@ -45,6 +39,7 @@
 #include <vector>
 
 #include "imock/net/address.hpp"
+#include "imock/net/client_stream.hpp"
 #include "imock/net/fd_limit.hpp"
 #include "imock/net/tls.hpp"
 #include "imock/net/url.hpp"
@@ -52,15 +47,11 @@
 #include "imock/protocol/token.hpp"
 #include "imock/server/hub.hpp"
 
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24  // Linux >= 4.2
-#endif
 
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 namespace json = boost::json;
@@ -306,7 +297,7 @@ class worker {
   std::size_t mine_ = 0;
   std::size_t next_ = 0;  // clients of mine launched so far
   std::size_t concurrency_ = 1;
-  std::vector<std::unique_ptr<client_base>> clients_;
+  std::vector<std::shared_ptr<client_base>> clients_;
   std::vector<client_base*> inflight_;
   bool connect_over_ = false;
   bool holding_ = false;  // worker 0 only: the hold has begun
@@ -314,110 +305,57 @@ class worker {
   steady::time_point last_progress_{};
 };
 
-template <typename T>
-struct is_websocket : std::false_type {};
-template <typename T>
-struct is_websocket<websocket::stream<T>> : std::true_type {};
-
-// One MQTT connection over Stream: tcp::socket, ssl::stream<tcp::socket>,
-// websocket::stream<tcp::socket> or websocket::stream<ssl::stream<tcp::socket>>.
-// Handlers capture `this`: the worker owns every client until its io_context has
-// stopped, and a closed client ignores the operation_aborted its handlers get.
-template <typename Stream>
-class client final : public client_base {
+// One MQTT connection over the --url's transport (net::client_stream), through
+// CONNECT and CONNACK, then held: a close by the broker is counted as a drop. The
+// worker owns every client until its io_context has stopped; a closed client's
+// stream says nothing more.
+class client final : public client_base,
+                     public net::stream_events,
+                     public std::enable_shared_from_this<client> {
  public:
-  static constexpr bool k_ws = is_websocket<Stream>::value;
-  static constexpr bool k_tls = std::is_same_v<Stream, ssl::stream<tcp::socket>> ||
-                                std::is_same_v<Stream, websocket::stream<ssl::stream<tcp::socket>>>;
-
-  client(worker& w, std::size_t index, Stream&& stream)
-      : worker_(w), index_(index), stream_(std::move(stream)) {}
+  client(worker& w, std::size_t index) : worker_(w), index_(index) {}
 
   bool start(boost::system::error_code& ec) override {
     const auto& sh = worker_.shared();
-    auto& sock = beast::get_lowest_layer(stream_);
+    const auto& where = sh.opts.where;
+    net::stream_target target{.via = where.via,
+                              .host = where.host,
+                              .port = where.port,
+                              .address = sh.server.address().to_string(),
+                              .path = where.path,
+                              .user_agent = "imock-connect-bench",
+                              .source = source_address(),
+                              .tls = sh.tls};
     opened = steady::now();
-    sock.open(sh.server.protocol(), ec);
-    if (ec) return false;
-    bind_source(sock);
-    if constexpr (k_tls) {
-      // SNI, for brokers that route on it; IP literals are not valid SNI names.
-      const auto& host = sh.opts.where.host;
-      boost::system::error_code not_ip;
-      asio::ip::make_address(host, not_ip);
-      if (not_ip) SSL_set_tlsext_host_name(tls_layer().native_handle(), host.c_str());
+    stream_ = net::make_client_stream(worker_.io().get_executor(), std::move(target),
+                                      weak_from_this());
+    starting_ = true;
+    stream_->start();  // an IP literal: a socket that cannot be opened says so in here
+    starting_ = false;
+    if (open_error_) {
+      ec = *open_error_;
+      return false;
     }
-    sock.async_connect(sh.server, [this](boost::system::error_code e) {
-      if (state == phase::done) return;
-      if (e) return fail("connect", e);
-      boost::system::error_code ignored;
-      beast::get_lowest_layer(stream_).set_option(tcp::no_delay(true), ignored);
-      handshake_tls();
-    });
     return true;
   }
 
   void close() override {
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(stream_).close(ignored);
+    if (stream_) stream_->close();
   }
 
  private:
-  auto& tls_layer() {
-    if constexpr (k_ws) {
-      return stream_.next_layer();
-    } else {
-      return stream_;
-    }
-  }
-
   // Several loopback source addresses multiply the (source, destination) pairs, so
   // tens of thousands of connections to one port do not run out of ephemeral ports.
-  // IP_BIND_ADDRESS_NO_PORT defers the port choice to connect(), which can then
-  // reuse a port another destination already uses.
-  void bind_source(tcp::socket& sock) {
+  std::string source_address() const {
     const auto& sh = worker_.shared();
     const unsigned k = sh.opts.source_ips;
-    if (k <= 1 || !sh.server.address().is_v4() || !sh.server.address().is_loopback()) return;
-    const int one = 1;
-    ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (k <= 1 || !sh.server.address().is_v4() || !sh.server.address().is_loopback()) return "";
     const auto host = 0x7F000001u + static_cast<std::uint32_t>(index_ % k);  // 127.0.0.x
-    boost::system::error_code ec;
-    sock.bind(tcp::endpoint(asio::ip::address_v4(host), 0), ec);  // failure: kernel picks
+    return asio::ip::address_v4(host).to_string();
   }
 
-  void handshake_tls() {
-    if constexpr (k_tls) {
-      tls_layer().async_handshake(ssl::stream_base::client, [this](boost::system::error_code e) {
-        if (state == phase::done) return;
-        if (e) return fail("tls handshake", e);
-        handshake_ws();
-      });
-    } else {
-      handshake_ws();
-    }
-  }
-
-  void handshake_ws() {
-    if constexpr (k_ws) {
-      const auto& where = worker_.shared().opts.where;
-      stream_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-        req.set(http::field::sec_websocket_protocol, "mqtt");
-        req.set(http::field::user_agent, "imock-connect-bench");
-      }));
-      stream_.binary(true);
-      stream_.async_handshake(net::host_port{where.host, where.port}.to_string(), where.path,
-                              [this](boost::system::error_code e) {
-                                if (state == phase::done) return;
-                                if (e) return fail("ws handshake", e);
-                                send_connect();
-                              });
-    } else {
-      send_connect();
-    }
-  }
-
-  void send_connect() {
+  void on_stream_up() override {
+    if (state == phase::done) return;
     const auto& o = worker_.shared().opts;
     mqtt::connect c;
     c.client_id = o.client_prefix + std::to_string(index_);
@@ -434,82 +372,62 @@ class client final : public client_base {
       c.props.user_properties = {{"imock-platform", "desktop"},
                                  {"imock-sdk", "imock-connect-bench"}};
     }
-    out_ = mqtt::encode(c);
     sent_ = steady::now();
-    auto done = [this](boost::system::error_code e, std::size_t) {
-      if (state == phase::done) return;
-      if (e) return fail("write CONNECT", e);
-      std::string().swap(out_);
-      read();
-    };
-    if constexpr (k_ws) {
-      stream_.async_write(asio::buffer(out_), std::move(done));
-    } else {
-      asio::async_write(stream_, asio::buffer(out_), std::move(done));
-    }
+    stream_->send(mqtt::encode(c));
   }
 
-  // Reads until CONNACK, then keeps one read pending while held so a close by the
-  // broker is noticed (and counted as dropped).
-  void read() {
-    stream_.async_read_some(asio::buffer(buffer_), [this](boost::system::error_code e,
-                                                          std::size_t n) {
-      if (state == phase::done) return;
-      if (e) return fail(state == phase::held ? "held" : "read CONNACK", e);
-      decoder_.feed(std::string_view(buffer_.data(), n));
-      std::error_code dec;
-      while (auto p = decoder_.next(dec)) {
-        if (state == phase::in_flight) {
-          const auto* ack = std::get_if<mqtt::connack>(&*p);
-          if (ack == nullptr)
-            return fail_with("read CONNACK: got " +
-                             std::string(mqtt::type_name(mqtt::type_of(*p))));
-          worker_.on_connack(*this, sent_, ack->reason, ack->props.find_user_property("rc-code"));
-          if (state == phase::done) return;  // refused
-        } else if (const auto* d = std::get_if<mqtt::disconnect>(&*p)) {
-          return fail_with("held: DISCONNECT " + std::string(mqtt::reason_name(d->reason)));
-        }
+  // Reads until CONNACK, then keeps reading while held so a close by the broker is
+  // noticed (and counted as dropped).
+  void on_stream_bytes(std::string_view bytes) override {
+    if (state == phase::done) return;
+    decoder_.feed(bytes);
+    std::error_code dec;
+    while (auto p = decoder_.next(dec)) {
+      if (state == phase::in_flight) {
+        const auto* ack = std::get_if<mqtt::connack>(&*p);
+        if (ack == nullptr)
+          return fail_with("read CONNACK: got " + std::string(mqtt::type_name(mqtt::type_of(*p))));
+        worker_.on_connack(*this, sent_, ack->reason, ack->props.find_user_property("rc-code"));
+        if (state == phase::done) return;  // refused
+      } else if (const auto* d = std::get_if<mqtt::disconnect>(&*p)) {
+        return fail_with("held: DISCONNECT " + std::string(mqtt::reason_name(d->reason)));
       }
-      if (dec) return fail_with("decode: " + decoder_.error_detail());
-      if (decoder_.buffered() == 0) decoder_ = mqtt::decoder();  // idle: no buffer
-      read();
-    });
+    }
+    if (dec) return fail_with("decode: " + decoder_.error_detail());
+    if (decoder_.buffered() == 0) decoder_ = mqtt::decoder();  // idle: no buffer
   }
 
-  void fail(std::string_view stage, const boost::system::error_code& e) {
-    std::string msg = e == asio::error::eof || e == websocket::error::closed
-                          ? std::string("closed by peer")
-                          : e.message();
-    fail_with(std::string(stage) + ": " + msg);
+  void on_stream_down(net::stream_stage at, const boost::system::error_code& e) override {
+    if (starting_ && at == net::stream_stage::open) {
+      open_error_ = e;  // start() returns it to the worker
+      return;
+    }
+    if (state == phase::done) return;
+    std::string stage(net::to_string(at));
+    if (at == net::stream_stage::read || at == net::stream_stage::write) {
+      stage = state == phase::held ? "held"
+              : at == net::stream_stage::read ? "read CONNACK"
+                                              : "write CONNECT";
+    }
+    const std::string msg = e == asio::error::eof || e == websocket::error::closed
+                                ? std::string("closed by peer")
+                                : e.message();
+    fail_with(stage + ": " + msg);
   }
+
   void fail_with(const std::string& kind) { worker_.on_failed(*this, kind); }
 
   worker& worker_;
   std::size_t index_;
-  Stream stream_;
+  std::shared_ptr<net::client_stream> stream_;
   mqtt::decoder decoder_;
-  std::string out_;
   steady::time_point sent_{};
-  std::array<char, 256> buffer_{};
+  bool starting_ = false;
+  std::optional<boost::system::error_code> open_error_;
 };
 
-std::unique_ptr<client_base> make_client(worker& w, std::size_t index) {
-  auto& io = w.io();
-  auto& sh = w.shared();
-  switch (sh.opts.where.via) {
-    case transport::tcp:
-      return std::make_unique<client<tcp::socket>>(w, index, tcp::socket(io));
-    case transport::tls:
-      return std::make_unique<client<ssl::stream<tcp::socket>>>(
-          w, index, ssl::stream<tcp::socket>(io, *sh.tls));
-    case transport::ws:
-      return std::make_unique<client<websocket::stream<tcp::socket>>>(
-          w, index, websocket::stream<tcp::socket>(io));
-    case transport::wss:
-      return std::make_unique<client<websocket::stream<ssl::stream<tcp::socket>>>>(
-          w, index, websocket::stream<ssl::stream<tcp::socket>>(io, *sh.tls));
-  }
-  return nullptr;
+std::shared_ptr<client_base> make_client(worker& w, std::size_t index) {
+  return std::make_shared<client>(w, index);
 }
 
 void worker::launch_more() {

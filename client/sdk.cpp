@@ -3,26 +3,22 @@
 // runtime's callback thread in order.
 #include "imock/client/sdk.hpp"
 
-#include <netinet/in.h>
 #include <sqlite3.h>
-#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "imock/client/navigation.hpp"
+#include "imock/net/client_stream.hpp"
 #include "imock/net/clock.hpp"
+#include "imock/net/source_address.hpp"
 #include "imock/net/tls.hpp"
 #include "imock/protocol/token.hpp"
 
@@ -32,42 +28,18 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using strand_type = asio::strand<asio::io_context::executor_type>;
 
-constexpr std::size_t k_stream_read_chunk = 2048;
-constexpr std::size_t k_tcp_read_chunk = std::size_t{16} * 1024;
-
 // How a failed connect or a broken connection is reported to the state machine.
-rc::code code_for(const boost::system::error_code& ec, bool was_up) {
+rc::code code_for_error(const boost::system::error_code& ec, bool was_up) {
   if (ec == asio::error::connection_refused) return rc::code::connection_refused;
   if (ec == asio::error::connection_reset) return rc::code::connection_reset;
   if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable) {
     return rc::code::network_unavailable;
   }
   return was_up ? rc::code::socket_disconnected : rc::code::socket_not_connected;
-}
-
-// Opens `sock` for a connect to `ep`, bound to `source` when one is given.
-boost::system::error_code open_socket(tcp::socket& sock, const tcp::endpoint& ep,
-                                      const std::string& source) {
-  boost::system::error_code ec;
-  sock.open(ep.protocol(), ec);
-  if (!ec && !source.empty()) {
-    const auto local = asio::ip::make_address(source, ec);
-#ifdef IP_BIND_ADDRESS_NO_PORT
-    // Let connect() pick the port by the whole 4-tuple: a storm's closed sockets in
-    // TIME_WAIT then do not use up the source address's ports (Linux >= 4.2).
-    if (!ec && local.is_v4()) {
-      const int one = 1;
-      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    }
-#endif
-    if (!ec) sock.bind(tcp::endpoint(local, 0), ec);
-  }
-  return ec;
 }
 
 }  // namespace
@@ -148,210 +120,7 @@ class transport_owner {
   virtual void on_transport_down(std::uint64_t generation, rc::code why) = 0;
 };
 
-class transport_base {
- public:
-  virtual ~transport_base() = default;
-  virtual void start() = 0;
-  virtual void send(std::string_view bytes) = 0;
-  virtual void close() = 0;
-};
-
 namespace {
-
-template <typename T>
-struct is_ws : std::false_type {};
-template <typename T>
-struct is_ws<websocket::stream<T>> : std::true_type {};
-
-template <typename Stream>
-class stream_transport final : public transport_base,
-                               public std::enable_shared_from_this<stream_transport<Stream>> {
- public:
-  static constexpr bool k_tcp = std::is_same_v<Stream, tcp::socket>;
-  static constexpr bool k_tls = std::is_same_v<Stream, ssl::stream<tcp::socket>>;
-  static constexpr bool k_ws = is_ws<Stream>::value;
-
-  template <typename... Args>
-  stream_transport(std::weak_ptr<transport_owner> owner, std::uint64_t generation,
-                   strand_type strand, server_url url, std::string source, Args&&... args)
-      : owner_(std::move(owner)),
-        generation_(generation),
-        strand_(strand),
-        url_(std::move(url)),
-        source_(std::move(source)),
-        resolver_(strand),
-        stream_(strand, std::forward<Args>(args)...) {}
-
-  void start() override {
-    boost::system::error_code ec;
-    const auto ip = asio::ip::make_address(url_.host, ec);
-    if (!ec) return connect_to(tcp::endpoint(ip, url_.port));
-    resolver_.async_resolve(
-        url_.host, std::to_string(url_.port),
-        [self = this->shared_from_this()](boost::system::error_code e,
-                                          const tcp::resolver::results_type& results) {
-          if (e || results.empty()) return self->down(rc::code::socket_not_connected);
-          self->connect_to(results.begin()->endpoint());
-        });
-  }
-
-  void send(std::string_view bytes) override {
-    if (closed_) return;
-    pending_.append(bytes);
-    do_write();
-  }
-
-  void close() override {
-    if (closed_) return;
-    closed_ = true;
-    boost::system::error_code ignored;
-    resolver_.cancel();
-    auto& sock = socket();
-    // Best effort: a FIN after what we sent (DISCONNECT), then close.
-    sock.shutdown(tcp::socket::shutdown_send, ignored);
-    sock.close(ignored);
-  }
-
- private:
-  tcp::socket& socket() {
-    if constexpr (k_tcp || k_tls) {
-      return beast::get_lowest_layer(stream_);
-    } else {
-      return beast::get_lowest_layer(stream_).socket();
-    }
-  }
-
-  void connect_to(const tcp::endpoint& ep) {
-    auto& sock = socket();
-    auto ec = open_socket(sock, ep, source_);
-    if (ec) {
-      // EMFILE and friends: a failed attempt like any other, retried on the schedule.
-      return down(code_for(ec, false));
-    }
-    sock.set_option(tcp::no_delay(true), ec);
-    sock.async_connect(ep, [self = this->shared_from_this()](boost::system::error_code e) {
-      if (e) return self->down(code_for(e, false));
-      self->handshake();
-    });
-  }
-
-  void handshake() {
-    auto self = this->shared_from_this();
-    if constexpr (k_tcp) {
-      stream_.non_blocking(true);
-      up();
-    } else if constexpr (k_tls) {
-      SSL_set_tlsext_host_name(stream_.native_handle(), url_.host.c_str());
-      stream_.set_verify_callback(ssl::host_name_verification(url_.host));
-      stream_.async_handshake(ssl::stream_base::client, [self](boost::system::error_code e) {
-        if (e) return self->down(rc::code::socket_not_connected);
-        self->up();
-      });
-    } else {
-      using next_type = typename Stream::next_layer_type;
-      if constexpr (!std::is_same_v<next_type, beast::tcp_stream>) {
-        SSL_set_tlsext_host_name(stream_.next_layer().native_handle(), url_.host.c_str());
-        stream_.next_layer().set_verify_callback(ssl::host_name_verification(url_.host));
-        stream_.next_layer().async_handshake(ssl::stream_base::client,
-                                             [self](boost::system::error_code e) {
-                                               if (e)
-                                                 return self->down(rc::code::socket_not_connected);
-                                               self->ws_handshake();
-                                             });
-      } else {
-        ws_handshake();
-      }
-    }
-  }
-
-  void ws_handshake() requires k_ws {
-    stream_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(http::field::sec_websocket_protocol, "mqtt");
-      req.set(http::field::user_agent, "imock-client");
-    }));
-    stream_.set_option(
-        websocket::stream_base::timeout{.handshake_timeout = std::chrono::seconds(30),
-                                        .idle_timeout = websocket::stream_base::none(),
-                                        .keep_alive_pings = false});
-    stream_.binary(true);
-    const std::string host = url_.host + ":" + std::to_string(url_.port);
-    stream_.async_handshake(host, url_.path,
-                            [self = this->shared_from_this()](boost::system::error_code e) {
-                              if (e) return self->down(rc::code::socket_not_connected);
-                              self->up();
-                            });
-  }
-
-  void up() {
-    up_ = true;
-    if (auto o = owner_.lock()) o->on_transport_up(generation_);
-    do_read();
-  }
-
-  void down(rc::code why) {
-    if (closed_) return;
-    close();
-    if (auto o = owner_.lock()) o->on_transport_down(generation_, why);
-  }
-
-  void do_read() {
-    if (closed_) return;
-    auto self = this->shared_from_this();
-    if constexpr (k_tcp) {
-      stream_.async_wait(tcp::socket::wait_read, [self](boost::system::error_code ec) {
-        if (ec) return self->down(code_for(ec, true));
-        thread_local std::array<char, k_tcp_read_chunk> chunk;
-        const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
-        if (ec == asio::error::would_block) return self->do_read();
-        if (ec) return self->down(code_for(ec, true));
-        self->deliver(std::string_view(chunk.data(), n));
-      });
-    } else {
-      if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(k_stream_read_chunk);
-      stream_.async_read_some(asio::buffer(read_buffer_.get(), k_stream_read_chunk),
-                              [self](boost::system::error_code ec, std::size_t n) {
-                                if (ec) return self->down(code_for(ec, true));
-                                self->deliver(std::string_view(self->read_buffer_.get(), n));
-                              });
-    }
-  }
-
-  void deliver(std::string_view bytes) {
-    if (auto o = owner_.lock()) o->on_transport_bytes(generation_, bytes);
-    do_read();
-  }
-
-  void do_write() {
-    if (closed_ || writing_active_ || pending_.empty() || !up_) return;
-    std::swap(pending_, writing_);
-    writing_active_ = true;
-    auto handler = [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-      self->writing_active_ = false;
-      if (ec) return self->down(code_for(ec, true));
-      self->writing_.clear();
-      self->do_write();
-    };
-    if constexpr (k_ws) {
-      stream_.async_write(asio::buffer(writing_), std::move(handler));
-    } else {
-      asio::async_write(stream_, asio::buffer(writing_), std::move(handler));
-    }
-  }
-
-  std::weak_ptr<transport_owner> owner_;
-  std::uint64_t generation_;
-  strand_type strand_;
-  server_url url_;
-  std::string source_;
-  tcp::resolver resolver_;
-  Stream stream_;
-  std::string pending_;
-  std::string writing_;
-  std::unique_ptr<char[]> read_buffer_;
-  bool up_ = false;
-  bool writing_active_ = false;
-  bool closed_ = false;
-};
 
 // One navigation request (docs/protocol.md §8) over HTTP: connect, POST /navi.json,
 // read the answer. `done` runs once on the strand with the HTTP status and body, or
@@ -400,7 +169,7 @@ class navigation_exchange final : public std::enable_shared_from_this<navigation
 
  private:
   void connect_to(const tcp::endpoint& ep) {
-    if (open_socket(socket_, ep, source_)) return finish(0);
+    if (net::open_socket(socket_, ep, source_)) return finish(0);
     socket_.async_connect(ep, [self = shared_from_this()](boost::system::error_code e) {
       if (e) return self->finish(0);
       http::async_write(self->socket_, self->request_,
@@ -433,10 +202,40 @@ class navigation_exchange final : public std::enable_shared_from_this<navigation
   done_fn done_;
 };
 
-using tcp_transport = stream_transport<tcp::socket>;
-using tls_transport = stream_transport<ssl::stream<tcp::socket>>;
-using ws_transport = stream_transport<websocket::stream<beast::tcp_stream>>;
-using wss_transport = stream_transport<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>;
+// Carries one stream's events to its client, tagged with the generation it was
+// opened in: the client ignores a stream it has already replaced.
+class stream_link final : public net::stream_events {
+ public:
+  stream_link(std::weak_ptr<transport_owner> owner, std::uint64_t generation)
+      : owner_(std::move(owner)), generation_(generation) {}
+
+  void on_stream_up() override {
+    if (auto o = owner_.lock()) o->on_transport_up(generation_);
+  }
+  void on_stream_bytes(std::string_view bytes) override {
+    if (auto o = owner_.lock()) o->on_transport_bytes(generation_, bytes);
+  }
+  void on_stream_down(net::stream_stage at, const boost::system::error_code& ec) override {
+    if (auto o = owner_.lock()) o->on_transport_down(generation_, code_for(at, ec));
+  }
+
+ private:
+  // How a failed connect or a broken connection is reported to the state machine.
+  static rc::code code_for(net::stream_stage at, const boost::system::error_code& ec) {
+    switch (at) {
+      case net::stream_stage::open:
+      case net::stream_stage::connect: return code_for_error(ec, false);
+      case net::stream_stage::read:
+      case net::stream_stage::write: return code_for_error(ec, true);
+      case net::stream_stage::resolve:
+      case net::stream_stage::tls_handshake:
+      case net::stream_stage::ws_handshake: break;
+    }
+    return rc::code::socket_not_connected;
+  }
+  std::weak_ptr<transport_owner> owner_;
+  std::uint64_t generation_;
+};
 
 }  // namespace
 
@@ -490,25 +289,16 @@ class client::state final : public transport_owner,
     const auto& url =
         navigated ? *navigated : urls_[(a.attempt == 0 ? 0 : a.attempt - 1) % urls_.size()];
     const auto gen = ++generation_;
-    std::weak_ptr<transport_owner> self = shared_from_this();
+    net::stream_target target{.via = url.via,
+                              .host = url.host,
+                              .port = url.port,
+                              .path = url.path,
+                              .user_agent = "imock-client",
+                              .source = sdk_.source_address};
     try {
-      switch (url.via) {
-        case transport::tcp:
-          transport_ =
-              std::make_shared<tcp_transport>(self, gen, strand_, url, sdk_.source_address);
-          break;
-        case transport::tls:
-          transport_ = std::make_shared<tls_transport>(self, gen, strand_, url, sdk_.source_address,
-                                                       *rt_.tls_context(sdk_));
-          break;
-        case transport::ws:
-          transport_ = std::make_shared<ws_transport>(self, gen, strand_, url, sdk_.source_address);
-          break;
-        case transport::wss:
-          transport_ = std::make_shared<wss_transport>(self, gen, strand_, url, sdk_.source_address,
-                                                       *rt_.tls_context(sdk_));
-          break;
-      }
+      if (url.via == transport::tls || url.via == transport::wss) target.tls = rt_.tls_context(sdk_);
+      link_ = std::make_shared<stream_link>(weak_from_this(), gen);
+      transport_ = net::make_client_stream(strand_, std::move(target), link_);
     } catch (const std::exception& e) {
       if (trace_) trace_line(std::string("transport: ") + e.what());
       machine_.transport_failed(rc::code::socket_not_connected, now(), out);
@@ -617,6 +407,7 @@ class client::state final : public transport_owner,
     if (gen != generation_ || detached_) return;
     if (trace_) trace_line("transport down: " + std::to_string(static_cast<int>(why)));
     transport_.reset();
+    link_.reset();
     actions out;
     if (why == rc::code::socket_disconnected) {
       machine_.transport_closed(now(), out);
@@ -675,6 +466,7 @@ class client::state final : public transport_owner,
     if (transport_) {
       transport_->close();
       transport_.reset();
+      link_.reset();
     }
   }
 
@@ -776,7 +568,8 @@ class client::state final : public transport_owner,
   asio::steady_timer timer_;
   std::array<std::int64_t, 4> deadlines_{k_unarmed, k_unarmed, k_unarmed, k_unarmed};
   std::int64_t armed_at_ = k_unarmed;
-  std::shared_ptr<transport_base> transport_;
+  std::shared_ptr<net::client_stream> transport_;
+  std::shared_ptr<stream_link> link_;  // the stream's events, while it is ours
   std::shared_ptr<navigation_exchange> navigation_;
   std::uint64_t generation_ = 0;
   mqtt::decoder decoder_;

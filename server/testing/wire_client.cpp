@@ -1,100 +1,77 @@
 #include "imock/server/testing/wire_client.hpp"
 
-#include <openssl/sha.h>
-
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "imock/net/address.hpp"
+#include "imock/net/client_stream.hpp"
 #include "imock/net/tls.hpp"
 
 namespace imock::server::testing {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
 
-tcp::endpoint endpoint_of(const std::string& host_port) {
-  const auto hp = net::parse_host_port(host_port);
-  return {asio::ip::make_address(hp->host), hp->port};
-}
-
-// Every operation runs the private io_context for a bounded time. A read that
-// times out stays pending and completes during a later call: no cancellation, so
-// TLS and WebSocket streams stay usable.
-template <typename Stream>
+// A net::client_stream on a private io_context, run for a bounded time by each call.
 class client_impl final : public wire_client {
  public:
-  template <typename... Args>
-  explicit client_impl(Args&&... args) : stream_(io_, std::forward<Args>(args)...) {}
-
-  asio::io_context io_;
-  Stream stream_;
-
-  void run_until(const bool& done, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_one_for(deadline - std::chrono::steady_clock::now());
+  // What the stream says, kept for the blocking calls to look at.
+  struct events final : net::stream_events {
+    bool up = false;
+    bool down = false;
+    std::string why;  // "connect: Connection refused"
+    std::string inbox;
+    void on_stream_up() override { up = true; }
+    void on_stream_bytes(std::string_view bytes) override { inbox.append(bytes); }
+    void on_stream_down(net::stream_stage at, const boost::system::error_code& ec) override {
+      down = true;
+      why = std::string(net::to_string(at)) + ": " + ec.message();
     }
+  };
+
+  // Connects and handshakes, within `timeout`; "" or what went wrong.
+  std::string open(net::stream_target target, std::chrono::milliseconds timeout) {
+    stream_ = net::make_client_stream(io_.get_executor(), std::move(target), events_);
+    stream_->start();
+    run_until([&] { return events_->up || events_->down; }, timeout);
+    if (events_->up) return "";
+    return events_->down ? events_->why : "no connection within the time-out";
+  }
+
+  ~client_impl() override {
+    if (stream_) stream_->close();
   }
 
   bool send_bytes(std::string_view bytes) override {
-    if (closed_) return false;
-    bool done = false;
-    bool ok = false;
-    auto data = std::make_shared<std::string>(bytes);
-    auto handler = [&, data](boost::system::error_code ec, std::size_t) {
-      done = true;
-      ok = !ec;
-    };
-    if constexpr (requires { stream_.binary(true); }) {
-      stream_.binary(true);
-      stream_.async_write(asio::buffer(*data), handler);
-    } else {
-      asio::async_write(stream_, asio::buffer(*data), handler);
-    }
-    run_until(done, std::chrono::seconds(5));
-    return ok;
+    if (closed_ || events_->down) return false;
+    stream_->send(bytes);
+    // Written before this returns, as a blocking write would be: a test that sends
+    // and then closes has sent.
+    run_until([&] { return stream_->queued() == 0 || events_->down; }, std::chrono::seconds(5));
+    return stream_->queued() == 0 && !events_->down;
   }
 
  protected:
   std::string read_some(std::chrono::milliseconds timeout) override {
-    if (!reading_ && inbox_.empty() && !closed_) {
-      reading_ = true;
-      stream_.async_read_some(asio::buffer(buffer_),
-                              [this](boost::system::error_code ec, std::size_t n) {
-                                reading_ = false;
-                                if (ec) {
-                                  closed_ = true;
-                                } else {
-                                  inbox_.append(buffer_.data(), n);
-                                }
-                              });
-    }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (reading_ && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_one_for(deadline - std::chrono::steady_clock::now());
-    }
+    run_until([&] { return !events_->inbox.empty() || events_->down; }, timeout);
+    if (events_->inbox.empty() && events_->down) closed_ = true;
     std::string out;
-    out.swap(inbox_);
+    out.swap(events_->inbox);
     return out;
   }
 
  private:
-  std::array<char, 4096> buffer_{};
-  std::string inbox_;
-  bool reading_ = false;
+  template <typename Done>
+  void run_until(Done done, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_one_for(deadline - std::chrono::steady_clock::now());
+    }
+  }
+
+  asio::io_context io_;
+  std::shared_ptr<events> events_ = std::make_shared<events>();
+  std::shared_ptr<net::client_stream> stream_;
 };
 
 }  // namespace
@@ -106,49 +83,30 @@ std::unique_ptr<wire_client> wire_client::open(transport via, const bound_addres
     if (error != nullptr) *error = std::move(why);
     return nullptr;
   };
-  try {
-    static const auto tls = net::make_client_context(false);
-    switch (via) {
-      case transport::tcp: {
-        auto c = std::make_unique<client_impl<tcp::socket>>();
-        c->stream_.connect(endpoint_of(bound.mqtt));
-        return c;
-      }
-      case transport::tls: {
-        if (!bound.mqtts) return fail("no mqtts listener");
-        auto c = std::make_unique<client_impl<ssl::stream<tcp::socket>>>(*tls);
-        c->stream_.next_layer().connect(endpoint_of(*bound.mqtts));
-        c->stream_.handshake(ssl::stream_base::client);
-        return c;
-      }
-      case transport::ws:
-      case transport::wss: {
-        const std::string subprotocol(ws_subprotocol);
-        auto decorate = [subprotocol](websocket::request_type& req) {
-          if (!subprotocol.empty()) req.set(http::field::sec_websocket_protocol, subprotocol);
-        };
-        if (via == transport::ws) {
-          auto c = std::make_unique<client_impl<websocket::stream<beast::tcp_stream>>>();
-          beast::get_lowest_layer(c->stream_).connect(endpoint_of(bound.http));
-          c->stream_.set_option(websocket::stream_base::decorator(decorate));
-          c->stream_.handshake(bound.http, "/mqtt");
-          return c;
-        }
-        if (!bound.https) return fail("no https listener");
-        auto c =
-            std::make_unique<client_impl<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>>(
-                *tls);
-        beast::get_lowest_layer(c->stream_).connect(endpoint_of(*bound.https));
-        c->stream_.next_layer().handshake(ssl::stream_base::client);
-        c->stream_.set_option(websocket::stream_base::decorator(decorate));
-        c->stream_.handshake(*bound.https, "/mqtt");
-        return c;
-      }
-    }
-  } catch (const std::exception& e) {
-    return fail(e.what());
+  std::optional<std::string> where;
+  switch (via) {
+    case transport::tcp: where = bound.mqtt; break;
+    case transport::tls: where = bound.mqtts; break;
+    case transport::ws: where = bound.http; break;
+    case transport::wss: where = bound.https; break;
   }
-  return fail("unknown transport");
+  if (!where) return fail("no " + std::string(to_string(via)) + " listener");
+  std::string bad;
+  const auto hp = net::parse_host_port(*where, &bad);
+  if (!hp) return fail(*where + ": " + bad);
+  static const auto tls = net::make_client_context(false);
+  net::stream_target target{.via = via,
+                            .host = hp->host,
+                            .port = hp->port,
+                            .path = "/mqtt",
+                            .ws_subprotocol = std::string(ws_subprotocol),
+                            .user_agent = "imock-wire-client",
+                            .tls = tls};
+  auto c = std::make_unique<client_impl>();
+  if (auto why = c->open(std::move(target), std::chrono::seconds(5)); !why.empty()) {
+    return fail(std::move(why));
+  }
+  return c;
 }
 
 std::optional<mqtt::packet> wire_client::receive(std::chrono::milliseconds timeout) {
