@@ -355,7 +355,7 @@ std::int64_t real_world::now_ms() {
       options_.speed);
 }
 
-std::int64_t real_world::server_now_ms() { return server_->now_ms(); }
+std::int64_t real_world::server_now_ms() { return server_->get().now_ms(); }
 
 bool real_world::wait(std::int64_t until_ms, const std::function<bool()>& done) {
   const auto deadline = start_ + std::chrono::microseconds(static_cast<std::int64_t>(
@@ -369,7 +369,7 @@ bool real_world::wait(std::int64_t until_ms, const std::function<bool()>& done) 
 }
 
 server::api_response real_world::request(const server::api_request& r) {
-  return server_->request(r);
+  return server_->get().request(r);
 }
 
 std::string real_world::timing_note() const {
@@ -424,25 +424,19 @@ void real_world::start() {
   for (const auto& [name, c] : s_.clients) {
     tls = tls || c.transport == transport::tls || c.transport == transport::wss;
   }
-  config.listen = {.mqtt = "127.0.0.1:0", .http = "127.0.0.1:0"};
   if (options_.listen) {
-    config.listen = *options_.listen;
-    tls = tls || config.listen.tls_self_signed || config.listen.tls_cert.has_value();
+    config.listen = *options_.listen;  // imock-harness serve --listen: as given
+  } else {
+    config = server::on_ephemeral_ports(std::move(config), tls);
   }
-  if (tls && !options_.listen) {
-    config.listen.mqtts = "127.0.0.1:0";
-    config.listen.https = "127.0.0.1:0";
-    config.listen.tls_self_signed = true;
-  }
-  server_ = std::make_unique<server::server>(server::server_options{
+  server_ = std::make_unique<server::local_server>(server::server_options{
       .config = config,
       .speed = options_.speed,
       .fault_seed = s_.seed,
       .ready_file = options_.ready_file.empty() ? std::nullopt : std::optional(options_.ready_file),
       .echo_events = options_.echo_events});
-  bound_ = server_->start();
-  server_thread_ = std::thread([this] { server_->run(); });
-  server_->call([this](server::hub& h) {
+  bound_ = server_->bound();
+  server_->get().call([this](server::hub& h) {
     h.events().add_listener([this](const server::event& e) {
       if (auto entry = trace_entry_of(e)) trace().add(std::move(*entry));
       // An app run by hand shows its connect attempts only to the server: each CONNECT
@@ -489,7 +483,6 @@ void real_world::stop() {
   runtime_.reset();
   if (server_) {
     server_->stop(500);
-    server_thread_.join();
     server_.reset();
   }
   if (remove_data_dir_) {

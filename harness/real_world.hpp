@@ -16,7 +16,7 @@
 
 #include "imock/harness/world.hpp"
 #include "imock/server/config.hpp"
-#include "imock/server/server.hpp"
+#include "imock/server/local_server.hpp"
 
 namespace imock::client {
 class runtime;
@@ -80,9 +80,8 @@ class real_world final : public world {
   const scenario& s_;
   real_world_options options_;
   clock_type::time_point start_ = clock_type::now();
-  std::unique_ptr<server::server> server_;
+  std::unique_ptr<server::local_server> server_;
   server::bound_addresses bound_;
-  std::thread server_thread_;
   std::unique_ptr<client::runtime> runtime_;
     std::map<std::string, std::unique_ptr<harness_client>> clients_;
   std::map<std::string, std::uint32_t> hand_attempts_;  // server thread only

@@ -1,6 +1,6 @@
 // imock-server end to end: a real server on ephemeral loopback ports, real
 // sockets on all four transports, every documented code observed on the wire.
-#include "imock/server/server.hpp"
+#include "imock/server/local_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -36,26 +36,17 @@ server_config test_config() {
       {.key = std::string(k_short), .secret = std::string(k_secret), .token_lifetime_ms = 1000},
   };
   c.limits.max_packet_size = 4096;
-  c.listen.mqtt = "127.0.0.1:0";
-  c.listen.http = "127.0.0.1:0";
-  c.listen.mqtts = "127.0.0.1:0";
-  c.listen.https = "127.0.0.1:0";
-  c.listen.tls_self_signed = true;
-  return c;
+  return on_ephemeral_ports(std::move(c), /*tls=*/true);
 }
 
 // One server per test suite run on its own thread; each test uses fresh user ids.
 class ServerE2e : public ::testing::TestWithParam<transport> {
  protected:
   static void SetUpTestSuite() {
-    server_options opts{.config = test_config()};
-    srv_ = std::make_unique<server>(std::move(opts));
-    bound_ = srv_->start();
-    thread_ = std::thread([] { srv_->run(); });
+    srv_ = std::make_unique<local_server>(server_options{.config = test_config()});
+    bound_ = srv_->bound();
   }
   static void TearDownTestSuite() {
-    srv_->stop(1000);
-    thread_.join();
     srv_.reset();
   }
 
@@ -71,7 +62,7 @@ class ServerE2e : public ::testing::TestWithParam<transport> {
 
   std::string token_for(std::string_view user_id, std::string_view app = k_app,
                         std::int64_t lifetime_ms = 0) {
-    return *token::issue(app, user_id, k_secret, srv_->now_ms(), lifetime_ms);
+    return *token::issue(app, user_id, k_secret, srv_->get().now_ms(), lifetime_ms);
   }
 
   std::unique_ptr<wire_client> open() {
@@ -122,14 +113,12 @@ class ServerE2e : public ::testing::TestWithParam<transport> {
     return testing::http_request(bound_.http, "POST", path, boost::json::serialize(body));
   }
 
-  static std::unique_ptr<server> srv_;
+  static std::unique_ptr<local_server> srv_;
   static bound_addresses bound_;
-  static std::thread thread_;
 };
 
-std::unique_ptr<server> ServerE2e::srv_;
+std::unique_ptr<local_server> ServerE2e::srv_;
 bound_addresses ServerE2e::bound_;
-std::thread ServerE2e::thread_;
 
 TEST_P(ServerE2e, ValidTokenGetsConnackZeroWithTheUserId) {
   const auto u = user("u");
@@ -168,7 +157,7 @@ TEST_P(ServerE2e, TokenOfAnotherAppIs31004) {
 
 TEST_P(ServerE2e, ExpiredTokenIs31020) {
   const auto u = user("u");
-  const auto t = *token::issue(k_app, u, k_secret, srv_->now_ms() - 10'000, 5'000);
+  const auto t = *token::issue(k_app, u, k_secret, srv_->get().now_ms() - 10'000, 5'000);
   EXPECT_TRUE(refused(connect_packet(k_app, t, "d"), 0x86, 31020));
 }
 
@@ -179,7 +168,7 @@ TEST_P(ServerE2e, TokenRevokedThroughTheServerApiIs31020AndOpenConnectionsStay) 
   ASSERT_TRUE(online);
   const auto r =
       testing::server_api_call(bound_.http, k_app, k_secret, "/user/token/expire.json",
-                               "userId=" + u + "&time=" + std::to_string(srv_->now_ms() + 1));
+                               "userId=" + u + "&time=" + std::to_string(srv_->get().now_ms() + 1));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(refused(connect_packet(k_app, old_token, "tablet"), 0x86, 31020));
   online->send(mqtt::pingreq{});

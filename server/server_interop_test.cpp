@@ -1,6 +1,6 @@
 // Interop: MQTT 5 clients nobody here wrote (Debian's mosquitto_sub and
 // mosquitto_pub) against imock-server, with tokens from the signed server API.
-#include "imock/server/server.hpp"
+#include "imock/server/local_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,17 +24,12 @@ class ServerInterop : public ::testing::Test {
   void SetUp() override {
     server_config c;
     c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
-    c.listen.mqtt = "127.0.0.1:0";
-    c.listen.http = "127.0.0.1:0";
-    srv_ = std::make_unique<server>(server_options{.config = c});
-    bound_ = srv_->start();
-    thread_ = std::thread([this] { srv_->run(); });
+    srv_ = std::make_unique<local_server>(
+        server_options{.config = on_ephemeral_ports(std::move(c), /*tls=*/false)});
+    bound_ = srv_->bound();
     port_ = std::to_string(net::parse_host_port(bound_.mqtt)->port);
   }
-  void TearDown() override {
-    srv_->stop(1000);
-    thread_.join();
-  }
+  void TearDown() override { srv_.reset(); }
 
   std::string fetch_token(std::string_view user) {
     const auto r = testing::server_api_call(bound_.http, k_app, k_secret, "/user/getToken.json",
@@ -53,9 +48,8 @@ class ServerInterop : public ::testing::Test {
     return c;
   }
 
-  std::unique_ptr<server> srv_;
+  std::unique_ptr<local_server> srv_;
   bound_addresses bound_;
-  std::thread thread_;
   std::string port_;
 };
 

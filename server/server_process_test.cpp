@@ -20,6 +20,7 @@
 #include "imock/protocol/api_request.hpp"
 #include "imock/protocol/token.hpp"
 #include "imock/server/hub.hpp"
+#include "imock/server/local_server.hpp"
 #include "imock/server/testing/wire_client.hpp"
 
 namespace imock::server {
@@ -49,16 +50,10 @@ class running_server {
     c.apps = {{.key = std::string(k_app), .secret = std::string(k_secret)}};
     c.limits = limits;
     c.limits.replay_protection = false;  // scaled time drifts from the signer's clock
-    c.listen.mqtt = "127.0.0.1:0";
-    c.listen.http = "127.0.0.1:0";
+    c = on_ephemeral_ports(std::move(c), /*tls=*/false);
     if (adjust) adjust(c);
-    srv_ = std::make_unique<server>(server_options{.config = c, .speed = speed});
-    bound = srv_->start();
-    thread_ = std::thread([this] { srv_->run(); });
-  }
-  ~running_server() {
-    srv_->stop(1000);
-    thread_.join();
+    srv_ = std::make_unique<local_server>(server_options{.config = c, .speed = speed});
+    bound = srv_->bound();
   }
   std::unique_ptr<wire_client> open() {
     std::string error;
@@ -69,7 +64,7 @@ class running_server {
   std::unique_ptr<wire_client> login(std::string_view user, std::uint16_t keep_alive = 30) {
     auto c = open();
     if (!c) return nullptr;
-    c->send(connect_packet(k_app, *token::issue(k_app, user, k_secret, srv_->now_ms()), "dev",
+    c->send(connect_packet(k_app, *token::issue(k_app, user, k_secret, srv_->get().now_ms()), "dev",
                            false, false, "ios", keep_alive));
     const auto v = verdict_of(c->receive());
     EXPECT_EQ(v.reason, 0) << v.to_string();
@@ -78,13 +73,12 @@ class running_server {
   testing::http_result admin(std::string_view path, const boost::json::object& body = {}) {
     return testing::http_request(bound.http, "POST", path, boost::json::serialize(body));
   }
-  server& srv() { return *srv_; }
+  server& srv() { return srv_->get(); }
 
   bound_addresses bound;
 
  private:
-  std::unique_ptr<server> srv_;
-  std::thread thread_;
+  std::unique_ptr<local_server> srv_;
 };
 
 TEST(ServerTimeouts, SilentSessionIsDisconnectedWithKeepAliveTimeout) {

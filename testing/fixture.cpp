@@ -91,23 +91,15 @@ void connect(client::client& c, const std::string& token, recorder& r, int time_
 void server_fixture::SetUp() {
   auto c = config();
   const bool tls = c.listen.mqtts.has_value() || c.listen.https.has_value();
-  c.listen.mqtt = "127.0.0.1:0";
-  c.listen.http = "127.0.0.1:0";
-  if (tls) {
-    c.listen.mqtts = "127.0.0.1:0";
-    c.listen.https = "127.0.0.1:0";
-    if (!c.listen.tls_cert) c.listen.tls_self_signed = true;
-  }
-  c.listen.navigation.clear();
+  c = server::on_ephemeral_ports(std::move(c), tls);
   if (!c.apps.empty()) {
     first_app_ = c.apps.front().key;
     first_secret_ = c.apps.front().secret;
   }
-  server_ = std::make_unique<server::server>(server::server_options{.config = c, .speed = speed()});
-  bound_ = server_->start();
-  thread_ = std::thread([this] { server_->run(); });
+  server_ = std::make_unique<server::local_server>(
+      server::server_options{.config = std::move(c), .speed = speed()});
   // On the server's thread (call() waits for it), before the test does anything.
-  server_->call([this](server::hub& h) {
+  server_->get().call([this](server::hub& h) {
     h.events().add_listener([this](const server::event& e) {
       std::lock_guard lock(events_mutex_);
       events_.push_back(e);
@@ -124,34 +116,21 @@ void server_fixture::TearDown() {
   runtime_.reset();
   if (server_) {
     server_->stop(1000);
-    if (thread_.joinable()) thread_.join();
     server_.reset();
   }
   std::error_code ignored;
   std::filesystem::remove_all(data_dir_, ignored);
 }
 
-std::string server_fixture::url(transport t) const {
-  switch (t) {
-    case transport::tcp:
-      return "mqtt://" + bound_.mqtt;
-    case transport::tls:
-      return "mqtts://" + bound_.mqtts.value_or("");
-    case transport::ws:
-      return "ws://" + bound_.http + "/mqtt";
-    case transport::wss:
-      return "wss://" + bound_.https.value_or("") + "/mqtt";
-  }
-  return {};
-}
+std::string server_fixture::url(transport t) const { return server_->url(t); }
 
 std::string server_fixture::token_for(std::string_view user, std::string_view app) const {
   const std::string key(app.empty() ? std::string_view(first_app_) : app);
-  return token::issue(key, user, first_secret_, server_->now_ms()).value_or("");
+  return token::issue(key, user, first_secret_, server_->get().now_ms()).value_or("");
 }
 
 server::api_response server_fixture::admin(std::string_view path, std::string_view json_body) {
-  return server_->request({.method = "POST",
+  return server_->get().request({.method = "POST",
                            .path = std::string(path),
                            .content_type = "application/json",
                            .body = std::string(json_body)});

@@ -30,6 +30,7 @@
 
 #include "imock/client/sdk.hpp"
 #include "imock/server/event_log.hpp"
+#include "imock/server/local_server.hpp"
 #include "imock/server/server.hpp"
 
 namespace imock::testing {
@@ -91,12 +92,12 @@ class server_fixture : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  [[nodiscard]] server::server& server() noexcept { return *server_; }
-  [[nodiscard]] const server::bound_addresses& bound() const noexcept { return bound_; }
+  [[nodiscard]] server::server& server() noexcept { return server_->get(); }
+  [[nodiscard]] const server::bound_addresses& bound() const noexcept { return server_->bound(); }
   /// mqtt://, mqtts://, ws://.../mqtt or wss://.../mqtt of this server.
   [[nodiscard]] std::string url(transport t = transport::tcp) const;
   /// http://HOST:PORT: the server API, the admin API, navigation.
-  [[nodiscard]] std::string http_url() const { return "http://" + bound_.http; }
+  [[nodiscard]] std::string http_url() const { return "http://" + bound().http; }
   /// A fresh token of `user` for `app` (the config's first app by default).
   [[nodiscard]] std::string token_for(std::string_view user, std::string_view app = {}) const;
   /// An admin API call, in-process (docs/admin-api.md), with a JSON body.
@@ -115,9 +116,7 @@ class server_fixture : public ::testing::Test {
   [[nodiscard]] std::vector<server::event> events() const;
 
  private:
-  std::unique_ptr<server::server> server_;
-  server::bound_addresses bound_;
-  std::thread thread_;
+  std::unique_ptr<server::local_server> server_;
   std::unique_ptr<client::runtime> runtime_;
   std::filesystem::path data_dir_;
   std::string first_app_, first_secret_;

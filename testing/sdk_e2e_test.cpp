@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "imock/protocol/token.hpp"
-#include "imock/server/server.hpp"
+#include "imock/server/local_server.hpp"
 #include "imock/server/testing/wire_client.hpp"
 #include "imock/testing/fixture.hpp"
 
@@ -50,33 +50,18 @@ class SdkE2e : public ::testing::TestWithParam<transport> {
                 .mqtts = "127.0.0.1:0",
                 .https = "127.0.0.1:0",
                 .tls_self_signed = true};
-    srv_ = std::make_unique<server::server>(server::server_options{.config = c, .speed = k_speed});
-    bound_ = srv_->start();
-    thread_ = std::thread([] { srv_->run(); });
+    srv_ = std::make_unique<server::local_server>(
+        server::server_options{.config = c, .speed = k_speed});
     rt_ = std::make_unique<runtime>(runtime_options{.speed = k_speed});
     data_dir_ = std::filesystem::temp_directory_path() / ("imock-sdk-" + std::to_string(getpid()));
   }
   static void TearDownTestSuite() {
     rt_.reset();
-    srv_->stop(1000);
-    thread_.join();
     srv_.reset();
     std::filesystem::remove_all(data_dir_);
   }
 
-  std::string url() const {
-    switch (GetParam()) {
-      case transport::tcp:
-        return "mqtt://" + bound_.mqtt;
-      case transport::tls:
-        return "mqtts://" + *bound_.mqtts;
-      case transport::ws:
-        return "ws://" + bound_.http + "/mqtt";
-      case transport::wss:
-        return "wss://" + *bound_.https + "/mqtt";
-    }
-    return {};
-  }
+  std::string url() const { return srv_->url(GetParam()); }
 
   // A user id unique to this test and transport.
   std::string user(std::string_view tag) const {
@@ -90,7 +75,7 @@ class SdkE2e : public ::testing::TestWithParam<transport> {
   }
 
   std::string token_for(std::string_view user_id, std::string_view app = k_app) const {
-    return *token::issue(app, user_id, k_secret, srv_->now_ms());
+    return *token::issue(app, user_id, k_secret, srv_->get().now_ms());
   }
 
   struct sdk {
@@ -124,19 +109,15 @@ class SdkE2e : public ::testing::TestWithParam<transport> {
 
   static server::testing::http_result admin(std::string_view path,
                                             const boost::json::object& body) {
-    return server::testing::http_request(bound_.http, "POST", path, boost::json::serialize(body));
+    return server::testing::http_request(srv_->bound().http, "POST", path, boost::json::serialize(body));
   }
 
-  static std::unique_ptr<server::server> srv_;
-  static server::bound_addresses bound_;
-  static std::thread thread_;
+  static std::unique_ptr<server::local_server> srv_;
   static std::unique_ptr<runtime> rt_;
   static std::filesystem::path data_dir_;
 };
 
-std::unique_ptr<server::server> SdkE2e::srv_;
-server::bound_addresses SdkE2e::bound_;
-std::thread SdkE2e::thread_;
+std::unique_ptr<server::local_server> SdkE2e::srv_;
 std::unique_ptr<runtime> SdkE2e::rt_;
 std::filesystem::path SdkE2e::data_dir_;
 
@@ -169,7 +150,7 @@ TEST_P(SdkE2e, TheNavigationListIsKeptInTheUsersDatabaseAndReusedByTheNextClient
     sdk_options o{.tls_verify = false,
                   .data_dir = data_dir_,
                   .device_id = std::string(device),
-                  .navigation = {"http://" + bound_.http},
+                  .navigation = {"http://" + srv_->bound().http},
                   .navigation_transports = {GetParam()}};
     EXPECT_EQ(s.c->init(std::string(k_app), o), rc::code::ok);
     s.c->set_connection_status_listener(
@@ -213,13 +194,13 @@ TEST_P(SdkE2e, BlockedAppGivesError31008) {
 
 TEST_P(SdkE2e, UnknownAppKeyGivesError31002) {
   auto s = make("phone", false, "sdk-nobody");
-  connect(s, *token::issue("sdk-nobody", user("u"), k_secret, srv_->now_ms()));
+  connect(s, *token::issue("sdk-nobody", user("u"), k_secret, srv_->get().now_ms()));
   EXPECT_TRUE(s.rec->wait_for("error 31002"));
 }
 
 TEST_P(SdkE2e, ExpiredTokenGivesError31020) {
   auto s = make("phone");
-  connect(s, *token::issue(k_app, user("u"), k_secret, srv_->now_ms() - 10'000, 1'000));
+  connect(s, *token::issue(k_app, user("u"), k_secret, srv_->get().now_ms() - 10'000, 1'000));
   EXPECT_TRUE(s.rec->wait_for("error 31020"));
 }
 
