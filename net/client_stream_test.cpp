@@ -32,6 +32,16 @@ using boost::system::error_code;
 
 constexpr auto k_bound = std::chrono::seconds(10);  // every wait below ends by then
 
+// Runs `io` until `done()` or the bound.
+template <typename Done>
+void run_until(asio::io_context& io, Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + k_bound;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(5));
+    io.restart();
+  }
+}
+
 // What the stream told its owner.
 struct recorder final : stream_events {
   bool up = false;
@@ -201,13 +211,7 @@ class ClientStream : public ::testing::TestWithParam<transport> {
     return t;
   }
 
-  void run_until(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + k_bound;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.run_for(std::chrono::milliseconds(5));
-      io_.restart();
-    }
-  }
+  void run_until(const std::function<bool()>& done) { net::run_until(io_, done); }
 
   asio::io_context io_;
   std::shared_ptr<ssl::context> server_ctx_;
@@ -303,11 +307,7 @@ TEST(ClientStreamWs, SendsTheSubprotocolUserAgentAndPathItIsGiven) {
   auto events = std::make_shared<recorder>();
   auto s = make_client_stream(io.get_executor(), t, events);
   s->start();
-  const auto deadline = std::chrono::steady_clock::now() + k_bound;
-  while (!events->up && !events->down_at && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    io.restart();
-  }
+  run_until(io, [&] { return events->up || events->down_at.has_value(); });
   ASSERT_TRUE(events->up);
   EXPECT_EQ(seen, "mqtt|my-sdk/1.0|/elsewhere");
   s->close();
@@ -344,11 +344,7 @@ TEST(ClientStreamTls, ACertificateForAnotherNameFailsTheHandshakeWhenVerified) {
     auto events = std::make_shared<recorder>();
     auto s = make_client_stream(io.get_executor(), t, events);
     s->start();
-    const auto deadline = std::chrono::steady_clock::now() + k_bound;
-    while (!events->up && !events->down_at && std::chrono::steady_clock::now() < deadline) {
-      io.run_for(std::chrono::milliseconds(5));
-      io.restart();
-    }
+    run_until(io, [&] { return events->up || events->down_at.has_value(); });
     s->close();
     return events;
   };
