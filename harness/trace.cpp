@@ -139,10 +139,12 @@ std::string render_trace(const std::vector<trace_entry>& trace, std::size_t from
   to = std::min(to, trace.size());
   for (std::size_t i = from; i < to; ++i) {
     const auto& e = trace[i];
-    char head[64];
-    std::snprintf(head, sizeof head, "  %9.3f  %-10s ", static_cast<double>(e.t_ms) / 1000.0,
-                  e.source.c_str());
-    out += head;
+    char time[32];
+    std::snprintf(time, sizeof time, "  %9.3f  ", static_cast<double>(e.t_ms) / 1000.0);
+    out += time;
+    out += e.source;  // any length: a long client name pushes the text right, whole
+    if (e.source.size() < 10) out.append(10 - e.source.size(), ' ');
+    out += ' ';
     out += e.kind == "step" ? "> " + e.detail : describe(e);
     out += "\n";
   }

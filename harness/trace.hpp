@@ -83,7 +83,8 @@ std::string describe(const server_event_match& m);
 std::string format_ms(std::int64_t ms);
 std::string status_name(int status);
 
-/// "  12.345 alice   status 10 Connecting" lines for the whole trace or a window.
+/// "     12.345  alice      status 10 Connecting" lines (time, the source padded to 10
+/// characters, the entry) for the whole trace or the window [from, to).
 std::string render_trace(const std::vector<trace_entry>& trace, std::size_t from = 0,
                          std::size_t to = static_cast<std::size_t>(-1));
 /// One JSON object per line.
