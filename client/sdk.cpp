@@ -8,8 +8,6 @@
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <map>
 #include <mutex>
 #include <random>
@@ -18,7 +16,7 @@
 #include "imock/client/navigation.hpp"
 #include "imock/net/client_stream.hpp"
 #include "imock/net/clock.hpp"
-#include "imock/net/source_address.hpp"
+#include "imock/net/http_exchange.hpp"
 #include "imock/net/tls.hpp"
 #include "imock/protocol/token.hpp"
 
@@ -26,10 +24,7 @@ namespace imock::client {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
 using strand_type = asio::strand<asio::io_context::executor_type>;
 
 // How a failed connect or a broken connection is reported to the state machine.
@@ -121,86 +116,6 @@ class transport_owner {
 };
 
 namespace {
-
-// One navigation request (docs/protocol.md §8) over HTTP: connect, POST /navi.json,
-// read the answer. `done` runs once on the strand with the HTTP status and body, or
-// status 0 when no whole answer came; never after close(). The time-out is the
-// machine's (navigation_timeout_ms): it closes the exchange.
-class navigation_exchange final : public std::enable_shared_from_this<navigation_exchange> {
- public:
-  using done_fn = std::function<void(int status, std::string body)>;
-  static constexpr std::uint64_t k_max_body = 64 * 1024;
-
-  navigation_exchange(strand_type strand, net::http_url url, std::string source,
-                      const std::string& app_key, std::string body, done_fn done)
-      : url_(std::move(url)),
-        source_(std::move(source)),
-        resolver_(strand),
-        socket_(strand),
-        done_(std::move(done)) {
-    request_.method(http::verb::post);
-    request_.target(url_.path + std::string(k_navigation_path));
-    request_.set(http::field::host, url_.authority());
-    request_.set(k_navigation_app_key_header, app_key);
-    request_.set(http::field::content_type, "application/x-www-form-urlencoded");
-    request_.body() = std::move(body);
-    request_.prepare_payload();
-    parser_.body_limit(k_max_body);
-  }
-
-  void start() {
-    boost::system::error_code ec;
-    const auto ip = asio::ip::make_address(url_.host, ec);
-    if (!ec) return connect_to(tcp::endpoint(ip, url_.port));
-    resolver_.async_resolve(url_.host, std::to_string(url_.port),
-                            [self = shared_from_this()](boost::system::error_code e,
-                                                        const tcp::resolver::results_type& r) {
-                              if (e || r.empty()) return self->finish(0);
-                              self->connect_to(r.begin()->endpoint());
-                            });
-  }
-
-  void close() {
-    done_ = nullptr;
-    boost::system::error_code ignored;
-    resolver_.cancel();
-    socket_.close(ignored);
-  }
-
- private:
-  void connect_to(const tcp::endpoint& ep) {
-    if (net::open_socket(socket_, ep, source_)) return finish(0);
-    socket_.async_connect(ep, [self = shared_from_this()](boost::system::error_code e) {
-      if (e) return self->finish(0);
-      http::async_write(self->socket_, self->request_,
-                        [self](boost::system::error_code e2, std::size_t) {
-                          if (e2) return self->finish(0);
-                          http::async_read(self->socket_, self->buffer_, self->parser_,
-                                           [self](boost::system::error_code e3, std::size_t) {
-                                             if (e3) return self->finish(0);
-                                             self->finish(self->parser_.get().result_int());
-                                           });
-                        });
-    });
-  }
-
-  void finish(unsigned status) {
-    auto done = std::move(done_);
-    done_ = nullptr;
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    if (done) done(static_cast<int>(status), status == 0 ? std::string() : parser_.get().body());
-  }
-
-  net::http_url url_;
-  std::string source_;
-  tcp::resolver resolver_;
-  tcp::socket socket_;
-  http::request<http::string_body> request_;
-  beast::flat_buffer buffer_;
-  http::response_parser<http::string_body> parser_;
-  done_fn done_;
-};
 
 // Carries one stream's events to its client, tagged with the generation it was
 // opened in: the client ignores a stream it has already replaced.
@@ -316,21 +231,25 @@ class client::state final : public transport_owner,
     }
     const auto gen = generation_;
     std::weak_ptr<state> weak = shared_from_this();
-    navigation_ = std::make_shared<navigation_exchange>(
-        strand_, *url, sdk_.source_address, app_key_,
-        navigation_body(a.token, machine_options_->device_id, machine_options_->platform),
-        [weak, gen](int status, std::string body) {
-          auto self = weak.lock();
-          if (!self || self->detached_ || gen != self->generation_) return;
-          self->navigation_.reset();
-          if (self->trace_) self->trace_line("navigation answered " + std::to_string(status));
-          actions next;
-          self->machine_.navigation_answered(
-              read_navigation_answer(status, body, self->machine_options_->navigation_transports),
-              self->now(), next);
-          self->handle(std::move(next));
-        });
-    navigation_->start();
+    // The time-out is the machine's (navigation_timeout_ms): it closes the exchange.
+    navigation_ = net::make_http_exchange(
+        strand_, {.url = *url,
+                  .target = url->path + std::string(k_navigation_path),
+                  .headers = {{std::string(k_navigation_app_key_header), app_key_}},
+                  .body = navigation_body(a.token, machine_options_->device_id,
+                                          machine_options_->platform),
+                  .source = sdk_.source_address});
+    navigation_->start([weak, gen](int status, std::string body) {
+      auto self = weak.lock();
+      if (!self || self->detached_ || gen != self->generation_) return;
+      self->navigation_.reset();
+      if (self->trace_) self->trace_line("navigation answered " + std::to_string(status));
+      actions next;
+      self->machine_.navigation_answered(
+          read_navigation_answer(status, body, self->machine_options_->navigation_transports),
+          self->now(), next);
+      self->handle(std::move(next));
+    });
   }
   void run(const store_servers& a, actions&) { store_server_list(a.list); }
   void run(const send& a, actions&) {
@@ -570,7 +489,7 @@ class client::state final : public transport_owner,
   std::int64_t armed_at_ = k_unarmed;
   std::shared_ptr<net::client_stream> transport_;
   std::shared_ptr<stream_link> link_;  // the stream's events, while it is ours
-  std::shared_ptr<navigation_exchange> navigation_;
+  std::shared_ptr<net::http_exchange> navigation_;
   std::uint64_t generation_ = 0;
   mqtt::decoder decoder_;
   sqlite3* db_ = nullptr;
