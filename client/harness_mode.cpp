@@ -159,6 +159,17 @@ int run_harness_mode() {
   const auto returned = [](const std::string& call, rc::code code) {
     emit({{"event", "returned"}, {"call", call}, {"code", static_cast<int>(code)}});
   };
+  // Like the SDK: anything before init fails with 33001 (a network report is kept for
+  // the client to come).
+  const auto before_init = [&](const std::string& cmd, const json::object& o) {
+    if (cmd == "connect") {
+      emit({{"event", "error"}, {"code", static_cast<int>(rc::code::client_not_init)}});
+    } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
+      returned(cmd, rc::code::client_not_init);
+    } else if (cmd == "network") {
+      network_before_init = json_fields::bool_or(o, "available", true) ? 1 : 0;
+    }
+  };
   const auto handle_virtual = [&](const std::string& cmd, const json::object& o, std::int64_t now) {
     if (session) session->host().advance(now);
     if (cmd == "init") {
@@ -172,14 +183,7 @@ int run_harness_mode() {
     } else if (cmd == "clock") {
       // advance() above was the whole of it
     } else if (!session || !session->host().machine().initialized()) {
-      // Like the SDK: anything before init fails with 33001.
-      if (cmd == "connect") {
-        emit({{"event", "error"}, {"code", static_cast<int>(rc::code::client_not_init)}});
-      } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
-        returned(cmd, rc::code::client_not_init);
-      } else if (cmd == "network") {
-        network_before_init = json_fields::bool_or(o, "available", true) ? 1 : 0;
-      }
+      before_init(cmd, o);
     } else if (session->link_command(cmd, o, now)) {
       // handled
     } else if (cmd == "connect") {
@@ -272,14 +276,7 @@ int run_harness_mode() {
       continue;
     }
     if (!c) {
-      // Like the SDK: anything before init fails with 33001.
-      if (cmd == "connect") {
-        emit({{"event", "error"}, {"code", static_cast<int>(rc::code::client_not_init)}});
-      } else if (cmd == "disconnect" || cmd == "logout" || cmd == "reconnect_kick") {
-        returned(cmd, rc::code::client_not_init);
-      } else if (cmd == "network") {
-        network_before_init = json_fields::bool_or(o, "available", true) ? 1 : 0;
-      }
+      before_init(cmd, o);
       continue;
     }
     if (cmd == "connect") {

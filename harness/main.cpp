@@ -15,39 +15,14 @@
 
 #include "imock/base/parse.hpp"
 #include "imock/harness/loader.hpp"
+#include "imock/base/markup.hpp"
 #include "imock/harness/matrix.hpp"
 #include "imock/harness/runner.hpp"
 
 namespace {
 
 using namespace imock::harness;
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
+using imock::xml_escape;
 
 void write_junit(const std::filesystem::path& file, const std::vector<scenario_result>& results) {
   int failures = 0;

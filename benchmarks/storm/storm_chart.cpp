@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "imock/base/markup.hpp"
+
 namespace imock::storm {
 namespace {
 
@@ -81,30 +83,6 @@ std::string steps(const panel& p, const std::vector<double>& v, double bucket_s)
 }
 
 }  // namespace
-
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::vector<double> axis_ticks(double max, int target) {
   if (!(max > 0) || !std::isfinite(max)) return {0, 1};

@@ -20,7 +20,4 @@ std::string render_svg(const run_result& r, const std::string& title);
 /// An HTML page: the title, the SVG inline, the summary text.
 std::string render_html(const run_result& r, const std::string& title, const std::string& summary);
 
-/// Escapes & < > " for XML text and attributes.
-std::string xml_escape(const std::string& text);
-
 }  // namespace imock::storm
