@@ -8,6 +8,7 @@
 #include <system_error>
 #include <utility>
 
+#include "imock/base/parse.hpp"
 #include "imock/base/yaml_read.hpp"
 #include "imock/net/url.hpp"
 #include "imock/protocol/token.hpp"
@@ -40,8 +41,8 @@ constexpr std::uint64_t k_min_packet_size = 128;
 constexpr std::uint64_t k_max_packet_size = 268'435'455;  // MQTT's variable byte integer limit
 constexpr std::uint64_t k_max_u32 = std::numeric_limits<std::uint32_t>::max();
 
-constexpr std::array<std::string_view, 5> k_top_keys = {"apps", "users", "limits", "listen",
-                                                        "navigation"};
+constexpr std::array<std::string_view, 6> k_top_keys = {"apps",   "users",      "limits",
+                                                        "listen", "navigation", "messages"};
 constexpr std::array<std::string_view, 7> k_app_keys = {
     "key", "secret", "state", "token_lifetime", "login_policy", "revoked_token_code", "max_users"};
 constexpr std::array<std::string_view, 5> k_user_keys = {"app", "id", "name", "portrait_uri",
@@ -54,6 +55,21 @@ constexpr std::array<std::string_view, 10> k_listen_keys = {
     "mqtt",          "http",        "mqtts",     "https", "tls_cert", "tls_key", "tls_self_signed",
     "accept_queues", "admin_token", "navigation"};
 constexpr std::array<std::string_view, 2> k_navigation_keys = {"servers", "cache_lifetime"};
+constexpr std::array<std::string_view, 7> k_messages_keys = {
+    "retention",         "max_stored_per_user",    "package_size",
+    "multi_device_sync", "client_send_rate_per_s", "api_recipients_per_min",
+    "max_content_bytes"};
+// docs/server-config.md, "messages": SPEC.md §8.5 keeps a message 1 to 7 days, §8.3 sends
+// at most 200 per offline-sync package.
+constexpr std::int64_t k_min_retention_ms = k_ms_per_s;
+constexpr std::int64_t k_max_retention_ms = std::int64_t{7} * 24 * 60 * 60 * k_ms_per_s;
+constexpr std::uint64_t k_max_stored_per_user = 1'000'000;
+constexpr std::uint64_t k_max_package_size = 200;
+constexpr std::uint64_t k_max_client_send_rate_per_s = 100'000;
+constexpr std::uint64_t k_max_api_recipients_per_min = 10'000'000;
+constexpr std::uint64_t k_max_content_bytes = std::uint64_t{1024} * 1024;
+constexpr std::string_view k_retention_examples = "e.g. 30s, 12h, 7d";
+constexpr std::string_view k_content_size_examples = "e.g. 131072, 128KiB, 1MiB";
 constexpr std::string_view k_server_url_examples =
     "e.g. mqtt://10.0.0.2:1883, mqtts://im.example.com:8883, ws://10.0.0.2:8080/mqtt";
 
@@ -192,6 +208,9 @@ class parser {
     }
     if (const auto* e = present(entries, "navigation")) {
       read_navigation(*e, out.navigation);
+    }
+    if (const auto* e = present(entries, "messages")) {
+      read_messages(*e, out.messages);
     }
     return out;
   }
@@ -570,6 +589,55 @@ class parser {
     }
   }
 
+  void read_messages(const entry& section, messages_config& out) const {
+    if (!section.value.IsMap()) {
+      fail_at(section, "expected a map of message settings, got " + describe(section.value));
+    }
+    const auto entries = read_map(section.value, "in messages", k_messages_keys);
+    if (const auto* e = find(entries, "retention")) {
+      // Not read_duration: its message for a malformed duration would not give the range.
+      const std::string examples(k_retention_examples);
+      const auto& text = scalar(*e, "a duration 1s..7d (" + examples + ")");
+      const auto ms = parse_duration_ms(text);
+      if (!ms || *ms < k_min_retention_ms || *ms > k_max_retention_ms) {
+        fail_at(*e,
+                "bad duration '" + text + "' for retention (expected 1s..7d, " + examples + ")");
+      }
+      out.retention_ms = *ms;
+    }
+    if (const auto* e = find(entries, "max_stored_per_user")) {
+      out.max_stored_per_user =
+          static_cast<std::uint32_t>(read_unsigned(*e, 1, k_max_stored_per_user));
+    }
+    if (const auto* e = find(entries, "package_size")) {
+      out.package_size = static_cast<std::uint32_t>(read_unsigned(*e, 1, k_max_package_size));
+    }
+    if (const auto* e = find(entries, "multi_device_sync")) {
+      out.multi_device_sync = read_bool(*e);
+    }
+    if (const auto* e = find(entries, "client_send_rate_per_s")) {
+      out.client_send_rate_per_s =
+          static_cast<std::uint32_t>(read_unsigned(*e, 0, k_max_client_send_rate_per_s));
+    }
+    if (const auto* e = find(entries, "api_recipients_per_min")) {
+      out.api_recipients_per_min =
+          static_cast<std::uint32_t>(read_unsigned(*e, 0, k_max_api_recipients_per_min));
+    }
+    if (const auto* e = find(entries, "max_content_bytes")) {
+      const auto range = "1.." + std::to_string(k_max_content_bytes) + " bytes";
+      const auto& text =
+          scalar(*e, "a byte size " + range + " (" + std::string(k_content_size_examples) + ")");
+      // parse_byte_size gives 0 for a malformed size: below the range like a real 0.
+      const auto bytes = parse_byte_size(text);
+      if (bytes == 0 || bytes > k_max_content_bytes) {
+        fail_at(*e, "bad byte size '" + text + "' for max_content_bytes (expected " + range +
+                        ", with an optional B, KiB or MiB suffix, " +
+                        std::string(k_content_size_examples) + ")");
+      }
+      out.max_content_bytes = static_cast<std::uint32_t>(bytes);
+    }
+  }
+
   // The items of the list `e`, each an entry named like the list (for messages) whose
   // value is the item. Fails when `e` is not a list.
   std::vector<entry> items(const entry& e, std::string_view expected) const {
@@ -700,6 +768,16 @@ listen:
 navigation:
   # servers: [mqtt://10.0.0.2:1883, ws://10.0.0.2:18080/mqtt]   # default: this server's listeners
   cache_lifetime: 2h                 # cacheSeconds: how long a client may reuse the list; 0: not at all
+
+# One-to-one messages (docs/protocol.md §9).
+messages:
+  retention: 7d                      # 1s..7d; a message still not taken then: message_expired
+  max_stored_per_user: 10000         # 1..1000000; one more drops the user's oldest (message_dropped)
+  package_size: 200                  # 1..200 messages per offline-sync package
+  multi_device_sync: false           # false: a message one online device took skips the others
+  client_send_rate_per_s: 5          # 0..100000 sends per client per second; 0: off (20604 beyond)
+  api_recipients_per_min: 6000       # 0..10000000 server API recipients per app per minute; 0: off (1008 beyond)
+  max_content_bytes: 128KiB          # 1B..1MiB; larger: 30016 (client send), 1005 (server API)
 )";
   return k_yaml;
 }

@@ -102,6 +102,30 @@ struct navigation_config {
   friend bool operator==(const navigation_config&, const navigation_config&) = default;
 };
 
+/// One-to-one messages (docs/protocol.md §9, docs/server-config.md "messages").
+struct messages_config {
+  /// How long a message waits for a user who is not online; past it the message is
+  /// dropped (a `message_expired` event). SPEC.md §8.5: 1 to 7 days, default 7.
+  std::int64_t retention_ms = std::int64_t{7} * 24 * 60 * 60 * 1000;
+  /// The most messages kept for one user; one more drops that user's oldest
+  /// (a `message_dropped` event), so a user who never comes back costs bounded memory.
+  std::uint32_t max_stored_per_user = 10'000;
+  /// Messages per offline-sync package (SPEC.md §8.3: at most 200).
+  std::uint32_t package_size = 200;
+  /// Off (the default, SPEC.md §8.5): a message taken by one online device is not
+  /// delivered to the user's others. On: every device of the user gets every message.
+  bool multi_device_sync = false;
+  /// Messages a client may send per second (SPEC.md §8.6: 5); beyond it 20604. 0: off.
+  std::uint32_t client_send_rate_per_s = 5;
+  /// Message recipients the server API takes per app per minute (SPEC.md §8.6: 6000
+  /// for private and status messages); beyond it 1008. 0: off.
+  std::uint32_t api_recipients_per_min = 6000;
+  /// The largest content, in bytes (SPEC.md §8.6: 128 KB); beyond it 30016 (client
+  /// send) or 1005 (server API).
+  std::uint32_t max_content_bytes = 128 * 1024;
+  friend bool operator==(const messages_config&, const messages_config&) = default;
+};
+
 /// The environment variable that sets the admin token (over the config file's).
 inline constexpr const char* k_admin_token_env = "IMOCK_ADMIN_TOKEN";
 
@@ -117,6 +141,7 @@ struct server_config {
   limits_config limits;
   listen_config listen;
   navigation_config navigation;
+  messages_config messages;
 
   [[nodiscard]] const app_config* find_app(std::string_view key) const noexcept;
   friend bool operator==(const server_config&, const server_config&) = default;

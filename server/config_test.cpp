@@ -84,6 +84,15 @@ void expect_same(const server_config& got, const server_config& want) {
   EXPECT_EQ(gn.navigation, wn.navigation);
   EXPECT_EQ(got.navigation.servers, want.navigation.servers);
   EXPECT_EQ(got.navigation.cache_lifetime_ms, want.navigation.cache_lifetime_ms);
+  const auto& gm = got.messages;
+  const auto& wm = want.messages;
+  EXPECT_EQ(gm.retention_ms, wm.retention_ms);
+  EXPECT_EQ(gm.max_stored_per_user, wm.max_stored_per_user);
+  EXPECT_EQ(gm.package_size, wm.package_size);
+  EXPECT_EQ(gm.multi_device_sync, wm.multi_device_sync);
+  EXPECT_EQ(gm.client_send_rate_per_s, wm.client_send_rate_per_s);
+  EXPECT_EQ(gm.api_recipients_per_min, wm.api_recipients_per_min);
+  EXPECT_EQ(gm.max_content_bytes, wm.max_content_bytes);
   // Catches a field added to a struct (and to operator==) but not to this list.
   EXPECT_TRUE(got == want);
 }
@@ -163,6 +172,14 @@ listen:
 navigation:
   servers: [mqtt://10.0.0.2:1883, "wss://im.example.com/mqtt"]
   cache_lifetime: 10m
+messages:
+  retention: 36h
+  max_stored_per_user: 50
+  package_size: 20
+  multi_device_sync: true
+  client_send_rate_per_s: 0
+  api_recipients_per_min: 120
+  max_content_bytes: 4KiB
 )");
   server_config want;
   app_config one;
@@ -202,6 +219,13 @@ navigation:
   want.listen.navigation = {"127.0.0.1:0", "[::1]:18090"};
   want.navigation.servers = {{"mqtt://10.0.0.2:1883", "wss://im.example.com/mqtt"}};
   want.navigation.cache_lifetime_ms = 600'000;
+  want.messages.retention_ms = std::int64_t{36} * 60 * 60 * 1000;
+  want.messages.max_stored_per_user = 50;
+  want.messages.package_size = 20;
+  want.messages.multi_device_sync = true;
+  want.messages.client_send_rate_per_s = 0;
+  want.messages.api_recipients_per_min = 120;
+  want.messages.max_content_bytes = 4096;
   expect_same(config, want);
 }
 
@@ -329,7 +353,7 @@ TEST(ConfigDefault, DocsQuoteTheDefaultConfig) {
 TEST(ConfigErrors, UnknownTopLevelKeyNamesItsPosition) {
   EXPECT_EQ(error_of("limits:\n  max_connections: 10\nlistne:\n  mqtt: 127.0.0.1:1\n"),
             "x.yaml:3:1: unknown key 'listne' at the top level "
-            "(expected one of: apps, users, limits, listen, navigation)");
+            "(expected one of: apps, users, limits, listen, navigation, messages)");
 }
 
 TEST(ConfigErrors, UnknownAppKeyListsTheAppKeys) {
@@ -432,8 +456,8 @@ TEST(ConfigErrors, WrongSectionTypeSaysWhatWasFound) {
             "x.yaml:3:3: expected a list of apps, got a map");
   EXPECT_EQ(error_of("limits: [1, 2]\n"), "x.yaml:1:9: expected a map of limits, got a list");
   EXPECT_EQ(error_of("- apps\n"),
-            "x.yaml:1:1: expected a map with keys apps, users, limits, listen, navigation at the "
-            "top level, got a list");
+            "x.yaml:1:1: expected a map with keys apps, users, limits, listen, navigation, "
+            "messages at the top level, got a list");
   EXPECT_EQ(error_of("apps:\n  - imock\n"),
             "x.yaml:2:5: expected an app (a map with keys key, secret, state, token_lifetime, "
             "login_policy, revoked_token_code, max_users), got 'imock'");
@@ -577,8 +601,206 @@ TEST(ConfigErrors, HostileInputGivesAnErrorNotAnException) {
   EXPECT_EQ(error.to_string(), "x.yaml:1:3: expected a key name at the top level, got a list");
   EXPECT_FALSE(parse_config("just text", "x.yaml", error));
   EXPECT_EQ(error.to_string(),
-            "x.yaml:1:1: expected a map with keys apps, users, limits, listen, navigation at the "
-            "top level, got 'just text'");
+            "x.yaml:1:1: expected a map with keys apps, users, limits, listen, navigation, "
+            "messages at the top level, got 'just text'");
+}
+
+// --- messages ----------------------------------------------------------------------------
+
+// "messages:\n  KEY: VALUE\n": the value starts at line 2, column KEY's length + 5.
+std::string messages_error(std::string_view key, std::string_view value) {
+  return error_of("messages:\n  " + std::string(key) + ": " + std::string(value) + "\n");
+}
+
+messages_config messages_ok(std::string_view key, std::string_view value) {
+  return parse_ok("messages:\n  " + std::string(key) + ": " + std::string(value) + "\n").messages;
+}
+
+TEST(ConfigMessages, DefaultsAreTheSpecsValues) {
+  const auto m = default_config().messages;
+  EXPECT_EQ(m.retention_ms, std::int64_t{7} * 24 * 60 * 60 * 1000);
+  EXPECT_EQ(m.max_stored_per_user, 10'000U);
+  EXPECT_EQ(m.package_size, 200U);
+  EXPECT_FALSE(m.multi_device_sync);
+  EXPECT_EQ(m.client_send_rate_per_s, 5U);
+  EXPECT_EQ(m.api_recipients_per_min, 6'000U);
+  EXPECT_EQ(m.max_content_bytes, 131'072U);
+}
+
+TEST(ConfigMessages, EachKeyIsReadAndTheOthersKeepTheirDefaults) {
+  struct one_key {
+    std::string_view key;
+    std::string_view value;
+    void (*set)(messages_config&);
+  };
+  const one_key cases[] = {
+      {"retention", "2d", [](messages_config& m) { m.retention_ms = 2 * 86'400'000; }},
+      {"max_stored_per_user", "3", [](messages_config& m) { m.max_stored_per_user = 3; }},
+      {"package_size", "50", [](messages_config& m) { m.package_size = 50; }},
+      {"multi_device_sync", "true", [](messages_config& m) { m.multi_device_sync = true; }},
+      {"client_send_rate_per_s", "0", [](messages_config& m) { m.client_send_rate_per_s = 0; }},
+      {"api_recipients_per_min", "0", [](messages_config& m) { m.api_recipients_per_min = 0; }},
+      {"max_content_bytes", "1000", [](messages_config& m) { m.max_content_bytes = 1000; }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.key) + ": " + std::string(c.value));
+    auto want = default_config();  // the demo app and every other section stay
+    c.set(want.messages);
+    expect_same(parse_ok("messages:\n  " + std::string(c.key) + ": " + std::string(c.value) + "\n"),
+                want);
+  }
+}
+
+TEST(ConfigMessages, AbsentOrEmptySectionIsTheDefault) {
+  EXPECT_TRUE(parse_ok("limits:\n  max_connections: 7\n").messages == default_config().messages);
+  expect_same(parse_ok("messages:\n"), default_config());
+  expect_same(parse_ok("messages:\n  # retention: 1d\n"), default_config());
+  expect_same(parse_ok("messages: {}\n"), default_config());
+}
+
+TEST(ConfigMessages, RetentionIsOneSecondToSevenDays) {
+  EXPECT_EQ(messages_ok("retention", "1s").retention_ms, 1'000);
+  EXPECT_EQ(messages_ok("retention", "1000ms").retention_ms, 1'000);
+  EXPECT_EQ(messages_ok("retention", "1").retention_ms, 1'000) << "a bare number is seconds";
+  EXPECT_EQ(messages_ok("retention", "1.5m").retention_ms, 90'000);
+  EXPECT_EQ(messages_ok("retention", "7d").retention_ms, 604'800'000);
+  EXPECT_EQ(messages_ok("retention", "168h").retention_ms, 604'800'000);
+  EXPECT_EQ(messages_error("retention", "999ms"),
+            "x.yaml:2:14: bad duration '999ms' for retention (expected 1s..7d, e.g. 30s, 12h, 7d)");
+  EXPECT_EQ(messages_error("retention", "604800001ms"),
+            "x.yaml:2:14: bad duration '604800001ms' for retention "
+            "(expected 1s..7d, e.g. 30s, 12h, 7d)");
+  EXPECT_EQ(messages_error("retention", "8d"),
+            "x.yaml:2:14: bad duration '8d' for retention (expected 1s..7d, e.g. 30s, 12h, 7d)");
+  EXPECT_EQ(messages_error("retention", "0"),
+            "x.yaml:2:14: bad duration '0' for retention (expected 1s..7d, e.g. 30s, 12h, 7d)");
+  EXPECT_EQ(messages_error("retention", "a week"),
+            "x.yaml:2:14: bad duration 'a week' for retention "
+            "(expected 1s..7d, e.g. 30s, 12h, 7d)");
+  EXPECT_EQ(
+      messages_error("retention", "[7d]"),
+      "x.yaml:2:14: expected a duration 1s..7d (e.g. 30s, 12h, 7d) for retention, got a list");
+}
+
+TEST(ConfigMessages, MaxStoredPerUserIsOneToAMillion) {
+  EXPECT_EQ(messages_ok("max_stored_per_user", "1").max_stored_per_user, 1U);
+  EXPECT_EQ(messages_ok("max_stored_per_user", "1000000").max_stored_per_user, 1'000'000U);
+  EXPECT_EQ(messages_error("max_stored_per_user", "0"),
+            "x.yaml:2:24: bad integer '0' for max_stored_per_user (expected 1..1000000)");
+  EXPECT_EQ(messages_error("max_stored_per_user", "1000001"),
+            "x.yaml:2:24: bad integer '1000001' for max_stored_per_user (expected 1..1000000)");
+  EXPECT_EQ(messages_error("max_stored_per_user", "many"),
+            "x.yaml:2:24: bad integer 'many' for max_stored_per_user (expected 1..1000000)");
+}
+
+TEST(ConfigMessages, PackageSizeIsOneToTwoHundred) {
+  EXPECT_EQ(messages_ok("package_size", "1").package_size, 1U);
+  EXPECT_EQ(messages_ok("package_size", "200").package_size, 200U);
+  EXPECT_EQ(messages_error("package_size", "0"),
+            "x.yaml:2:17: bad integer '0' for package_size (expected 1..200)");
+  EXPECT_EQ(messages_error("package_size", "201"),
+            "x.yaml:2:17: bad integer '201' for package_size (expected 1..200)");
+  EXPECT_EQ(messages_error("package_size", "{n: 1}"),
+            "x.yaml:2:17: expected an integer 1..200 for package_size, got a map");
+}
+
+TEST(ConfigMessages, MultiDeviceSyncIsTrueOrFalse) {
+  EXPECT_TRUE(messages_ok("multi_device_sync", "true").multi_device_sync);
+  EXPECT_FALSE(messages_ok("multi_device_sync", "false").multi_device_sync);
+  EXPECT_EQ(messages_error("multi_device_sync", "on"),
+            "x.yaml:2:22: bad boolean 'on' for multi_device_sync (expected true or false)");
+  EXPECT_EQ(messages_error("multi_device_sync", "[true]"),
+            "x.yaml:2:22: expected true or false for multi_device_sync, got a list");
+}
+
+TEST(ConfigMessages, ClientSendRateIsZeroToOneHundredThousand) {
+  EXPECT_EQ(messages_ok("client_send_rate_per_s", "0").client_send_rate_per_s, 0U);
+  EXPECT_EQ(messages_ok("client_send_rate_per_s", "100000").client_send_rate_per_s, 100'000U);
+  EXPECT_EQ(messages_error("client_send_rate_per_s", "100001"),
+            "x.yaml:2:27: bad integer '100001' for client_send_rate_per_s (expected 0..100000)");
+  EXPECT_EQ(messages_error("client_send_rate_per_s", "-1"),
+            "x.yaml:2:27: bad integer '-1' for client_send_rate_per_s (expected 0..100000)");
+  EXPECT_EQ(messages_error("client_send_rate_per_s", "5.5"),
+            "x.yaml:2:27: bad integer '5.5' for client_send_rate_per_s (expected 0..100000)");
+}
+
+TEST(ConfigMessages, ApiRecipientsPerMinuteIsZeroToTenMillion) {
+  EXPECT_EQ(messages_ok("api_recipients_per_min", "0").api_recipients_per_min, 0U);
+  EXPECT_EQ(messages_ok("api_recipients_per_min", "10000000").api_recipients_per_min, 10'000'000U);
+  EXPECT_EQ(messages_error("api_recipients_per_min", "10000001"),
+            "x.yaml:2:27: bad integer '10000001' for api_recipients_per_min "
+            "(expected 0..10000000)");
+  EXPECT_EQ(messages_error("api_recipients_per_min", "-1"),
+            "x.yaml:2:27: bad integer '-1' for api_recipients_per_min (expected 0..10000000)");
+}
+
+TEST(ConfigMessages, MaxContentBytesIsOneByteToOneMebibyte) {
+  EXPECT_EQ(messages_ok("max_content_bytes", "1").max_content_bytes, 1U);
+  EXPECT_EQ(messages_ok("max_content_bytes", "1B").max_content_bytes, 1U);
+  EXPECT_EQ(messages_ok("max_content_bytes", "128KiB").max_content_bytes, 131'072U);
+  EXPECT_EQ(messages_ok("max_content_bytes", "1048576").max_content_bytes, 1'048'576U);
+  EXPECT_EQ(messages_ok("max_content_bytes", "1MiB").max_content_bytes, 1'048'576U);
+  EXPECT_EQ(messages_error("max_content_bytes", "0"),
+            "x.yaml:2:22: bad byte size '0' for max_content_bytes (expected 1..1048576 bytes, "
+            "with an optional B, KiB or MiB suffix, e.g. 131072, 128KiB, 1MiB)");
+  EXPECT_EQ(messages_error("max_content_bytes", "1048577"),
+            "x.yaml:2:22: bad byte size '1048577' for max_content_bytes (expected 1..1048576 "
+            "bytes, with an optional B, KiB or MiB suffix, e.g. 131072, 128KiB, 1MiB)");
+  EXPECT_EQ(messages_error("max_content_bytes", "1025KiB"),
+            "x.yaml:2:22: bad byte size '1025KiB' for max_content_bytes (expected 1..1048576 "
+            "bytes, with an optional B, KiB or MiB suffix, e.g. 131072, 128KiB, 1MiB)");
+  EXPECT_EQ(messages_error("max_content_bytes", "128KB"),
+            "x.yaml:2:22: bad byte size '128KB' for max_content_bytes (expected 1..1048576 "
+            "bytes, with an optional B, KiB or MiB suffix, e.g. 131072, 128KiB, 1MiB)");
+  EXPECT_EQ(messages_error("max_content_bytes", "[1]"),
+            "x.yaml:2:22: expected a byte size 1..1048576 bytes (e.g. 131072, 128KiB, 1MiB) for "
+            "max_content_bytes, got a list");
+}
+
+TEST(ConfigMessages, UnknownKeyListsTheMessagesKeys) {
+  EXPECT_EQ(error_of("messages:\n  package_size: 10\n  retension: 1d\n"),
+            "x.yaml:3:3: unknown key 'retension' in messages (expected one of: retention, "
+            "max_stored_per_user, package_size, multi_device_sync, client_send_rate_per_s, "
+            "api_recipients_per_min, max_content_bytes)");
+  EXPECT_EQ(error_of("messages:\n  package_size: 10\n  package_size: 20\n"),
+            "x.yaml:3:3: duplicate key 'package_size' in messages (first at line 2)");
+}
+
+TEST(ConfigMessages, WrongSectionTypeOrEmptyValueIsRefused) {
+  EXPECT_EQ(error_of("messages: [retention]\n"),
+            "x.yaml:1:11: expected a map of message settings, got a list");
+  EXPECT_EQ(error_of("messages: 7d\n"),
+            "x.yaml:1:11: expected a map of message settings, got '7d'");
+  EXPECT_EQ(error_of("messages:\n  package_size:\n  retention: 1d\n"),
+            "x.yaml:2:3: expected an integer 1..200 for package_size, got nothing");
+}
+
+TEST(ConfigMessages, DefaultYamlHasALiveMessagesSection) {
+  // The round trip (ConfigDefault.YamlTextParsesToTheDefaultConfig) would pass with the
+  // section left out; an edited copy of the text shows it is there and read.
+  std::string yaml(default_config_yaml());
+  const std::string_view line = "  package_size: 200 ";
+  const auto at = yaml.find(line);
+  ASSERT_NE(at, std::string::npos) << yaml;
+  yaml.replace(at, line.size(), "  package_size: 7   ");
+  auto want = default_config();
+  want.messages.package_size = 7;
+  expect_same(parse_ok(yaml), want);
+}
+
+TEST(ConfigMessages, ScenarioSectionReportsPositionsInTheScenarioFile) {
+  const auto scenario = YAML::Load(
+      "name: demo\nserver:\n  messages:\n    multi_device_sync: true\n"
+      "    package_size: 201\n");
+  config_error error;
+  EXPECT_FALSE(parse_config_node(scenario["server"], "s.yaml", error));
+  EXPECT_EQ(error.to_string(), "s.yaml:5:19: bad integer '201' for package_size (expected 1..200)");
+  const auto ok = YAML::Load("server:\n  messages: {multi_device_sync: true, retention: 1h}\n");
+  const auto config = parse_config_node(ok["server"], "s.yaml", error);
+  ASSERT_TRUE(config) << error.to_string();
+  EXPECT_TRUE(config->messages.multi_device_sync);
+  EXPECT_EQ(config->messages.retention_ms, 3'600'000);
+  EXPECT_EQ(config->messages.package_size, 200U);
 }
 
 // --- files and scenario sections ---------------------------------------------------------

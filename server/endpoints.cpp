@@ -7,7 +7,7 @@ namespace imock::server {
 endpoints::endpoints(hub& h, server_control& control)
     : hub_(h),
       control_(control),
-      api_(h.dir(), h.config().limits, hooks()),
+      api_(h.dir(), h.config().limits, h.config().messages, hooks()),
       admin_(h, control),
       navigation_(h.dir(), h.faults(), h.config().navigation) {}
 
@@ -24,6 +24,12 @@ api_hooks endpoints::hooks() {
       .log_call =
           [this](std::string_view detail) {
             hub_.log(event_kind::api, std::string(detail), now_ms_);
+          },
+      .publish =
+          [this](const publish_request& r) {
+            std::vector<recipient_uid> uids;
+            control_.apply(hub_.publish(r, now_ms_, uids));
+            return uids;
           },
   };
 }

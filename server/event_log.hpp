@@ -38,9 +38,16 @@ enum class event_kind : std::uint8_t {
   ping,            // a PINGREQ
   api,             // a server API call
   navigation,      // a navigation request (POST /navi.json) and the code its answer gives
+  // One-to-one messages (docs/protocol.md §9); user is the recipient.
+  message_sent,         // the server took a message (from a client or the server API)
+  message_stored,       // kept for a recipient with no device online
+  message_delivered,    // sent to a device for the first time
+  message_redelivered,  // sent again: the last delivery was not acknowledged
+  message_expired,      // past messages.retention before anyone took it: gone
+  message_dropped,      // the recipient held messages.max_stored_per_user: the oldest went
 };
 
-inline constexpr names<event_kind, 20> k_event_kind_names{{{
+inline constexpr names<event_kind, 26> k_event_kind_names{{{
     {"start", event_kind::start},
     {"accept", event_kind::accept},
     {"connect", event_kind::connect},
@@ -61,6 +68,12 @@ inline constexpr names<event_kind, 20> k_event_kind_names{{{
     {"ping", event_kind::ping},
     {"api", event_kind::api},
     {"navigation", event_kind::navigation},
+    {"message_sent", event_kind::message_sent},
+    {"message_stored", event_kind::message_stored},
+    {"message_delivered", event_kind::message_delivered},
+    {"message_redelivered", event_kind::message_redelivered},
+    {"message_expired", event_kind::message_expired},
+    {"message_dropped", event_kind::message_dropped},
 }}};
 
 /// Kinds a scenario's trace leaves out (the harness's noise): start, accept, api.

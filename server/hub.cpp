@@ -70,7 +70,11 @@ mqtt::properties rc_properties(rc::code why) {
 }  // namespace
 
 hub::hub(const server_config& config, std::uint64_t fault_seed, std::int64_t start_ms)
-    : config_(config), dir_(config, start_ms), faults_(fault_seed) {}
+    : config_(config),
+      dir_(config, start_ms),
+      faults_(fault_seed),
+      mailbox_(config.messages.max_stored_per_user, config.messages.multi_device_sync),
+      uid_seed_(fault_seed) {}
 
 std::string hub::user_key(std::string_view app, std::string_view user) {
   std::string key;
@@ -160,6 +164,12 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
       break;
     case mqtt::packet_type::publish: {
       auto& pub = std::get<mqtt::publish>(p);
+      if (pub.topic.starts_with(messages::k_reserved_prefix)) {
+        if (pub.topic == messages::k_send_topic) return handle_send(s, pub, now_ms);
+        // imock's own topics take no other publish (docs/protocol.md §9).
+        if (pub.qos == 1) reply(mqtt::puback{.packet_id = pub.packet_id, .reason = 0x90});
+        break;
+      }
       auto routed = route_publish(s, pub);
       if (pub.qos == 1) {
         reply(mqtt::puback{.packet_id = pub.packet_id,
@@ -169,13 +179,17 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
       break;
     }
     case mqtt::packet_type::puback:
-      break;
+      return handle_message_ack(s, std::get<mqtt::puback>(p).packet_id, now_ms);
     case mqtt::packet_type::subscribe: {
       auto& sub = std::get<mqtt::subscribe>(p);
       mqtt::suback ack{.packet_id = sub.packet_id};
       for (const auto& entry : sub.subscriptions) {
         if (!valid_filter(entry.topic_filter)) {
           ack.reasons.push_back(0x8F);  // topic filter invalid
+          continue;
+        }
+        if (entry.topic_filter.starts_with(messages::k_reserved_prefix)) {
+          ack.reasons.push_back(0x87);  // not authorized: messages come without asking
           continue;
         }
         if (std::find(s.subscriptions.begin(), s.subscriptions.end(), entry.topic_filter) ==
@@ -390,7 +404,14 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
   if (faults_.any_for(fault_trigger::connack)) {
     if (auto r = faults_.match({fault_trigger::connack, s.app, s.user, s.device})) {
       for (auto& a : apply_fault(s, *r, now_ms)) out.push_back(std::move(a));
+      if (s.closing) return out;
     }
+  }
+  // After every successful connect of a client that takes messages: the offline sync
+  // (SPEC.md §8.3).
+  s.takes_messages = flag_property(c.props, messages::k_capability);
+  if (s.takes_messages) {
+    for (auto& a : start_sync(s, now_ms)) out.push_back(std::move(a));
   }
   return out;
 }
@@ -503,6 +524,7 @@ void hub::on_closed(session_id id, std::string_view why, std::int64_t now_ms) {
 }
 
 actions hub::tick(std::int64_t now_ms) {
+  expire_messages(now_ms);
   actions out;
   for (auto& [id, s] : sessions_) {
     if (s.closing || s.blackholed || s.deadline_ms == 0 || s.deadline_ms > now_ms) continue;
@@ -524,6 +546,9 @@ actions hub::tick(std::int64_t now_ms) {
 
 std::optional<std::int64_t> hub::next_deadline() const {
   std::optional<std::int64_t> next;
+  if (const auto oldest = mailbox_.oldest_ms()) {
+    next = *oldest + config_.messages.retention_ms + 1;  // the first tick that expires it
+  }
   for (const auto& [id, s] : sessions_) {
     if (s.closing || s.blackholed || s.deadline_ms == 0) continue;
     if (!next || s.deadline_ms < *next) next = s.deadline_ms;
@@ -532,6 +557,12 @@ std::optional<std::int64_t> hub::next_deadline() const {
 }
 
 void hub::mark_closing(session& s) {
+  if (!s.in_flight.empty()) {
+    // Not acknowledged: pending again, for this user's next delivery (SPEC.md §8.5).
+    mailbox_.release(s.app, s.user, s.id);
+    s.in_flight.clear();
+  }
+  s.syncing = false;
   if (s.connected) {
     remove_from_user_index(s);
     s.connected = false;

@@ -19,6 +19,7 @@
 #include "imock/server/directory.hpp"
 #include "imock/server/event_log.hpp"
 #include "imock/server/faults.hpp"
+#include "imock/server/mailbox.hpp"
 
 namespace imock::server {
 
@@ -73,6 +74,14 @@ struct hub_counters {
   std::uint64_t bytes_out = 0;
   std::uint64_t packets_in = 0;
   std::uint64_t packets_out = 0;
+  // One-to-one messages (docs/protocol.md §9).
+  std::uint64_t messages_sent = 0;         // taken from a client or the server API
+  std::uint64_t messages_stored = 0;       // kept for a recipient with no device online
+  std::uint64_t messages_delivered = 0;    // first deliveries
+  std::uint64_t messages_redelivered = 0;  // deliveries after one went unacknowledged
+  std::uint64_t messages_expired = 0;
+  std::uint64_t messages_dropped = 0;      // over max_stored_per_user
+  std::uint64_t messages_refused = 0;      // a client send answered with an error
 };
 
 class hub {
@@ -124,6 +133,14 @@ class hub {
   /// DISCONNECT 0x8B (rc-code 31003) to everyone and close.
   actions shutdown(std::int64_t now_ms);
 
+  // --- messages (docs/protocol.md §9) -------------------------------------------
+
+  /// A message from the server API for each user in `r.to`: stored, and delivered to
+  /// the devices online now. `uids` gets each recipient's messageUID, in order.
+  actions publish(const publish_request& r, std::int64_t now_ms, std::vector<recipient_uid>& uids);
+  /// Messages held for users not online (or not yet acknowledged).
+  [[nodiscard]] std::size_t stored_messages() const noexcept { return mailbox_.size(); }
+
   [[nodiscard]] bool is_online(std::string_view app, std::string_view user) const;
   [[nodiscard]] std::vector<session_view> sessions(const session_filter& f) const;
   [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
@@ -159,6 +176,15 @@ class hub {
     std::string device;
     std::string platform;
     std::vector<std::string> subscriptions;
+    // Messages: what this session has not acknowledged (packet id -> messageUID), the
+    // offline sync in progress, and the client's send rate window.
+    bool takes_messages = false;  // CONNECT said imock-messages=1
+    std::unordered_map<std::uint16_t, std::string> in_flight;
+    std::uint16_t last_packet_id = 0;
+    bool syncing = false;
+    std::size_t package_unacked = 0;  // messages of the current package not yet acknowledged
+    std::int64_t send_window_ms = 0;
+    std::uint32_t sends_in_window = 0;
   };
 
   actions handle_connect(session& s, mqtt::connect&& c, std::int64_t now_ms);
@@ -174,6 +200,19 @@ class hub {
   void emit(event_kind kind, const session& s, int code, std::string detail, std::int64_t now_ms);
   actions apply_fault(session& s, const fault_rule& r, std::int64_t now_ms);
   actions route_publish(const session& from, const mqtt::publish& p);
+  // Messages (hub_messages.cpp).
+  actions handle_send(session& s, const mqtt::publish& p, std::int64_t now_ms);
+  actions handle_message_ack(session& s, std::uint16_t packet_id, std::int64_t now_ms);
+  actions start_sync(session& s, std::int64_t now_ms);
+  actions send_package(session& s, std::int64_t now_ms);
+  actions deliver(session& s, stored_message& m, std::size_t left, bool has_package,
+                  std::int64_t now_ms);
+  actions arrive(stored_message m, std::int64_t now_ms);
+  actions flush(session& s, std::int64_t now_ms);
+  std::vector<session*> receivers(std::string_view app, std::string_view user);
+  void expire_messages(std::int64_t now_ms);
+  void emit_message(event_kind kind, const stored_message& m, std::string detail,
+                    std::int64_t now_ms);
 
   static std::string user_key(std::string_view app, std::string_view user);
 
@@ -183,6 +222,9 @@ class hub {
   event_log events_;
   hub_counters counters_;
   std::unordered_map<session_id, session> sessions_;
+  mailbox mailbox_;
+  std::uint64_t uid_seed_ = 1;
+  std::uint64_t uids_assigned_ = 0;
   // app \x1f user -> its logged-in sessions
   std::unordered_map<std::string, std::vector<session_id>> by_user_;
   // app \x1f client id -> the logged-in session using it

@@ -73,6 +73,18 @@ std::string render_metrics(const hub& h, const metrics_extras& extras) {
   sample(out, "imock_accept_backoffs_total", extras.accept_backoffs);
   family(out, "imock_accepting", "gauge", "1 while the MQTT listeners accept connections.");
   sample(out, "imock_accepting", extras.accepting ? 1 : 0);
+  family(out, "imock_messages_total", "counter",
+         "One-to-one messages by what happened to them (docs/protocol.md §9).");
+  const std::pair<const char*, std::uint64_t> messages[] = {
+      {"sent", c.messages_sent},           {"stored", c.messages_stored},
+      {"delivered", c.messages_delivered}, {"redelivered", c.messages_redelivered},
+      {"expired", c.messages_expired},     {"dropped", c.messages_dropped},
+      {"refused", c.messages_refused}};
+  for (const auto& [what, n] : messages) {
+    sample(out, "imock_messages_total", n, "outcome=\"" + std::string(what) + "\"");
+  }
+  family(out, "imock_messages_stored", "gauge", "Messages held for users, not yet taken.");
+  sample(out, "imock_messages_stored", h.stored_messages());
   family(out, "imock_events_total", "counter", "Events written to the event log.");
   sample(out, "imock_events_total", h.events().last_seq());
   return out;

@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "imock/protocol/messages.hpp"
 #include "imock/protocol/token.hpp"
 
 namespace imock::server {
@@ -48,7 +49,17 @@ constexpr std::int64_t k_max_formatted_ms = 253'402'300'799'999;
 constexpr std::size_t k_max_logged_size = 64;
 constexpr std::int64_t k_int64_max = std::numeric_limits<std::int64_t>::max();
 
-enum class endpoint { get_token, token_expire, block, unblock, block_query, check_online };
+enum class endpoint {
+  get_token,
+  token_expire,
+  block,
+  unblock,
+  block_query,
+  check_online,
+  private_publish,
+  system_publish,
+  status_publish,
+};
 
 struct route {
   std::string_view path;
@@ -57,13 +68,17 @@ struct route {
   bool needs_body;  // false: every parameter has a default, an empty body is a request
 };
 
-constexpr std::array<route, 6> k_routes{{
+constexpr std::array<route, 9> k_routes{{
     {"/user/getToken.json", endpoint::get_token, "getToken", true},
     {"/user/token/expire.json", endpoint::token_expire, "token/expire", true},
     {"/user/block.json", endpoint::block, "block", true},
     {"/user/unblock.json", endpoint::unblock, "unblock", true},
     {"/user/block/query.json", endpoint::block_query, "block/query", false},
     {"/user/checkOnline.json", endpoint::check_online, "checkOnline", true},
+    {"/message/private/publish.json", endpoint::private_publish, "message/private/publish", true},
+    {"/message/system/publish.json", endpoint::system_publish, "message/system/publish", true},
+    {"/statusmessage/private/publish.json", endpoint::status_publish,
+     "statusmessage/private/publish", true},
 }};
 
 const route* find_route(std::string_view path) noexcept {
@@ -188,13 +203,15 @@ api_reply single(const form& f, std::string_view key, std::optional<std::string_
   return {};
 }
 
-api_reply check_user_id(std::string_view user_id) {
-  if (user_id.empty()) return fail(api_code::bad_parameter, "userId is empty");
+// `key`: the parameter's name in errors (fromUserId, toUserId: the same rule).
+api_reply check_user_id(std::string_view user_id, std::string_view key = "userId") {
+  const std::string name(key);
+  if (user_id.empty()) return fail(api_code::bad_parameter, name + " is empty");
   if (user_id.size() > token::k_max_user_id_size) {
-    return fail(api_code::parameter_too_long, "userId is longer than 64 bytes");
+    return fail(api_code::parameter_too_long, name + " is longer than 64 bytes");
   }
   if (!token::valid_user_id(user_id)) {
-    return fail(api_code::bad_parameter, "userId may hold only letters, digits and + = - _");
+    return fail(api_code::bad_parameter, name + " may hold only letters, digits and + = - _");
   }
   return {};
 }
@@ -385,6 +402,164 @@ api_reply check_online(const app_record& app, const api_hooks& hooks, const form
   return reply;
 }
 
+// ---- messages (SPEC.md §8.1) -------------------------------------------------------
+
+using rate_table = std::unordered_map<std::string, std::pair<std::int64_t, std::uint32_t>>;
+
+
+
+// What sets the three publish endpoints apart.
+struct publish_rules {
+  messages::conversation type;
+  std::size_t max_recipients;
+  bool status;        // a status message: online devices only, no pushContent, no uids
+  bool answers_uids;  // the answer lists messageUIDs
+};
+
+constexpr publish_rules k_private_rules{messages::conversation::private_chat,
+                                        messages::k_max_recipients, false, true};
+constexpr publish_rules k_system_rules{messages::conversation::system,
+                                       messages::k_max_system_recipients, false, true};
+constexpr publish_rules k_status_rules{messages::conversation::private_chat,
+                                       messages::k_max_recipients, true, false};
+
+// A single-valued parameter that must be present and non-empty.
+api_reply required_text(const form& f, std::string_view key, std::string_view& out) {
+  std::optional<std::string_view> value;
+  if (auto r = single(f, key, value); r.code != api_code::ok) return r;
+  if (!value) return fail(api_code::bad_parameter, std::string(key) + " is required");
+  if (value->empty()) return fail(api_code::bad_parameter, std::string(key) + " is empty");
+  out = *value;
+  return {};
+}
+
+// toUserId repeated 1..`max` times (counted as given); duplicates collapse so a user gets
+// one copy, in the order first given.
+api_reply recipient_list(const form& f, std::size_t max, std::vector<std::string_view>& out) {
+  const auto values = f.all("toUserId");
+  if (values.empty()) return fail(api_code::bad_parameter, "toUserId is required");
+  if (values.size() > max) {
+    return fail(api_code::bad_parameter,
+                "at most " + std::to_string(max) + " toUserId values per request");
+  }
+  out.clear();
+  for (const auto id : values) {
+    if (auto r = check_user_id(id, "toUserId"); r.code != api_code::ok) return r;
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return {};
+}
+
+// /message/private/publish.json, /message/system/publish.json and
+// /statusmessage/private/publish.json. The optional flags of SPEC.md §8.1 (pushData,
+// pushExt, count, verifyBlacklist, isPersisted, ...) are not read: accepted and ignored
+// like any unknown parameter. isIncludeSender is read: 1 is refused.
+api_reply publish(const app_record& app, const api_hooks& hooks, const messages_config& config,
+                  rate_table& rate, const form& f, const publish_rules& rules, std::int64_t now_ms,
+                  std::string& log) {
+  std::optional<std::string_view> from;
+  if (auto r = single(f, "fromUserId", from); r.code != api_code::ok) return r;
+  if (!from) return fail(api_code::bad_parameter, "fromUserId is required");
+  if (auto r = check_user_id(*from, "fromUserId"); r.code != api_code::ok) return r;
+
+  std::vector<std::string_view> to;
+  if (auto r = recipient_list(f, rules.max_recipients, to); r.code != api_code::ok) return r;
+
+  std::string_view object_name;
+  if (auto r = required_text(f, "objectName", object_name); r.code != api_code::ok) return r;
+  const auto object_chars = utf8_length(object_name);
+  if (!object_chars) return fail(api_code::bad_parameter, "objectName is not UTF-8");
+  // 1002, not 1005: what the vendor's server SDKs report for it (SPEC.md §8.1).
+  if (*object_chars > messages::k_max_object_name) {
+    return fail(
+        api_code::bad_parameter,
+        "objectName is longer than " + std::to_string(messages::k_max_object_name) + " characters");
+  }
+
+  std::string_view content;
+  if (auto r = required_text(f, "content", content); r.code != api_code::ok) return r;
+  if (content.size() > config.max_content_bytes) {
+    return fail(api_code::parameter_too_long,
+                "content is longer than " + std::to_string(config.max_content_bytes) + " bytes");
+  }
+
+  std::optional<std::string_view> push_content;
+  if (!rules.status) {
+    if (auto r = single(f, "pushContent", push_content); r.code != api_code::ok) return r;
+  }
+
+  std::optional<std::int64_t> include_sender;
+  if (auto r = integer(f, "isIncludeSender", 0, 1, "0 or 1", include_sender);
+      r.code != api_code::ok) {
+    return r;
+  }
+  if (include_sender == 1) {
+    return fail(api_code::bad_parameter,
+                "isIncludeSender=1: imock does not deliver to the sender yet");
+  }
+
+  log += " from=";
+  log += *from;
+  log += " to=" + std::to_string(to.size()) + " objectName=" + printable(object_name);
+
+  // Fixed windows aligned to whole minutes of the server clock, like the request limit.
+  const auto limit = config.api_recipients_per_min;
+  const auto minute = now_ms / k_ms_per_minute;
+  const auto window_key = std::string(app.config.key);
+  if (limit > 0) {
+    auto& [window, taken] = rate[window_key];
+    if (window != minute) {
+      window = minute;
+      taken = 0;
+    }
+    if (std::uint64_t{taken} + to.size() > limit) {
+      return fail(api_code::rate_limited, "more than " + std::to_string(limit) +
+                                              " message recipients in one minute (" +
+                                              std::to_string(taken) + " taken, this call has " +
+                                              std::to_string(to.size()) + ")");
+    }
+  }
+  if (!hooks.publish) return fail(api_code::internal_error, "this server delivers no messages");
+
+  publish_request request;
+  request.app = app.config.key;
+  request.from = *from;
+  request.to.assign(to.begin(), to.end());
+  request.type = rules.type;
+  request.object_name = object_name;
+  request.content = content;
+  if (push_content) request.push_content = *push_content;
+  request.status = rules.status;
+  const auto uids = hooks.publish(request);
+  if (limit > 0) {
+    // Looked up again: the hook ran in between. Counted only once published.
+    auto& [window, taken] = rate[window_key];
+    if (window != minute) {
+      window = minute;
+      taken = 0;
+    }
+    taken += static_cast<std::uint32_t>(to.size());
+  }
+  if (uids.size() != to.size()) {
+    return fail(api_code::internal_error, "the message store answered " +
+                                              std::to_string(uids.size()) + " uids for " +
+                                              std::to_string(to.size()) + " recipients");
+  }
+
+  api_reply reply;
+  if (rules.answers_uids) {
+    boost::json::array listed;
+    for (const auto& [user, uid] : uids) {
+      boost::json::object entry;
+      entry["userId"] = user;
+      entry["messageUID"] = uid;
+      listed.emplace_back(std::move(entry));
+    }
+    reply.fields["messageUIDs"] = std::move(listed);
+  }
+  return reply;
+}
+
 api_response to_response(const api_reply& reply) {
   boost::json::object body;
   body["code"] = static_cast<int>(reply.code);
@@ -449,8 +624,9 @@ api_response api_error(api_code code, std::string_view message) {
   return to_response(fail(code, std::string(message)));
 }
 
-server_api::server_api(directory& dir, const limits_config& limits, api_hooks hooks)
-    : dir_(dir), limits_(limits), hooks_(std::move(hooks)) {}
+server_api::server_api(directory& dir, const limits_config& limits, const messages_config& messages,
+                       api_hooks hooks)
+    : dir_(dir), limits_(limits), messages_(messages), hooks_(std::move(hooks)) {}
 
 bool server_api::handles(std::string_view path) noexcept { return find_route(path) != nullptr; }
 
@@ -520,6 +696,12 @@ api_reply server_api::process(const api_request& request, std::int64_t now_ms,
       return block_query(*app, *fields, now_ms, log_detail);
     case endpoint::check_online:
       return check_online(*app, hooks_, *fields, log_detail);
+    case endpoint::private_publish:
+      return publish(*app, hooks_, messages_, recipients_, *fields, k_private_rules, now_ms, log_detail);
+    case endpoint::system_publish:
+      return publish(*app, hooks_, messages_, recipients_, *fields, k_system_rules, now_ms, log_detail);
+    case endpoint::status_publish:
+      return publish(*app, hooks_, messages_, recipients_, *fields, k_status_rules, now_ms, log_detail);
   }
   return fail(api_code::internal_error, "unrouted endpoint");
 }

@@ -16,6 +16,7 @@
 #include "imock/protocol/codes.hpp"
 #include "imock/server/config.hpp"
 #include "imock/server/directory.hpp"
+#include "imock/server/mailbox.hpp"
 
 namespace imock::server {
 
@@ -84,11 +85,22 @@ struct api_hooks {
       disconnect_user;
   /// A line for the server's event log ("getToken app=... user=...").
   std::function<void(std::string_view detail)> log_call;  // an `api` event
+  /// Stores and delivers a message (docs/protocol.md §9): the uid of each recipient's
+  /// copy, in the order of `to`.
+  std::function<std::vector<recipient_uid>(const publish_request&)> publish;
 };
 
 /// Handles the endpoints of SPEC.md §6:
 ///   /user/getToken.json, /user/token/expire.json, /user/block.json,
 ///   /user/unblock.json, /user/block/query.json, /user/checkOnline.json
+/// and the message endpoints of SPEC.md §8.1, which hand the message to hooks.publish:
+///   /message/private/publish.json (private_chat, toUserId 1..1000, answers messageUIDs),
+///   /message/system/publish.json (system, toUserId 1..100, answers messageUIDs),
+///   /statusmessage/private/publish.json (status = true, toUserId 1..1000, answers code 200).
+/// Their optional flags (pushData, count, isPersisted, ...) are accepted and ignored;
+/// isIncludeSender=1 is refused with 1002. Besides the per-second request limit, the
+/// three share messages.api_recipients_per_min: recipients per app per fixed one-minute
+/// window (now_ms / 60000); a call that would go past it gets 1008 and publishes nothing.
 /// Authentication: App-Key, Nonce, Timestamp, Signature headers (or RC-App-Key, ...),
 /// Signature = hex SHA1(secret + nonce + timestamp). Timestamp in ms or s.
 /// Replay protection (limits.replay_protection): timestamp outside
@@ -96,7 +108,8 @@ struct api_hooks {
 /// gives 1004 / HTTP 401.
 class server_api {
  public:
-  server_api(directory& dir, const limits_config& limits, api_hooks hooks);
+  server_api(directory& dir, const limits_config& limits, const messages_config& messages,
+             api_hooks hooks);
 
   /// True when `path` is one of the server API's endpoints.
   [[nodiscard]] static bool handles(std::string_view path) noexcept;
@@ -109,6 +122,7 @@ class server_api {
  private:
   directory& dir_;
   const limits_config& limits_;
+  const messages_config& messages_;
   api_hooks hooks_;
   // Replay protection: (app key, nonce) -> the time after which it is forgotten (its
   // timestamp + the window: a replay later than that is stale anyway), and the same
@@ -117,6 +131,9 @@ class server_api {
   std::deque<std::pair<std::int64_t, std::string>> nonce_order_;
   // Rate limit: per app key, the current one-second window and its count.
   std::unordered_map<std::string, std::pair<std::int64_t, std::uint32_t>> rate_;
+  // Message recipients (messages.api_recipients_per_min): per app key, the current
+  // one-minute window and the recipients taken in it.
+  std::unordered_map<std::string, std::pair<std::int64_t, std::uint32_t>> recipients_;
 
   /// Routes, authenticates and runs one request; appends what it did to `log_detail`.
   detail::api_reply process(const api_request& request, std::int64_t now_ms,

@@ -46,8 +46,13 @@ class ServerApiTest : public ::testing::Test {
     h.disconnect_user = [this](std::string_view app, std::string_view user, rc::code why) {
       disconnects_.push_back({std::string(app), std::string(user), why});
     };
-        h.log_call = [this](std::string_view detail) {
-      log_.push_back("api: " + std::string(detail));
+    h.log_call = [this](std::string_view detail) { log_.push_back("api: " + std::string(detail)); };
+    // Records the request; each recipient's copy gets "UID-1", "UID-2", ... in order.
+    h.publish = [this](const publish_request& request) {
+      published_.push_back(request);
+      std::vector<recipient_uid> uids;
+      for (const auto& user : request.to) uids.push_back({user, "UID-" + std::to_string(++uids_)});
+      return uids;
     };
     return h;
   }
@@ -125,12 +130,15 @@ class ServerApiTest : public ::testing::Test {
 
   directory dir_;
   limits_config limits_;
+  messages_config messages_;
   std::vector<disconnect_call> disconnects_;
   std::set<std::string> online_;
   std::vector<std::string> log_;
+  std::vector<publish_request> published_;
+  int uids_ = 0;
   bool throw_from_is_online_ = false;
   int nonce_counter_ = 0;
-  server_api api_{dir_, limits_, hooks()};
+  server_api api_{dir_, limits_, messages_, hooks()};
 };
 
 // ---- authentication ------------------------------------------------------------------
@@ -322,14 +330,16 @@ TEST_F(ServerApiReplay, RememberedNoncesStayBoundedByTheWindow) {
 
 using ServerApiRequest = ServerApiTest;
 
-TEST_F(ServerApiRequest, HandlesExactlyTheSixEndpoints) {
+TEST_F(ServerApiRequest, HandlesExactlyTheNineEndpoints) {
   for (const char* path :
        {"/user/getToken.json", "/user/token/expire.json", "/user/block.json", "/user/unblock.json",
-        "/user/block/query.json", "/user/checkOnline.json"}) {
+        "/user/block/query.json", "/user/checkOnline.json", "/message/private/publish.json",
+        "/message/system/publish.json", "/statusmessage/private/publish.json"}) {
     EXPECT_TRUE(server_api::handles(path)) << path;
   }
   EXPECT_FALSE(server_api::handles("/user/getToken"));
   EXPECT_FALSE(server_api::handles("/user/kick.json"));
+  EXPECT_FALSE(server_api::handles("/message/group/publish.json"));
   EXPECT_FALSE(server_api::handles(""));
 }
 
@@ -395,12 +405,19 @@ TEST_F(ServerApiRequest, ExceptionFromAHookIs1000) {
 }
 
 TEST_F(ServerApiRequest, WorksWithoutHooks) {
-  server_api bare(dir_, limits_, api_hooks{});
+  server_api bare(dir_, limits_, messages_, api_hooks{});
   const auto online =
       bare.handle(signed_post("/user/checkOnline.json", "userId=u1", std::to_string(k_now)), k_now);
   EXPECT_EQ(json(online).at("status"), "0");
   EXPECT_TRUE(is_ok(bare.handle(
       signed_post("/user/block.json", "userId=u1&minute=1", std::to_string(k_now)), k_now)));
+  // A message has nowhere to go: an internal error, not a 200 that delivers nothing.
+  EXPECT_TRUE(
+      is_error(bare.handle(signed_post("/message/private/publish.json",
+                                       "fromUserId=u1&toUserId=u2&objectName=RC:TxtMsg&content=x",
+                                       std::to_string(k_now)),
+                           k_now),
+               500, 1000));
 }
 
 TEST_F(ServerApiRequest, ApiErrorHasTheDocumentedShapeAndStatus) {
@@ -746,6 +763,386 @@ TEST_F(ServerApiRateLimit, UnauthenticatedRequestsDoNotCount) {
 TEST_F(ServerApiRateLimit, ZeroMeansNoLimit) {
   limits_.api_rate_limit_per_s = 0;
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(is_ok(post("/user/checkOnline.json", "userId=u1")));
+}
+
+// ---- messages (SPEC.md §8.1) ---------------------------------------------------------
+
+const std::string k_private = "/message/private/publish.json";
+const std::string k_system = "/message/system/publish.json";
+const std::string k_status = "/statusmessage/private/publish.json";
+const std::vector<std::string> k_publish_paths{k_private, k_system, k_status};
+// {"content":"hi"}, form-encoded.
+const std::string k_text = "%7B%22content%22%3A%22hi%22%7D";
+
+class ServerApiMessages : public ServerApiTest {
+ protected:
+  // The parameters every publish endpoint requires, to `count` recipients r0, r1, ...
+  static std::string message(int count = 1, const std::string& object_name = "RC:TxtMsg",
+                             const std::string& content = k_text) {
+    std::string body = "fromUserId=u1";
+    for (int i = 0; i < count; ++i) body += "&toUserId=r" + std::to_string(i);
+    return body + "&objectName=" + object_name + "&content=" + content;
+  }
+
+  // The UTC millisecond at which the minute holding k_now starts.
+  static constexpr std::int64_t k_minute = k_now - k_now % 60'000;
+};
+
+TEST_F(ServerApiMessages, PrivatePublishHandsTheMessageOverAndAnswersEachRecipientsUid) {
+  const auto r = post(
+      k_private, "fromUserId=u1&toUserId=u3&toUserId=u2&objectName=RC:TxtMsg&content=" + k_text +
+                     "&pushContent=new+message");
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.body, R"({"code":200,"messageUIDs":[{"userId":"u3","messageUID":"UID-1"},)"
+                    R"({"userId":"u2","messageUID":"UID-2"}]})");
+  ASSERT_EQ(published_.size(), 1u);
+  const auto& m = published_[0];
+  EXPECT_EQ(m.app, k_key);
+  EXPECT_EQ(m.from, "u1");
+  EXPECT_EQ(m.to, (std::vector<std::string>{"u3", "u2"}));
+  EXPECT_EQ(m.type, messages::conversation::private_chat);
+  EXPECT_EQ(m.object_name, "RC:TxtMsg");
+  EXPECT_EQ(m.content, R"({"content":"hi"})");
+  EXPECT_EQ(m.push_content, "new message");
+  EXPECT_FALSE(m.status);
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_EQ(log_[0],
+            "api: message/private/publish app=app-key-1 from=u1 to=2 "
+            "objectName=RC:TxtMsg -> 200");
+}
+
+TEST_F(ServerApiMessages, SystemPublishIsASystemMessageWithTheSameAnswer) {
+  const auto r =
+      post(k_system, "fromUserId=notice&toUserId=u2&objectName=RC:TxtMsg&content=" + k_text +
+                         "&pushContent=p");
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.body, R"({"code":200,"messageUIDs":[{"userId":"u2","messageUID":"UID-1"}]})");
+  ASSERT_EQ(published_.size(), 1u);
+  const auto& m = published_[0];
+  EXPECT_EQ(m.app, k_key);
+  EXPECT_EQ(m.from, "notice");
+  EXPECT_EQ(m.to, (std::vector<std::string>{"u2"}));
+  EXPECT_EQ(m.type, messages::conversation::system);
+  EXPECT_EQ(m.object_name, "RC:TxtMsg");
+  EXPECT_EQ(m.content, R"({"content":"hi"})");
+  EXPECT_EQ(m.push_content, "p");
+  EXPECT_FALSE(m.status);
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_EQ(log_[0],
+            "api: message/system/publish app=app-key-1 from=notice to=1 "
+            "objectName=RC:TxtMsg -> 200");
+}
+
+TEST_F(ServerApiMessages, StatusPublishIsAStatusMessageAnsweredWithCodeOnly) {
+  // pushContent is no parameter of a status message: ignored, never passed on.
+  const auto r = post(k_status,
+                      "fromUserId=u1&toUserId=u2&toUserId=u3&objectName=App:Typing"
+                      "&content=%7B%7D&pushContent=p&verifyBlacklist=1");
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.body, R"({"code":200})");
+  ASSERT_EQ(published_.size(), 1u);
+  const auto& m = published_[0];
+  EXPECT_EQ(m.app, k_key);
+  EXPECT_EQ(m.from, "u1");
+  EXPECT_EQ(m.to, (std::vector<std::string>{"u2", "u3"}));
+  EXPECT_EQ(m.type, messages::conversation::private_chat);
+  EXPECT_EQ(m.object_name, "App:Typing");
+  EXPECT_EQ(m.content, "{}");
+  EXPECT_EQ(m.push_content, "");
+  EXPECT_TRUE(m.status);
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_EQ(log_[0],
+            "api: statusmessage/private/publish app=app-key-1 from=u1 to=2 "
+            "objectName=App:Typing -> 200");
+}
+
+TEST_F(ServerApiMessages, PushContentIsOptional) {
+  EXPECT_TRUE(is_ok(post(k_private, message())));
+  ASSERT_EQ(published_.size(), 1u);
+  EXPECT_EQ(published_[0].push_content, "");
+  EXPECT_TRUE(is_error(post(k_private, message() + "&pushContent=a&pushContent=b"), 400, 1002));
+}
+
+TEST_F(ServerApiMessages, DuplicateRecipientsGetOneCopy) {
+  const auto r = post(k_private,
+                      "fromUserId=u1&toUserId=u2&toUserId=u3&toUserId=u2"
+                      "&objectName=RC:TxtMsg&content=x");
+  EXPECT_EQ(r.body, R"({"code":200,"messageUIDs":[{"userId":"u2","messageUID":"UID-1"},)"
+                    R"({"userId":"u3","messageUID":"UID-2"}]})");
+  ASSERT_EQ(published_.size(), 1u);
+  EXPECT_EQ(published_[0].to, (std::vector<std::string>{"u2", "u3"}));
+}
+
+TEST_F(ServerApiMessages, OptionalFlagsAreAcceptedAndIgnored) {
+  const std::string flags =
+      "&pushData=d&pushExt=%7B%7D&count=3&verifyBlacklist=1&isPersisted=0&isCounted=0"
+      "&contentAvailable=1&disablePush=true&expansion=true&extraContent=%7B%22k%22%3A%22v%22%7D"
+      "&disableUpdateLastMsg=true&needReadReceipt=1&msgRandom=42&busChannel=b&whatever=1"
+      "&isIncludeSender=0";
+  for (const auto& path : k_publish_paths) {
+    published_.clear();
+    ASSERT_TRUE(is_ok(post(path, message(2) + flags))) << path;
+    ASSERT_EQ(published_.size(), 1u) << path;
+    EXPECT_EQ(published_[0].to, (std::vector<std::string>{"r0", "r1"})) << path;
+    EXPECT_EQ(published_[0].content, R"({"content":"hi"})") << path;
+  }
+}
+
+TEST_F(ServerApiMessages, EachRequiredParameterMissingIs1002NamingIt) {
+  const std::vector<std::pair<std::string, std::string>> without{
+      {"fromUserId", "toUserId=u2&objectName=RC:TxtMsg&content=x"},
+      {"toUserId", "fromUserId=u1&objectName=RC:TxtMsg&content=x"},
+      {"objectName", "fromUserId=u1&toUserId=u2&content=x"},
+      {"content", "fromUserId=u1&toUserId=u2&objectName=RC:TxtMsg"},
+  };
+  for (const auto& path : k_publish_paths) {
+    for (const auto& [name, body] : without) {
+      const auto r = post(path, body);
+      ASSERT_TRUE(is_error(r, 400, 1002)) << path << " " << name;
+      EXPECT_EQ(error_message(r), name + " is required") << path;
+    }
+    // Present but empty is no better.
+    for (const auto& [name, body] : without) {
+      const auto r = post(path, body + "&" + name + "=");
+      ASSERT_TRUE(is_error(r, 400, 1002)) << path << " " << name;
+      EXPECT_EQ(error_message(r), name + " is empty") << path;
+    }
+  }
+  EXPECT_TRUE(published_.empty());
+}
+
+TEST_F(ServerApiMessages, SenderAndRecipientsAreValidUserIds) {
+  for (const auto& path : k_publish_paths) {
+    const auto long_from =
+        post(path, "fromUserId=" + std::string(65, 'u') + "&toUserId=u2&objectName=o&content=x");
+    EXPECT_TRUE(is_error(long_from, 400, 1005)) << path;
+    EXPECT_EQ(error_message(long_from), "fromUserId is longer than 64 bytes");
+    const auto bad_from = post(path, "fromUserId=u%211&toUserId=u2&objectName=o&content=x");
+    EXPECT_TRUE(is_error(bad_from, 400, 1002)) << path;
+    EXPECT_EQ(error_message(bad_from).rfind("fromUserId may hold only", 0), 0u);
+    const auto bad_to =
+        post(path, "fromUserId=u1&toUserId=u2&toUserId=a%20b&objectName=o&content=x");
+    EXPECT_TRUE(is_error(bad_to, 400, 1002)) << path;
+    EXPECT_EQ(error_message(bad_to).rfind("toUserId may hold only", 0), 0u);
+    EXPECT_TRUE(is_error(post(path,
+                              "fromUserId=u1&fromUserId=u3&toUserId=u2&objectName=o"
+                              "&content=x"),
+                         400, 1002))
+        << path;
+    EXPECT_TRUE(is_ok(post(path, "fromUserId=" + std::string(64, 'u') + "&toUserId=" +
+                                     std::string(64, 'v') + "&objectName=o&content=x")))
+        << path;
+  }
+  EXPECT_EQ(published_.size(), 3u);
+}
+
+TEST_F(ServerApiMessages, PrivateAndStatusTakeUpTo1000Recipients) {
+  ASSERT_EQ(messages::k_max_recipients, 1000u);
+  for (const auto& path : {k_private, k_status}) {
+    published_.clear();
+    EXPECT_TRUE(is_ok(post(path, message(1000)))) << path;
+    ASSERT_EQ(published_.size(), 1u);
+    EXPECT_EQ(published_[0].to.size(), 1000u);
+    EXPECT_EQ(published_[0].to.back(), "r999");
+    const auto refused = post(path, message(1001));
+    EXPECT_TRUE(is_error(refused, 400, 1002)) << path;
+    EXPECT_EQ(error_message(refused), "at most 1000 toUserId values per request");
+    EXPECT_EQ(published_.size(), 1u);
+  }
+}
+
+TEST_F(ServerApiMessages, SystemTakesUpTo100Recipients) {
+  ASSERT_EQ(messages::k_max_system_recipients, 100u);
+  EXPECT_TRUE(is_ok(post(k_system, message(100))));
+  ASSERT_EQ(published_.size(), 1u);
+  EXPECT_EQ(published_[0].to.size(), 100u);
+  const auto refused = post(k_system, message(101));
+  EXPECT_TRUE(is_error(refused, 400, 1002));
+  EXPECT_EQ(error_message(refused), "at most 100 toUserId values per request");
+  EXPECT_EQ(published_.size(), 1u);
+}
+
+TEST_F(ServerApiMessages, ObjectNameIsUpTo32Characters) {
+  ASSERT_EQ(messages::k_max_object_name, 32u);
+  for (const auto& path : k_publish_paths) {
+    published_.clear();
+    EXPECT_TRUE(is_ok(post(path, message(1, std::string(32, 'o'))))) << path;
+    // Characters, not bytes: 32 two-byte characters are 64 bytes.
+    std::string wide;
+    for (int i = 0; i < 32; ++i) wide += "%C3%A9";  // U+00E9
+    EXPECT_TRUE(is_ok(post(path, message(1, wide)))) << path;
+    ASSERT_EQ(published_.size(), 2u);
+    EXPECT_EQ(published_[0].object_name, std::string(32, 'o'));
+    const auto refused = post(path, message(1, std::string(33, 'o')));
+    EXPECT_TRUE(is_error(refused, 400, 1002)) << path;
+    EXPECT_EQ(error_message(refused), "objectName is longer than 32 characters");
+    EXPECT_TRUE(is_error(post(path, message(1, "%FF")), 400, 1002)) << path;  // not UTF-8
+    EXPECT_EQ(published_.size(), 2u);
+  }
+}
+
+TEST_F(ServerApiMessages, ContentIsUpToMaxContentBytes) {
+  ASSERT_EQ(messages_.max_content_bytes, 128u * 1024);
+  for (const auto& path : k_publish_paths) {
+    published_.clear();
+    EXPECT_TRUE(is_ok(post(path, message(1, "RC:TxtMsg", std::string(128 * 1024, 'c'))))) << path;
+    ASSERT_EQ(published_.size(), 1u);
+    EXPECT_EQ(published_[0].content.size(), 128u * 1024);
+    const auto refused = post(path, message(1, "RC:TxtMsg", std::string(128 * 1024 + 1, 'c')));
+    EXPECT_TRUE(is_error(refused, 400, 1005)) << path;
+    EXPECT_EQ(error_message(refused), "content is longer than 131072 bytes");
+    EXPECT_EQ(published_.size(), 1u);
+  }
+  // The limit is the config's.
+  messages_.max_content_bytes = 4;
+  EXPECT_TRUE(is_ok(post(k_private, message(1, "RC:TxtMsg", "abcd"))));
+  EXPECT_TRUE(is_error(post(k_private, message(1, "RC:TxtMsg", "abcde")), 400, 1005));
+}
+
+TEST_F(ServerApiMessages, IncludingTheSenderIsRefused) {
+  for (const auto& path : k_publish_paths) {
+    const auto refused = post(path, message() + "&isIncludeSender=1");
+    EXPECT_TRUE(is_error(refused, 400, 1002)) << path;
+    EXPECT_NE(error_message(refused).find("does not deliver to the sender"), std::string::npos);
+    EXPECT_TRUE(is_error(post(path, message() + "&isIncludeSender=2"), 400, 1002)) << path;
+    EXPECT_TRUE(is_error(post(path, message() + "&isIncludeSender=0&isIncludeSender=1"), 400, 1002))
+        << path;
+    EXPECT_TRUE(published_.empty()) << path;
+  }
+  for (const auto& path : k_publish_paths)
+    EXPECT_TRUE(is_ok(post(path, message() + "&isIncludeSender=0")));
+  EXPECT_EQ(published_.size(), 3u);
+}
+
+TEST_F(ServerApiMessages, BadSignatureIs1004AndPublishesNothing) {
+  for (const auto& path : k_publish_paths) {
+    auto r = signed_post(path, message(), std::to_string(k_now), k_key, "wrong-secret");
+    EXPECT_TRUE(is_error(api_.handle(r, k_now), 401, 1004)) << path;
+  }
+  dir_.find_app(k_key)->config.state = app_state::blocked;
+  EXPECT_TRUE(is_error(post(k_private, message()), 401, 1006));
+  EXPECT_TRUE(published_.empty());
+}
+
+TEST_F(ServerApiMessages, RefusedCallIsLoggedWithItsReason) {
+  EXPECT_TRUE(is_error(post(k_system, "fromUserId=u1&objectName=o&content=x"), 400, 1002));
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_EQ(log_[0], "api: message/system/publish app=app-key-1 -> 1002 (toUserId is required)");
+}
+
+TEST_F(ServerApiMessages, LoggedObjectNameIsPrintable) {
+  EXPECT_TRUE(is_ok(post(k_private, message(1, "a%0Ab"))));
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_EQ(log_[0],
+            "api: message/private/publish app=app-key-1 from=u1 to=1 objectName=a?b -> 200");
+}
+
+TEST_F(ServerApiMessages, ExceptionFromThePublishHookIs1000) {
+  api_hooks h = hooks();
+  h.publish = [](const publish_request&) -> std::vector<recipient_uid> {
+    throw std::runtime_error("store failed");
+  };
+  server_api api(dir_, limits_, messages_, std::move(h));
+  EXPECT_TRUE(is_error(api.handle(signed_post(k_private, message(), std::to_string(k_now)), k_now),
+                       500, 1000));
+}
+
+TEST_F(ServerApiMessages, PerSecondRequestLimitApplies) {
+  limits_.api_rate_limit_per_s = 1;
+  EXPECT_TRUE(is_ok(post(k_private, message())));
+  EXPECT_TRUE(is_error(post(k_status, message()), 429, 1008));
+  EXPECT_EQ(published_.size(), 1u);
+}
+
+// ---- message recipients per minute ---------------------------------------------------
+
+using ServerApiRecipientLimit = ServerApiMessages;
+
+TEST_F(ServerApiRecipientLimit, BeyondTheLimitIs1008AndPublishesNothingUntilTheNextMinute) {
+  messages_.api_recipients_per_min = 3;
+  EXPECT_TRUE(is_ok(post(k_private, message(2), k_minute)));
+  const auto refused = post(k_private, message(2), k_minute + 30'000);
+  EXPECT_TRUE(is_error(refused, 429, 1008));
+  EXPECT_EQ(error_message(refused),
+            "more than 3 message recipients in one minute (2 taken, this call has 2)");
+  EXPECT_EQ(published_.size(), 1u);  // the hook was not called
+  // The refused call took nothing: one more recipient still fits, exactly at the limit.
+  EXPECT_TRUE(is_ok(post(k_private, message(1), k_minute + 59'999)));
+  EXPECT_TRUE(is_error(post(k_private, message(1), k_minute + 59'999), 429, 1008));
+  EXPECT_EQ(published_.size(), 2u);
+  // Fixed windows: the next minute starts afresh.
+  EXPECT_TRUE(is_ok(post(k_private, message(2), k_minute + 60'000)));
+  EXPECT_EQ(published_.size(), 3u);
+  EXPECT_EQ(log_[1].rfind("api: message/private/publish app=app-key-1 from=u1 to=2 "
+                          "objectName=RC:TxtMsg -> 1008 (more than 3",
+                          0),
+            0u)
+      << log_[1];
+}
+
+TEST_F(ServerApiRecipientLimit, ACallLargerThanTheLimitIsRefusedWhole) {
+  messages_.api_recipients_per_min = 3;
+  EXPECT_TRUE(is_error(post(k_status, message(4)), 429, 1008));
+  EXPECT_TRUE(published_.empty());
+  EXPECT_TRUE(is_ok(post(k_status, message(3))));
+}
+
+TEST_F(ServerApiRecipientLimit, TheThreeEndpointsShareOneBudget) {
+  messages_.api_recipients_per_min = 3;
+  EXPECT_TRUE(is_ok(post(k_private, message(1))));
+  EXPECT_TRUE(is_ok(post(k_system, message(1))));
+  EXPECT_TRUE(is_ok(post(k_status, message(1))));
+  for (const auto& path : k_publish_paths) {
+    EXPECT_TRUE(is_error(post(path, message(1)), 429, 1008)) << path;
+  }
+  EXPECT_EQ(published_.size(), 3u);
+}
+
+TEST_F(ServerApiRecipientLimit, CountsDistinctRecipientsOfPublishedMessagesOnly) {
+  messages_.api_recipients_per_min = 3;
+  // Refused for a bad parameter: counts nothing.
+  EXPECT_TRUE(is_error(post(k_private, message(3, "")), 400, 1002));
+  // u2 twice is one recipient.
+  EXPECT_TRUE(is_ok(post(k_private,
+                         "fromUserId=u1&toUserId=u2&toUserId=u2&toUserId=u3"
+                         "&objectName=o&content=x")));
+  EXPECT_TRUE(is_ok(post(k_private, message(1))));
+  EXPECT_TRUE(is_error(post(k_private, message(1)), 429, 1008));
+}
+
+TEST_F(ServerApiRecipientLimit, CountsEachAppKeySeparately) {
+  messages_.api_recipients_per_min = 2;
+  add_app("app-key-2", "app-secret-2");
+  EXPECT_TRUE(is_ok(post(k_private, message(2))));
+  EXPECT_TRUE(is_error(post(k_private, message(1)), 429, 1008));
+  EXPECT_TRUE(is_ok(api_.handle(
+      signed_post(k_private, message(2), std::to_string(k_now), "app-key-2", "app-secret-2"),
+      k_now)));
+  ASSERT_EQ(published_.size(), 2u);
+  EXPECT_EQ(published_[1].app, "app-key-2");
+}
+
+TEST_F(ServerApiRecipientLimit, DefaultIs6000AndZeroMeansNoLimit) {
+  ASSERT_EQ(messages_.api_recipients_per_min, 6000u);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(is_ok(post(k_private, message(1000)))) << i;
+  EXPECT_TRUE(is_error(post(k_private, message(1)), 429, 1008));
+  messages_.api_recipients_per_min = 0;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(is_ok(post(k_private, message(1000)))) << i;
+  EXPECT_EQ(published_.size(), 9u);
+}
+
+TEST_F(ServerApiRecipientLimit, DoesNotTouchThePerSecondRequestLimit) {
+  // Both limits live side by side for the same app key.
+  limits_.api_rate_limit_per_s = 2;
+  messages_.api_recipients_per_min = 1;
+  EXPECT_TRUE(is_ok(post(k_private, message(1))));
+  const auto recipients = post(k_private, message(1));
+  EXPECT_TRUE(is_error(recipients, 429, 1008));
+  EXPECT_NE(error_message(recipients).find("message recipients in one minute"), std::string::npos);
+  const auto requests = post("/user/checkOnline.json", "userId=u1");
+  EXPECT_TRUE(is_error(requests, 429, 1008));
+  EXPECT_NE(error_message(requests).find("requests in one second"), std::string::npos);
+  EXPECT_TRUE(is_ok(post("/user/checkOnline.json", "userId=u1", k_now + 1000)));
 }
 
 }  // namespace

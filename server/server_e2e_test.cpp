@@ -72,6 +72,24 @@ class ServerE2e : public ::testing::TestWithParam<transport> {
     return c;
   }
 
+  // A client that takes messages (imock-messages=1), logged in, past its offline sync
+  // (nothing stored: the sync-completed marker right after CONNACK).
+  std::unique_ptr<wire_client> messaging_login(const std::string& user_id,
+                                               const std::string& device) {
+    auto c = open();
+    if (!c) return nullptr;
+    auto connect = connect_packet(k_app, token_for(user_id), device);
+    connect.props.user_properties.emplace_back("imock-messages", "1");
+    c->send(connect);
+    const auto v = verdict_of(c->receive());
+    EXPECT_EQ(v.reason, 0) << v.to_string();
+    const auto done = c->receive();
+    const auto* marker = done ? std::get_if<mqtt::publish>(&*done) : nullptr;
+    EXPECT_TRUE(marker != nullptr && marker->topic == "imock/sync/done")
+        << verdict_of(done).to_string();
+    return c;
+  }
+
   // Connects and returns the client when CONNACK 0 came back.
   std::unique_ptr<wire_client> login(std::string_view user_id, std::string_view device,
                                      bool reconnect = false, bool kick = false,
@@ -134,6 +152,82 @@ TEST_P(ServerE2e, ValidTokenGetsConnackZeroWithTheUserId) {
   EXPECT_EQ(ack.props.maximum_packet_size, 4096u);
   c->send(mqtt::pingreq{});
   EXPECT_TRUE(c->receive() == mqtt::packet(mqtt::pingresp{}));
+}
+
+// --- one-to-one messages (docs/protocol.md §9) ---------------------------------------
+
+TEST_P(ServerE2e, AMessageSentByOneClientReachesTheOtherWithItsUid) {
+  const auto alice_id = user("alice");
+  const auto bob_id = user("bob");
+  auto alice = messaging_login(alice_id, "a-phone");
+  auto bob = messaging_login(bob_id, "b-phone");
+  ASSERT_TRUE(alice && bob);
+  mqtt::publish send{.qos = 1, .topic = "imock/send", .packet_id = 11};
+  send.payload = R"({"content":"hello over )" + std::string(to_string(GetParam())) + R"("})";
+  send.props.user_properties = {{"to", bob_id}, {"objectName", "RC:TxtMsg"}, {"clientMsgId", "9"}};
+  ASSERT_TRUE(alice->send(send));
+  const auto ack = alice->receive();
+  ASSERT_TRUE(ack && std::holds_alternative<mqtt::puback>(*ack)) << verdict_of(ack).to_string();
+  const auto& puback = std::get<mqtt::puback>(*ack);
+  EXPECT_EQ(puback.packet_id, 11);
+  EXPECT_EQ(puback.reason, 0);
+  const auto* uid = puback.props.find_user_property("messageUId");
+  ASSERT_NE(uid, nullptr);
+
+  const auto got = bob->receive();
+  ASSERT_TRUE(got && std::holds_alternative<mqtt::publish>(*got)) << verdict_of(got).to_string();
+  const auto& message = std::get<mqtt::publish>(*got);
+  EXPECT_EQ(message.topic, "imock/msg");
+  EXPECT_EQ(message.qos, 1);
+  EXPECT_EQ(message.payload, send.payload);
+  ASSERT_NE(message.props.find_user_property("messageUId"), nullptr);
+  EXPECT_EQ(*message.props.find_user_property("messageUId"), *uid);
+  EXPECT_EQ(*message.props.find_user_property("from"), alice_id);
+  ASSERT_TRUE(bob->send(mqtt::puback{.packet_id = message.packet_id}));
+  // Taken: a reconnect of bob's syncs nothing.
+  bob.reset();
+  auto again = open();
+  ASSERT_TRUE(again);
+  auto c = connect_packet(k_app, token_for(bob_id), "b-phone");
+  c.props.user_properties.emplace_back("imock-messages", "1");
+  again->send(c);
+  EXPECT_EQ(verdict_of(again->receive()).packet, "CONNACK");
+  const auto done = again->receive();
+  ASSERT_TRUE(done && std::holds_alternative<mqtt::publish>(*done));
+  EXPECT_EQ(std::get<mqtt::publish>(*done).topic, "imock/sync/done");
+}
+
+TEST_P(ServerE2e, AServerApiMessageForAnOfflineUserArrivesAfterItsConnectThenTheMarker) {
+  const auto bob_id = user("bob");
+  const auto r = testing::server_api_call(
+      bound_.http, k_app, k_secret, "/message/private/publish.json",
+      "fromUserId=system-bot&toUserId=" + bob_id +
+          "&objectName=RC%3ATxtMsg&content=%7B%22content%22%3A%22while+you+were+away%22%7D");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto answer = boost::json::parse(r.body).as_object();
+  const auto& uids = answer.at("messageUIDs").as_array();
+  ASSERT_EQ(uids.size(), 1U) << r.body;
+  EXPECT_EQ(uids[0].at("userId").as_string(), bob_id);
+  const std::string uid(uids[0].at("messageUID").as_string());
+
+  auto bob = open();
+  ASSERT_TRUE(bob);
+  auto c = connect_packet(k_app, token_for(bob_id), "b-phone");
+  c.props.user_properties.emplace_back("imock-messages", "1");
+  bob->send(c);
+  EXPECT_EQ(verdict_of(bob->receive()).reason, 0);
+  const auto got = bob->receive();
+  ASSERT_TRUE(got && std::holds_alternative<mqtt::publish>(*got)) << verdict_of(got).to_string();
+  const auto& m = std::get<mqtt::publish>(*got);
+  EXPECT_EQ(m.payload, R"({"content":"while you were away"})");
+  EXPECT_EQ(*m.props.find_user_property("messageUId"), uid);
+  EXPECT_EQ(*m.props.find_user_property("offline"), "1");
+  EXPECT_EQ(*m.props.find_user_property("left"), "0");
+  EXPECT_EQ(*m.props.find_user_property("hasPackage"), "0");
+  ASSERT_TRUE(bob->send(mqtt::puback{.packet_id = m.packet_id}));
+  const auto done = bob->receive();
+  ASSERT_TRUE(done && std::holds_alternative<mqtt::publish>(*done)) << verdict_of(done).to_string();
+  EXPECT_EQ(std::get<mqtt::publish>(*done).topic, "imock/sync/done");
 }
 
 TEST_P(ServerE2e, UnknownAppKeyIs31002) {
