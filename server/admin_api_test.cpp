@@ -128,7 +128,7 @@ TEST_F(AdminApiTest, BadInputGets400SayingWhyAndChangesNothing) {
                 .find("12345 is not a documented code"),
             std::string::npos);
   EXPECT_NE(refused(post("/admin/faults", R"({"on":"later","action":"kick"})"), 400)
-                .find("'on': 'later' is not a trigger (expected one of: connect, connack, packet)"),
+                .find("'on': 'later' is not a trigger (expected one of: connect, connack, packet, delivery, send, sync)"),
             std::string::npos);
   EXPECT_NE(refused(post("/admin/users/block", R"({"app":"app"})"), 400)
                 .find("'user' is required"),

@@ -225,9 +225,23 @@ struct validator {
       out.push_back({"probability", "'probability' must be in (0, 1], e.g. 0.5"});
     }
     positive_or_zero(f.via == "delay" ? "ms" : "delay_ms", r.delay_ms);
-    if (r.action == fault_action::delay && r.on != fault_trigger::connect) {
-      out.push_back({"on", "action delay only works with on: connect (after a CONNACK or on "
-                           "a packet, use kick, drop or blackhole)"});
+    const bool delay_on = r.on == fault_trigger::connect || r.on == fault_trigger::delivery ||
+                          r.on == fault_trigger::sync;
+    if (r.action == fault_action::delay && !delay_on) {
+      out.push_back({"on", "action delay only works with on: connect, delivery or sync (after a "
+                           "CONNACK or on a packet, use kick, drop or blackhole)"});
+    }
+    if ((r.action == fault_action::duplicate || r.action == fault_action::reorder) &&
+        r.on != fault_trigger::delivery) {
+      out.push_back({"on", "action " + std::string(to_string(r.action)) +
+                               " only works with on: delivery"});
+    }
+    if (r.action == fault_action::drop_ack && r.on != fault_trigger::send) {
+      out.push_back({"on", "action drop_ack only works with on: send"});
+    }
+    if (r.on == fault_trigger::sync && r.action != fault_action::delay &&
+        r.action != fault_action::drop && r.action != fault_action::kick) {
+      out.push_back({"action", "on: sync takes delay (hold the sync), drop or kick"});
     }
     if (r.action == fault_action::refuse && r.on != fault_trigger::connect) {
       out.push_back({"on", "action refuse only works with on: connect (after a CONNACK or on "

@@ -59,11 +59,25 @@ TEST(AdminRequests, ValuesSpelledAsStringsAreReadAsAQueryStringCarriesThem) {
   EXPECT_DOUBLE_EQ(f.rule.probability, 0.5);
 }
 
+TEST(AdminRequests, MessageFaultsKeepToTheirTriggers) {
+  EXPECT_TRUE(problems("/admin/faults", R"({"on":"delivery","action":"duplicate"})").empty());
+  EXPECT_TRUE(problems("/admin/faults", R"({"on":"delivery","action":"reorder"})").empty());
+  EXPECT_TRUE(problems("/admin/faults", R"({"on":"delivery","action":"delay","delay_ms":5})").empty());
+  EXPECT_TRUE(problems("/admin/faults", R"({"on":"send","action":"drop_ack"})").empty());
+  EXPECT_TRUE(problems("/admin/faults", R"({"on":"sync","action":"delay","delay_ms":5})").empty());
+  EXPECT_EQ(problems("/admin/faults", R"({"on":"connect","action":"duplicate"})"),
+            std::vector<std::string>{"on: action duplicate only works with on: delivery"});
+  EXPECT_EQ(problems("/admin/faults", R"({"on":"delivery","action":"drop_ack"})"),
+            std::vector<std::string>{"on: action drop_ack only works with on: send"});
+  EXPECT_EQ(problems("/admin/faults", R"({"on":"sync","action":"blackhole"})"),
+            std::vector<std::string>{"action: on: sync takes delay (hold the sync), drop or kick"});
+}
+
 TEST(AdminRequests, EveryProblemIsNamedInOnePass) {
   EXPECT_EQ(problems("/admin/faults", R"({"action":"explode","nth":-1,"probability":"x"})"),
             (std::vector<std::string>{
                 "action: 'action': 'explode' is not an action (expected one of: refuse, delay, drop, "
-                "blackhole, kick)",
+                "blackhole, kick, duplicate, reorder, drop_ack)",
                 "nth: 'nth' must be 0..4294967295",
                 "probability: 'probability' must be a number"}));
 }

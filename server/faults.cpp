@@ -58,8 +58,10 @@ std::optional<fault_rule> fault_set::match(const fault_event& e) {
         !filter_ok(r.device, e.device)) {
       continue;
     }
-    if (e.on == fault_trigger::packet) {
-      // For packets, nth counts packets of the session, not matches across sessions.
+    const bool per_session = e.on == fault_trigger::packet || e.on == fault_trigger::delivery;
+    if (per_session) {
+      // For packets and deliveries, nth counts those of the session, not matches
+      // across sessions.
       if (r.nth != 0 && e.packet_count != r.nth) continue;
       ++r.matched;
     } else {
@@ -74,7 +76,7 @@ std::optional<fault_rule> fault_set::match(const fault_event& e) {
     ++r.fired;
     fault_rule fired = r;
     const bool used_up =
-        (r.times != 0 && r.fired >= r.times) || (e.on != fault_trigger::packet && r.nth != 0);
+        (r.times != 0 && r.fired >= r.times) || (!per_session && r.nth != 0);
     if (used_up) {
       rules_.erase(it);
     }

@@ -20,6 +20,10 @@ enum class fault_trigger {
   connect,  // a CONNECT arrived (before any check)
   connack,  // right after a successful CONNACK was sent
   packet,   // a packet arrived on a connected session (nth = its count on that session)
+  // Messages (docs/protocol.md §9):
+  delivery,  // a message is about to go to a session (nth = its count on that session)
+  send,      // a client's send (PUBLISH imock/send) arrived
+  sync,      // the offline sync is about to start, right after a successful CONNACK
 };
 
 /// What the rule does when it fires.
@@ -29,19 +33,29 @@ enum class fault_action {
   drop,       // close the connection, with a DISCONNECT (send_disconnect) or without
   blackhole,  // keep the TCP connection, answer nothing from now on
   kick,       // DISCONNECT 0x8E with rc-code `code` (default 31010)
+  // Messages:
+  duplicate,  // deliver the message twice (delivery only)
+  reorder,    // hold the message back until the session's next delivery has gone (delivery)
+  drop_ack,   // take the client's message but send no PUBACK, so it resends (send only)
 };
 
-inline constexpr names<fault_trigger, 3> k_fault_trigger_names{{{
+inline constexpr names<fault_trigger, 6> k_fault_trigger_names{{{
     {"connect", fault_trigger::connect},
     {"connack", fault_trigger::connack},
     {"packet", fault_trigger::packet},
+    {"delivery", fault_trigger::delivery},
+    {"send", fault_trigger::send},
+    {"sync", fault_trigger::sync},
 }}};
-inline constexpr names<fault_action, 5> k_fault_action_names{{{
+inline constexpr names<fault_action, 8> k_fault_action_names{{{
     {"refuse", fault_action::refuse},
     {"delay", fault_action::delay},
     {"drop", fault_action::drop},
     {"blackhole", fault_action::blackhole},
     {"kick", fault_action::kick},
+    {"duplicate", fault_action::duplicate},
+    {"reorder", fault_action::reorder},
+    {"drop_ack", fault_action::drop_ack},
 }}};
 inline std::string_view to_string(fault_trigger t) noexcept { return k_fault_trigger_names.of(t); }
 inline std::string_view to_string(fault_action a) noexcept { return k_fault_action_names.of(a); }
@@ -110,7 +124,8 @@ struct fault_event {
   std::string_view app;
   std::string_view user;
   std::string_view device;
-  std::uint64_t packet_count = 0;  // for `packet`: packets received on the session so far
+  std::uint64_t packet_count = 0;  // `packet`: packets received on the session so far;
+                                   // `delivery`: messages sent to the session so far
 };
 
 class fault_set {

@@ -475,6 +475,10 @@ actions hub::apply_fault(session& s, const fault_rule& r, std::int64_t now_ms) {
       mark_closing(s);
       return out;
     }
+    case fault_action::duplicate:
+    case fault_action::reorder:
+    case fault_action::drop_ack:
+      break;  // message faults: validate() keeps them to their triggers (hub_messages.cpp)
   }
   return {};
 }
@@ -527,6 +531,11 @@ actions hub::tick(std::int64_t now_ms) {
   expire_messages(now_ms);
   actions out;
   for (auto& [id, s] : sessions_) {
+    if (s.sync_due_ms == 0 || s.sync_due_ms > now_ms || s.closing) continue;
+    s.sync_due_ms = 0;  // a held sync (a `sync` delay fault) starts now
+    for (auto& a : send_package(s, now_ms)) out.push_back(std::move(a));
+  }
+  for (auto& [id, s] : sessions_) {
     if (s.closing || s.blackholed || s.deadline_ms == 0 || s.deadline_ms > now_ms) continue;
     if (!s.connected) {
       ++counters_.connect_timeouts;
@@ -550,6 +559,9 @@ std::optional<std::int64_t> hub::next_deadline() const {
     next = *oldest + config_.messages.retention_ms + 1;  // the first tick that expires it
   }
   for (const auto& [id, s] : sessions_) {
+    if (s.sync_due_ms != 0 && !s.closing && (!next || s.sync_due_ms < *next)) next = s.sync_due_ms;
+  }
+  for (const auto& [id, s] : sessions_) {
     if (s.closing || s.blackholed || s.deadline_ms == 0) continue;
     if (!next || s.deadline_ms < *next) next = s.deadline_ms;
   }
@@ -563,6 +575,8 @@ void hub::mark_closing(session& s) {
     s.in_flight.clear();
   }
   s.syncing = false;
+  s.sync_due_ms = 0;
+  s.held_back.reset();
   if (s.connected) {
     remove_from_user_index(s);
     s.connected = false;

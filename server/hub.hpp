@@ -179,9 +179,16 @@ class hub {
     // Messages: what this session has not acknowledged (packet id -> messageUID), the
     // offline sync in progress, and the client's send rate window.
     bool takes_messages = false;  // CONNECT said imock-messages=1
-    std::unordered_map<std::uint16_t, std::string> in_flight;
+    struct delivery {
+      std::string uid;
+      bool counted = true;  // false for a fault's duplicate: its PUBACK moves no package
+    };
+    std::unordered_map<std::uint16_t, delivery> in_flight;
     std::uint16_t last_packet_id = 0;
+    std::uint64_t deliveries = 0;  // messages sent to this session (a delivery fault's nth)
+    std::optional<action> held_back;  // a `reorder` fault's message, until the next one
     bool syncing = false;
+    std::int64_t sync_due_ms = 0;  // a `sync` delay fault: the sync starts then (0: not held)
     std::size_t package_unacked = 0;  // messages of the current package not yet acknowledged
     std::int64_t send_window_ms = 0;
     std::uint32_t sends_in_window = 0;
@@ -207,6 +214,8 @@ class hub {
   actions send_package(session& s, std::int64_t now_ms);
   actions deliver(session& s, stored_message& m, std::size_t left, bool has_package,
                   std::int64_t now_ms);
+  std::uint16_t next_packet_id(session& s);
+  actions release_held(session& s);
   actions arrive(stored_message m, std::int64_t now_ms);
   actions flush(session& s, std::int64_t now_ms);
   std::vector<session*> receivers(std::string_view app, std::string_view user);

@@ -61,17 +61,42 @@ std::vector<hub::session*> hub::receivers(std::string_view app, std::string_view
   return out;
 }
 
+std::uint16_t hub::next_packet_id(session& s) {
+  do {
+    s.last_packet_id = static_cast<std::uint16_t>(s.last_packet_id == 0xFFFF ? 1 : s.last_packet_id + 1);
+  } while (s.in_flight.contains(s.last_packet_id));  // 65,535 unacknowledged: not reached
+  return s.last_packet_id;
+}
+
+actions hub::release_held(session& s) {
+  actions out;
+  if (s.held_back) {
+    out.push_back(std::move(*s.held_back));
+    s.held_back.reset();
+  }
+  return out;
+}
+
 actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_package,
                      std::int64_t now_ms) {
-  s.last_packet_id = static_cast<std::uint16_t>(s.last_packet_id == 0xFFFF ? 1 : s.last_packet_id + 1);
-  while (s.in_flight.contains(s.last_packet_id)) ++s.last_packet_id;  // 65,535 in flight: no
-  s.in_flight.emplace(s.last_packet_id, m.uid);
+  std::optional<fault_rule> fault;
+  if (faults_.any_for(fault_trigger::delivery)) {
+    fault = faults_.match({fault_trigger::delivery, s.app, s.user, s.device, s.deliveries + 1});
+    if (fault && (fault->action == fault_action::drop || fault->action == fault_action::kick ||
+                  fault->action == fault_action::blackhole || fault->action == fault_action::refuse)) {
+      // The connection goes (or goes silent) instead of this delivery: the message and
+      // what else is unacknowledged wait for the next connect.
+      return apply_fault(s, *fault, now_ms);
+    }
+  }
+  ++s.deliveries;
+  const auto packet_id = next_packet_id(s);
+  s.in_flight.emplace(packet_id, session::delivery{m.uid});
   m.in_flight.push_back(s.id);
   ++m.deliveries;
 
-  mqtt::publish p{.topic = std::string(msg::k_message_topic), .payload = m.content};
-  p.qos = 1;
-  p.packet_id = s.last_packet_id;
+  mqtt::publish p{.qos = 1, .topic = std::string(msg::k_message_topic), .packet_id = packet_id};
+  p.payload = m.content;
   auto& up = p.props.user_properties;
   up.emplace_back(std::string(msg::k_message_uid), m.uid);
   up.emplace_back(std::string(msg::k_from), m.from);
@@ -90,11 +115,60 @@ actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_p
                "device=" + s.device + " left=" + std::to_string(left) +
                    " hasPackage=" + (has_package ? "1" : "0"),
                now_ms);
-  return {action{.session = s.id, .send = std::move(p)}};
+
+  actions out;
+  action a{.session = s.id, .send = p};
+  if (fault) {
+    ++counters_.faults_fired;
+    const std::string rule = " uid=" + m.uid + " (rule " + std::to_string(fault->id) + " on delivery)";
+    switch (fault->action) {
+      case fault_action::duplicate: {
+        emit(event_kind::fault, s, 0, "duplicate" + rule, now_ms);
+        // The same message again, under a packet id of its own.
+        auto copy = p;
+        copy.packet_id = next_packet_id(s);
+        s.in_flight.emplace(copy.packet_id, session::delivery{m.uid, /*counted=*/false});
+        out.push_back(std::move(a));
+        out.push_back(action{.session = s.id, .send = std::move(copy)});
+        for (auto& h : release_held(s)) out.push_back(std::move(h));
+        return out;
+      }
+      case fault_action::reorder:
+        if (!s.held_back) {
+          emit(event_kind::fault, s, 0, "reorder: held back until the next delivery" + rule, now_ms);
+          s.held_back = std::move(a);
+          return out;
+        }
+        break;
+      case fault_action::delay:
+        emit(event_kind::fault, s, 0, "delay " + std::to_string(fault->delay_ms) + " ms" + rule,
+             now_ms);
+        a.delay_ms = fault->delay_ms;
+        break;
+      default:
+        break;
+    }
+  }
+  out.push_back(std::move(a));
+  for (auto& h : release_held(s)) out.push_back(std::move(h));
+  return out;
 }
 
 actions hub::start_sync(session& s, std::int64_t now_ms) {
   s.syncing = true;
+  if (faults_.any_for(fault_trigger::sync)) {
+    if (auto r = faults_.match({fault_trigger::sync, s.app, s.user, s.device})) {
+      if (r->action != fault_action::delay) return apply_fault(s, *r, now_ms);
+      // Hold the sync: live messages wait too, and tick() starts it when due.
+      ++counters_.faults_fired;
+      emit(event_kind::fault, s, 0,
+           "sync held " + std::to_string(r->delay_ms) + " ms (rule " + std::to_string(r->id) +
+               " on sync)",
+           now_ms);
+      s.sync_due_ms = now_ms + std::max<std::int64_t>(1, r->delay_ms);
+      return {};
+    }
+  }
   return send_package(s, now_ms);
 }
 
@@ -113,11 +187,12 @@ actions hub::send_package(session& s, std::int64_t now_ms) {
   }
   const bool has_package = total > batch.size();
   s.package_unacked = batch.size();
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  for (std::size_t i = 0; i < batch.size() && !s.closing; ++i) {
     for (auto& a : deliver(s, *batch[i], batch.size() - 1 - i, has_package, now_ms)) {
       out.push_back(std::move(a));
     }
   }
+  for (auto& a : release_held(s)) out.push_back(std::move(a));  // nothing came to overtake it
   return out;
 }
 
@@ -125,8 +200,10 @@ actions hub::flush(session& s, std::int64_t now_ms) {
   actions out;
   if (s.syncing) return out;  // the sync's next package picks them up, in order
   for (auto* m : mailbox_.pending(s.app, s.user, s.device, mailbox_.size())) {
+    if (s.closing) break;
     for (auto& a : deliver(s, *m, 0, false, now_ms)) out.push_back(std::move(a));
   }
+  for (auto& a : release_held(s)) out.push_back(std::move(a));
   return out;
 }
 
@@ -242,7 +319,18 @@ actions hub::handle_send(session& s, const mqtt::publish& p, std::int64_t now_ms
                    .push_content = std::string(property_or(p.props, msg::k_push_content)),
                    .client_msg_id = std::string(property_or(p.props, msg::k_client_msg_id)),
                    .sent_ms = now_ms};
-  if (p.qos == 1) {
+  std::optional<fault_rule> fault;
+  if (faults_.any_for(fault_trigger::send)) {
+    fault = faults_.match({fault_trigger::send, s.app, s.user, s.device});
+    if (fault && fault->action != fault_action::drop_ack) return apply_fault(s, *fault, now_ms);
+  }
+  if (fault) {
+    ++counters_.faults_fired;
+    emit(event_kind::fault, s, 0,
+         "drop_ack: took uid=" + m.uid + ", no PUBACK (rule " + std::to_string(fault->id) +
+             " on send)",
+         now_ms);
+  } else if (p.qos == 1) {
     mqtt::puback ack{.packet_id = p.packet_id};
     ack.props.user_properties.emplace_back(std::string(msg::k_message_uid), m.uid);
     ack.props.user_properties.emplace_back(std::string(msg::k_sent_time), std::to_string(now_ms));
@@ -256,9 +344,10 @@ actions hub::handle_message_ack(session& s, std::uint16_t packet_id, std::int64_
   actions out;
   const auto it = s.in_flight.find(packet_id);
   if (it == s.in_flight.end()) return out;  // not ours (a plain MQTT QoS 1 publish), or twice
-  mailbox_.taken(s.app, s.user, it->second, s.device, s.id);
+  mailbox_.taken(s.app, s.user, it->second.uid, s.device, s.id);
+  const bool counted = it->second.counted;
   s.in_flight.erase(it);
-  if (s.syncing && s.package_unacked > 0 && --s.package_unacked == 0) {
+  if (counted && s.syncing && s.package_unacked > 0 && --s.package_unacked == 0) {
     return send_package(s, now_ms);  // the next package, or the sync-completed marker
   }
   return out;

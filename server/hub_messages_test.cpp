@@ -3,6 +3,7 @@
 // the hub answers with.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -377,6 +378,107 @@ TEST_F(Messages, AMessageArrivingDuringTheSyncComesInItsOrderNotBeforeThePackage
   EXPECT_EQ(prop(second[0].props, msg::k_offline), "0");
   ack(bob, second[0]);
   EXPECT_TRUE(got_sync_done(bob));
+}
+
+// --- message faults (docs/admin-api.md, "Faults") ------------------------------------
+
+fault_rule message_fault(fault_trigger on, fault_action action) {
+  return {.on = on, .action = action};
+}
+
+TEST_F(Messages, ADuplicateFaultSendsTheSameMessageTwiceAndTheSyncStillEndsOnce) {
+  start(config_with());
+  (void)publish("alice", {"bob"}, "twice");
+  h().faults().add(message_fault(fault_trigger::delivery, fault_action::duplicate));
+  const auto bob = login("bob", "phone");
+  const auto got = messages_to(bob);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(prop(got[0].props, msg::k_message_uid), prop(got[1].props, msg::k_message_uid));
+  EXPECT_NE(got[0].packet_id, got[1].packet_id);
+  ack(bob, got[1]);  // the copy's PUBACK moves nothing
+  EXPECT_FALSE(got_sync_done(bob));
+  ack(bob, got[0]);
+  EXPECT_TRUE(got_sync_done(bob));
+}
+
+TEST_F(Messages, AReorderFaultLetsTheNextMessageOvertake) {
+  start(config_with());
+  (void)publish("alice", {"bob"}, "first");
+  (void)publish("alice", {"bob"}, "second");
+  (void)publish("alice", {"bob"}, "third");
+  auto rule = message_fault(fault_trigger::delivery, fault_action::reorder);
+  rule.nth = 1;
+  h().faults().add(rule);
+  const auto bob = login("bob", "phone");
+  const auto got = messages_to(bob);
+  ASSERT_EQ(got.size(), 3U);
+  EXPECT_EQ(got[0].payload, "second");
+  EXPECT_EQ(got[1].payload, "first");
+  EXPECT_EQ(got[2].payload, "third");
+}
+
+TEST_F(Messages, ADelayFaultHoldsTheDeliveryAndAHeldSyncStartsWhenDue) {
+  start(config_with());
+  (void)publish("alice", {"bob"}, "late");
+  auto hold = message_fault(fault_trigger::sync, fault_action::delay);
+  hold.delay_ms = 5000;
+  h().faults().add(hold);
+  auto slow = message_fault(fault_trigger::delivery, fault_action::delay);
+  slow.delay_ms = 700;
+  h().faults().add(slow);
+  const auto bob = h().open(transport::tcp, "127.0.0.1:5000", now_);
+  mqtt::connect c;
+  c.client_id = "phone";
+  c.keep_alive = 600;
+  c.username = k_app;
+  c.password = *token::issue(k_app, "bob", k_secret, now_);
+  c.props.user_properties.emplace_back(std::string(msg::k_capability), "1");
+  const auto at_connect = h().on_packet(bob, std::move(c), now_);
+  ASSERT_EQ(at_connect.size(), 1U) << "the CONNACK, and the sync held";
+  EXPECT_EQ(h().next_deadline(), now_ + 5000);
+  EXPECT_TRUE(h().tick(now_ + 4999).empty());
+  const auto due = h().tick(now_ + 5000);
+  ASSERT_EQ(due.size(), 1U);
+  EXPECT_EQ(std::get<mqtt::publish>(*due[0].send).payload, "late");
+  EXPECT_EQ(due[0].delay_ms, 700);
+}
+
+TEST_F(Messages, ADropOnTheSecondDeliveryEndsTheSyncMidwayAndTheRestComesNextTime) {
+  start(config_with());
+  for (const char* text : {"a", "b", "c"}) (void)publish("alice", {"bob"}, text);
+  auto drop = message_fault(fault_trigger::delivery, fault_action::drop);
+  drop.nth = 2;
+  drop.send_disconnect = false;
+  h().faults().add(drop);
+  const auto bob = login("bob", "phone");
+  const auto first = messages_to(bob);
+  ASSERT_EQ(first.size(), 1U) << "the connection went at the second";
+  EXPECT_EQ(first[0].payload, "a");
+  EXPECT_NE(std::find(closed_.begin(), closed_.end(), bob), closed_.end());
+  h().on_closed(bob, "fault", now_);
+  const auto again = login("bob", "phone");
+  const auto got = messages_to(again);
+  ASSERT_EQ(got.size(), 3U) << "a was never acknowledged";
+  EXPECT_EQ(got[0].payload, "a");
+  EXPECT_EQ(got[2].payload, "c");
+}
+
+TEST_F(Messages, ADropAckFaultTakesTheMessageWithoutAPuback) {
+  start(config_with());
+  const auto alice = login("alice", "a-phone");
+  const auto bob = login("bob", "b-phone");
+  (void)drain(alice);
+  (void)drain(bob);
+  h().faults().add(message_fault(fault_trigger::send, fault_action::drop_ack));
+  take(h().on_packet(alice, send_packet("bob", "hi", 5), now_));
+  EXPECT_TRUE(drain(alice).empty()) << "no PUBACK";
+  EXPECT_EQ(messages_to(bob).size(), 1U) << "but taken and delivered";
+  // The sender's resend is a new message (SPEC.md §8.5): a second uid, same content.
+  const auto resend = send(alice, send_packet("bob", "hi", 6));
+  EXPECT_EQ(resend.reason, 0);
+  const auto second = messages_to(bob);
+  ASSERT_EQ(second.size(), 1U);
+  EXPECT_EQ(second[0].payload, "hi");
 }
 
 }  // namespace

@@ -224,7 +224,7 @@ TEST(ServerFaults, BadFaultRuleIsABadRequestThatSaysWhy) {
   running_server s;
   const auto r = s.admin("/admin/faults", {{"on", "connect"}, {"action", "explode"}});
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("'action': 'explode' is not an action (expected one of: refuse, delay, drop, blackhole, kick)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("'action': 'explode' is not an action (expected one of: refuse, delay, drop, blackhole, kick, duplicate, reorder, drop_ack)"), std::string::npos) << r.body;
   const auto r2 = s.admin("/admin/refuse", {{"code", 12345}});
   EXPECT_EQ(r2.status, 400);
   EXPECT_NE(r2.body.find("not a documented code"), std::string::npos) << r2.body;
