@@ -539,12 +539,13 @@ mqtt::connect connection::make_connect() const {
                   .password = token_};
   if (o.plain) return c;
   auto& props = c.props.user_properties;
-  props.reserve(4);
+  props.reserve(5);
   // An automatic reconnect inside a call that has succeeded (docs/protocol.md §3).
   if (succeeded_) props.emplace_back("imock-reconnect", "1");
   props.emplace_back("imock-reconnect-kick", reconnect_kick_ ? "1" : "0");
   if (!o.platform.empty()) props.emplace_back("imock-platform", o.platform);
   if (!o.sdk.empty()) props.emplace_back("imock-sdk", o.sdk);
+  if (o.messages) props.emplace_back("imock-messages", "1");
   return c;
 }
 

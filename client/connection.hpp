@@ -155,6 +155,11 @@ struct options {
   /// Send no imock-* user properties in CONNECT (a plain MQTT 5 client, for other
   /// brokers; imock-storm --plain). The server then cannot tell a reconnect.
   bool plain = false;
+  /// Say imock-messages=1 in CONNECT (docs/protocol.md §9): the server then delivers
+  /// messages, syncs and sends its marker, which the driver hands to client/messaging.
+  /// Off unless the driver runs that machine (a client that takes messages must
+  /// acknowledge them).
+  bool messages = false;
   /// Navigation servers (SPEC.md §7, docs/protocol.md §8), asked in this order before a
   /// connect; empty: no navigation, the driver's own URLs (open_transport::server empty).
   std::vector<std::string> navigation;

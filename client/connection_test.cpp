@@ -440,6 +440,22 @@ TEST_F(ConnectionApi, ConnectCarriesDeviceAppKeyTokenKeepAliveAndProperties) {
   EXPECT_EQ(property(connects()[0], "imock-reconnect"), nullptr);  // a fresh login
 }
 
+TEST(ConnectionMessages, AClientThatTakesMessagesSaysSoInConnectAndOthersDoNot) {
+  options o = default_options();
+  o.messages = true;
+  world with(o);
+  with.connect_alice();
+  with.up();
+  ASSERT_EQ(with.connects().size(), 1U);
+  ASSERT_NE(property(with.connects()[0], "imock-messages"), nullptr);
+  EXPECT_EQ(*property(with.connects()[0], "imock-messages"), "1");
+  world without;
+  without.connect_alice();
+  without.up();
+  ASSERT_EQ(without.connects().size(), 1U);
+  EXPECT_EQ(property(without.connects()[0], "imock-messages"), nullptr);
+}
+
 TEST_F(ConnectionApi, SecondConnectWhileConnectingGives34001AndTheFirstContinues) {
   connect_alice();
   const auto m = mark();
