@@ -7,12 +7,14 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <boost/asio.hpp>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "imock/client/messaging.hpp"
 #include "imock/client/navigation.hpp"
 #include "imock/net/client_stream.hpp"
 #include "imock/net/clock.hpp"
@@ -159,7 +161,8 @@ class stream_link final : public net::stream_events {
 class client::state final : public transport_owner,
                             public std::enable_shared_from_this<client::state> {
  public:
-  explicit state(runtime::impl& rt) : rt_(rt), strand_(asio::make_strand(rt.io)), timer_(strand_) {}
+  explicit state(runtime::impl& rt)
+      : rt_(rt), strand_(asio::make_strand(rt.io)), timer_(strand_), message_timer_(strand_) {}
 
   ~state() override { close_database(); }
 
@@ -317,6 +320,10 @@ class client::state final : public transport_owner,
       }
       if (!p) break;
       if (trace_) trace_line("received " + std::string(mqtt::type_name(mqtt::type_of(*p))));
+      if (message_actions mout; messages_.packet_received(*p, now(), mout)) {
+        run_messages(std::move(mout));
+        continue;
+      }
       actions out;
       machine_.packet_received(*p, now(), out);
       handle(std::move(out));
@@ -327,6 +334,7 @@ class client::state final : public transport_owner,
     if (trace_) trace_line("transport down: " + std::to_string(static_cast<int>(why)));
     transport_.reset();
     link_.reset();
+    lose_link();
     actions out;
     if (why == rc::code::socket_disconnected) {
       machine_.transport_closed(now(), out);
@@ -336,11 +344,221 @@ class client::state final : public transport_owner,
     handle(std::move(out));
   }
 
+  // --- messages (client/messaging.hpp), on the strand ---
+  void send_message(outgoing_message m, attached_fn attached, sent_fn sent, send_error_fn failed) {
+    message row{.peer = m.to,
+                .sender = machine_.user_id(),
+                .direction = 1,
+                .sent_status = 10,
+                .object_name = m.object_name,
+                .content = m.content,
+                .sent_ms = now()};
+    row.id = store_message(row, "");
+    m.local_id = row.id;
+    deliver([cb = std::move(attached), row] {
+      if (cb) cb(row);
+    });
+    sends_[row.id] = {std::move(sent), std::move(failed)};
+    message_actions out;
+    messages_.send_message(m, status_.load() == static_cast<int>(rc::status::connected), now(), out);
+    run_messages(std::move(out));
+  }
+
+  void lose_link() {
+    message_actions out;
+    messages_.link_lost(now(), out);
+    run_messages(std::move(out));
+  }
+
+  void run_messages(message_actions&& todo) {
+    for (auto& a : todo) {
+      if (auto* p = std::get_if<message_packet>(&a)) {
+        std::string bytes;
+        if (transport_ && mqtt::encode(p->packet, bytes)) transport_->send(bytes);
+      } else if (auto* ok = std::get_if<message_sent>(&a)) {
+        update_message(ok->local_id, 30, ok->uid, ok->sent_ms);
+        finish_send(ok->local_id, 0);
+      } else if (auto* bad = std::get_if<send_failed>(&a)) {
+        update_message(bad->local_id, 20, "", 0);
+        finish_send(bad->local_id, bad->code);
+      } else if (auto* r = std::get_if<message_received>(&a)) {
+        receive(r->message);
+      } else if (std::holds_alternative<sync_completed>(a)) {
+        if (trace_) trace_line("offline sync completed");
+        deliver([cb = on_sync_] {
+          if (cb) cb();
+        });
+      } else if (auto* t = std::get_if<message_timer>(&a)) {
+        arm_message_timer(t->at_ms);
+      }
+    }
+  }
+
+  void finish_send(std::int64_t id, int code) {
+    const auto it = sends_.find(id);
+    if (it == sends_.end()) return;
+    auto cbs = std::move(it->second);
+    sends_.erase(it);
+    if (trace_) trace_line("message " + std::to_string(id) + (code == 0 ? " sent" : " failed " + std::to_string(code)));
+    deliver([cbs = std::move(cbs), id, code] {
+      if (code == 0 && cbs.sent) cbs.sent(id);
+      if (code != 0 && cbs.failed) cbs.failed(code, id);
+    });
+  }
+
+  void receive(const incoming_message& in) {
+    if (seen_before(in)) {
+      if (trace_) trace_line("duplicate message dropped: " + in.uid);
+      return;
+    }
+    message m{.uid = in.uid,
+              .peer = in.from,
+              .sender = in.from,
+              .direction = 2,
+              .sent_status = 40,
+              .object_name = in.object_name,
+              .content = in.content,
+              .sent_ms = in.sent_ms,
+              .received_ms = now(),
+              .offline = in.offline};
+    m.id = store_message(m, in.client_msg_id);
+    recent_.push_back(in);
+    if (recent_.size() > k_recent_messages) recent_.pop_front();
+    deliver([cb = on_receive_, m, left = static_cast<int>(in.left), in] {
+      if (cb) cb(m, left, in.offline, in.has_package);
+    });
+  }
+
+  // SPEC.md §8.5: the same messageUId, or a sender's resend (is_duplicate), among the
+  // messages received before: the database's when there is one, else the latest in memory.
+  bool seen_before(const incoming_message& in) {
+    for (const auto& earlier : recent_) {
+      if (is_duplicate(in, earlier)) return true;
+    }
+    if (db_ == nullptr) return false;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT uid, sender, object_name, content, client_msg_id, sent_ms "
+                           "FROM im_messages WHERE direction = 2 AND (uid = ?1 OR "
+                           "(sender = ?2 AND content = ?3))",
+                           -1, &st, nullptr) != SQLITE_OK) {
+      return false;
+    }
+    sqlite3_bind_text(st, 1, in.uid.c_str(), static_cast<int>(in.uid.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, in.from.c_str(), static_cast<int>(in.from.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 3, in.content.data(), static_cast<int>(in.content.size()), SQLITE_TRANSIENT);
+    bool dup = false;
+    while (!dup && sqlite3_step(st) == SQLITE_ROW) {
+      incoming_message earlier{.uid = column_text(st, 0),
+                               .from = column_text(st, 1),
+                               .object_name = column_text(st, 2),
+                               .content = column_text(st, 3),
+                               .client_msg_id = column_text(st, 4),
+                               .sent_ms = sqlite3_column_int64(st, 5)};
+      dup = is_duplicate(in, earlier);
+    }
+    sqlite3_finalize(st);
+    return dup;
+  }
+
+  static std::string column_text(sqlite3_stmt* st, int i) {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(st, i));
+    return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+  }
+
+  // The row's id, or a counter of this process's own without a database.
+  std::int64_t store_message(const message& m, const std::string& client_msg_id) {
+    if (db_ == nullptr) return ++memory_ids_;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO im_messages(direction, peer, sender, uid, object_name, "
+                           "content, client_msg_id, sent_status, sent_ms, received_ms, offline) "
+                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                           -1, &st, nullptr) != SQLITE_OK) {
+      return ++memory_ids_;
+    }
+    sqlite3_bind_int(st, 1, m.direction);
+    sqlite3_bind_text(st, 2, m.peer.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, m.sender.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, m.uid.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, m.object_name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 6, m.content.data(), static_cast<int>(m.content.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 7, client_msg_id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 8, m.sent_status);
+    sqlite3_bind_int64(st, 9, m.sent_ms);
+    sqlite3_bind_int64(st, 10, m.received_ms);
+    sqlite3_bind_int(st, 11, m.offline ? 1 : 0);
+    const bool ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    return ok ? sqlite3_last_insert_rowid(db_) : ++memory_ids_;
+  }
+
+  void update_message(std::int64_t id, int sent_status, const std::string& uid, std::int64_t sent_ms) {
+    if (db_ == nullptr) return;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "UPDATE im_messages SET sent_status = ?2, uid = CASE WHEN ?3 = '' THEN "
+                           "uid ELSE ?3 END, sent_ms = CASE WHEN ?4 = 0 THEN sent_ms ELSE ?4 END "
+                           "WHERE id = ?1",
+                           -1, &st, nullptr) != SQLITE_OK) {
+      return;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, sent_status);
+    sqlite3_bind_text(st, 3, uid.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, sent_ms);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+  }
+
+  std::vector<message> history(const std::string& peer, std::size_t limit) {
+    std::vector<message> out;
+    if (db_ == nullptr) return out;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT id, uid, peer, sender, direction, sent_status, object_name, "
+                           "content, sent_ms, received_ms, offline FROM im_messages WHERE peer = ?1 "
+                           "ORDER BY sent_ms, id LIMIT ?2",
+                           -1, &st, nullptr) != SQLITE_OK) {
+      return out;
+    }
+    sqlite3_bind_text(st, 1, peer.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(std::min<std::size_t>(limit, 1'000'000)));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.push_back({.id = sqlite3_column_int64(st, 0),
+                     .uid = column_text(st, 1),
+                     .peer = column_text(st, 2),
+                     .sender = column_text(st, 3),
+                     .direction = sqlite3_column_int(st, 4),
+                     .sent_status = sqlite3_column_int(st, 5),
+                     .object_name = column_text(st, 6),
+                     .content = column_text(st, 7),
+                     .sent_ms = sqlite3_column_int64(st, 8),
+                     .received_ms = sqlite3_column_int64(st, 9),
+                     .offline = sqlite3_column_int(st, 10) != 0});
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+
+  void arm_message_timer(std::optional<std::int64_t> at) {
+    message_timer_.cancel();
+    if (!at) return;
+    message_timer_.expires_after(rt_.clock.real(std::max<std::int64_t>(0, *at - now())));
+    message_timer_.async_wait([self = shared_from_this(), at](boost::system::error_code ec) {
+      if (ec || self->detached_) return;
+      message_actions out;
+      self->messages_.timer_fired(self->now(), out);
+      self->run_messages(std::move(out));
+    });
+  }
+
   void detach() {
     detached_ = true;
     alive_->store(false);
     close_transport_now();
     timer_.cancel();
+    message_timer_.cancel();
     close_database();
   }
 
@@ -357,6 +575,8 @@ class client::state final : public transport_owner,
   status_fn listener_;
   trace_fn trace_;
   attempt_fn attempt_listener_;
+  receive_fn on_receive_;
+  sync_completed_fn on_sync_;
   std::atomic<int> status_{static_cast<int>(rc::status::unconnected)};
   std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
 
@@ -386,6 +606,7 @@ class client::state final : public transport_owner,
       transport_->close();
       transport_.reset();
       link_.reset();
+      lose_link();
     }
   }
 
@@ -435,10 +656,16 @@ class client::state final : public transport_owner,
       close_database();
       return rc::code::database_error;
     }
-    // The local message store a real SDK keeps; imock only needs it to exist and open.
+    // The local message store (docs/client.md "Messages"): one row per message sent or
+    // received, the conversation by `peer`; `meta` keeps the navigation list.
     const char* schema =
-        "CREATE TABLE IF NOT EXISTS messages(id INTEGER PRIMARY KEY, conversation TEXT NOT NULL,"
-        " sender TEXT NOT NULL, sent_ms INTEGER NOT NULL, body BLOB);"
+        "CREATE TABLE IF NOT EXISTS im_messages(id INTEGER PRIMARY KEY, direction INTEGER NOT "
+        "NULL, peer TEXT NOT NULL, sender TEXT NOT NULL, uid TEXT NOT NULL DEFAULT '', "
+        "object_name TEXT NOT NULL, content BLOB NOT NULL, client_msg_id TEXT NOT NULL DEFAULT "
+        "'', sent_status INTEGER NOT NULL, sent_ms INTEGER NOT NULL, received_ms INTEGER NOT "
+        "NULL DEFAULT 0, offline INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX IF NOT EXISTS im_messages_uid ON im_messages(uid);"
+        "CREATE INDEX IF NOT EXISTS im_messages_peer ON im_messages(peer, sent_ms);"
         "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
     if (sqlite3_exec(db_, schema, nullptr, nullptr, nullptr) != SQLITE_OK) {
       close_database();
@@ -485,6 +712,16 @@ class client::state final : public transport_owner,
   }
 
   asio::steady_timer timer_;
+  asio::steady_timer message_timer_;
+  messaging messages_;
+  struct send_callbacks {
+    sent_fn sent;
+    send_error_fn failed;
+  };
+  std::map<std::int64_t, send_callbacks> sends_;  // by local id, until success or error
+  static constexpr std::size_t k_recent_messages = 256;
+  std::deque<incoming_message> recent_;  // the latest received, for duplicates
+  std::int64_t memory_ids_ = 0;
   std::array<std::int64_t, 4> deadlines_{k_unarmed, k_unarmed, k_unarmed, k_unarmed};
   std::int64_t armed_at_ = k_unarmed;
   std::shared_ptr<net::client_stream> transport_;
@@ -541,6 +778,7 @@ rc::code client::init(std::string app_key, sdk_options options) {
   mopts->navigation = options.navigation;
   mopts->navigation_timeout_ms = options.navigation_timeout_ms;
   mopts->navigation_transports = options.navigation_transports;
+  mopts->messages = options.messages;
   if (validate(*mopts) != rc::code::ok) return rc::code::invalid_parameter;
   if (options.tls_verify || options.ca_file || !options.ca_pem.empty()) {
     try {
@@ -618,6 +856,38 @@ rc::code client::logout() {
 void client::set_connection_status_listener(status_fn listener) {
   state_->on_strand(
       [listener = std::move(listener)](state& s) mutable { s.listener_ = std::move(listener); });
+}
+
+rc::code client::send_message(std::string to, std::string object_name, std::string content,
+                              std::string push_content, attached_fn on_attached, sent_fn on_sent,
+                              send_error_fn on_error) {
+  if (!inited_) return rc::code::client_not_init;
+  state_->on_strand([m = outgoing_message{.to = std::move(to),
+                                          .object_name = std::move(object_name),
+                                          .content = std::move(content),
+                                          .push_content = std::move(push_content)},
+                     a = std::move(on_attached), ok = std::move(on_sent),
+                     bad = std::move(on_error)](state& s) mutable {
+    s.send_message(std::move(m), std::move(a), std::move(ok), std::move(bad));
+  });
+  return rc::code::ok;
+}
+
+void client::set_receive_listener(receive_fn listener) {
+  state_->on_strand(
+      [listener = std::move(listener)](state& s) mutable { s.on_receive_ = std::move(listener); });
+}
+
+void client::set_offline_sync_listener(sync_completed_fn listener) {
+  state_->on_strand(
+      [listener = std::move(listener)](state& s) mutable { s.on_sync_ = std::move(listener); });
+}
+
+std::vector<message> client::history(const std::string& peer, std::size_t limit) {
+  std::promise<std::vector<message>> result;
+  auto s = state_;
+  asio::post(s->strand_, [s, &result, &peer, limit] { result.set_value(s->history(peer, limit)); });
+  return result.get_future().get();
 }
 
 void client::set_trace(trace_fn trace) {

@@ -90,7 +90,38 @@ struct sdk_options {
   std::int64_t navigation_timeout_ms = 5'000;  // per navigation request: 30005 after it
   /// Which transports to take from a navigation answer (empty: any, in its order).
   std::vector<transport> navigation_transports;
+  /// Take one-to-one messages (docs/protocol.md §9, docs/client.md "Messages"): CONNECT
+  /// says imock-messages=1 and the server delivers, syncs and marks the sync's end.
+  bool messages = true;
+  /// How long a send waits for the server's PUBACK before error 30003.
+  std::int64_t message_ack_timeout_ms = 10'000;
 };
+
+/// A message as the app sees it (RCMessage, SPEC.md §8.4).
+struct message {
+  std::int64_t id = 0;  // messageId: the row in the local database (0 without one)
+  std::string uid;      // messageUId; "" until the server took it
+  std::string peer;     // targetId: the other user of the conversation
+  std::string sender;   // senderUserId
+  int direction = 1;    // 1 SEND, 2 RECEIVE
+  int sent_status = 10;  // 10 SENDING, 20 FAILED, 30 SENT, 40 RECEIVED
+  std::string object_name;
+  std::string content;
+  std::int64_t sent_ms = 0;      // the server's time (a send's own time until then)
+  std::int64_t received_ms = 0;  // the local time it arrived (received messages)
+  bool offline = false;          // stored by the server while this user was offline
+};
+/// sendMessage's attached: the message is in the local database, about to go.
+using attached_fn = std::function<void(const message& m)>;
+/// sendMessage's success(messageId).
+using sent_fn = std::function<void(std::int64_t message_id)>;
+/// sendMessage's error(code, messageId): 30002 not connected, 30003 no answer, 30016 too
+/// large, 20604 too frequent, ... (docs/client.md "Messages").
+using send_error_fn = std::function<void(int code, std::int64_t message_id)>;
+/// The receive listener: `left` more in this package, `has_package` more packages.
+using receive_fn = std::function<void(const message& m, int left, bool offline, bool has_package)>;
+/// onOfflineMessageSyncCompleted: after every connect, once the stored messages are in.
+using sync_completed_fn = std::function<void()>;
 
 using db_opened_fn = std::function<void(rc::code code)>;
 using success_fn = std::function<void(const std::string& user_id)>;
@@ -132,6 +163,18 @@ class client {
   [[nodiscard]] rc::status current_status() const;
   /// 33001 before init, else 0.
   rc::code set_reconnect_kick_enable(bool on);
+
+  /// sendMessage to `to` (private conversation): attached once stored locally, then
+  /// success or error (exactly one). 33001 before init (no callback runs), else 0.
+  rc::code send_message(std::string to, std::string object_name, std::string content,
+                        std::string push_content, attached_fn on_attached, sent_fn on_sent,
+                        send_error_fn on_error);
+  /// Messages from the server, each once: duplicates (SPEC.md §8.5) are dropped.
+  void set_receive_listener(receive_fn listener);
+  void set_offline_sync_listener(sync_completed_fn listener);
+  /// The conversation with `peer` from the local database, oldest first, at most
+  /// `limit`: what survives a restart of the app. Empty without a database.
+  std::vector<message> history(const std::string& peer, std::size_t limit = 100);
 
   /// Network reachability and app foreground, as the OS would report them.
   void set_network_available(bool available);

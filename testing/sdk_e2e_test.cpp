@@ -176,6 +176,92 @@ TEST_P(SdkE2e, TheNavigationListIsKeptInTheUsersDatabaseAndReusedByTheNextClient
   EXPECT_TRUE(stranger.rec->wait_for("success " + user("other")));
 }
 
+// --- messages (docs/client.md "Messages") -------------------------------------------
+
+TEST_P(SdkE2e, AMessageGoesAttachedSentReceivedOnceAndStaysInBothHistories) {
+  const auto a = user("alice");
+  const auto b = user("bob");
+  auto alice = make("a-phone");
+  auto bob = make("b-phone");
+  bob.c->set_receive_listener([rec = bob.rec](const message& m, int left, bool offline, bool more) {
+    rec->add("received " + m.sender + " " + m.content + " left=" + std::to_string(left) +
+             " offline=" + (offline ? "1" : "0") + " more=" + (more ? "1" : "0"));
+  });
+  bob.c->set_offline_sync_listener([rec = bob.rec] { rec->add("sync completed"); });
+  connect(alice, token_for(a));
+  connect(bob, token_for(b));
+  ASSERT_TRUE(alice.rec->wait_for("success " + a));
+  ASSERT_TRUE(bob.rec->wait_for("sync completed"));
+
+  std::int64_t attached_id = -1;
+  ASSERT_EQ(alice.c->send_message(
+                b, "RC:TxtMsg", R"({"content":"hi"})", "",
+                [rec = alice.rec, &attached_id](const message& m) {
+                  attached_id = m.id;
+                  rec->add("attached " + std::to_string(m.sent_status));
+                },
+                [rec = alice.rec](std::int64_t id) { rec->add("sent " + std::to_string(id)); },
+                [rec = alice.rec](int code, std::int64_t) {
+                  rec->add("send error " + std::to_string(code));
+                }),
+            rc::code::ok);
+  ASSERT_TRUE(alice.rec->wait_for("attached 10"));
+  ASSERT_TRUE(alice.rec->wait_for("sent " + std::to_string(attached_id)));
+  ASSERT_TRUE(bob.rec->wait_for("received " + a + R"( {"content":"hi"} left=0 offline=0 more=0)"));
+  EXPECT_TRUE(bob.rec->count_stays("received " + a + R"( {"content":"hi"} left=0 offline=0 more=0)",
+                                   1, 200ms));
+
+  const auto sent = alice.c->history(b);
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_EQ(sent[0].sent_status, 30);
+  EXPECT_EQ(sent[0].direction, 1);
+  EXPECT_FALSE(sent[0].uid.empty());
+  // The app restarts: a new client on the same database has the conversation.
+  bob.c.reset();
+  auto bob_again = make("b-phone");
+  connect(bob_again, token_for(b));
+  ASSERT_TRUE(bob_again.rec->wait_for("success " + b));
+  const auto kept = bob_again.c->history(a);
+  ASSERT_EQ(kept.size(), 1U);
+  EXPECT_EQ(kept[0].uid, sent[0].uid);
+  EXPECT_EQ(kept[0].direction, 2);
+  EXPECT_EQ(kept[0].content, R"({"content":"hi"})");
+}
+
+TEST_P(SdkE2e, AMessageForAnOfflineUserComesWithOfflineSetThenTheSyncCompletes) {
+  const auto a = user("alice");
+  const auto b = user("bob");
+  auto alice = make("a-phone");
+  connect(alice, token_for(a));
+  ASSERT_TRUE(alice.rec->wait_for("success " + a));
+  ASSERT_EQ(alice.c->send_message(b, "RC:TxtMsg", "while away", "", {},
+                                  [rec = alice.rec](std::int64_t) { rec->add("sent"); }, {}),
+            rc::code::ok);
+  ASSERT_TRUE(alice.rec->wait_for("sent"));
+  auto bob = make("b-phone");
+  bob.c->set_receive_listener([rec = bob.rec](const message& m, int, bool offline, bool) {
+    rec->add("received " + m.content + (offline ? " offline" : ""));
+  });
+  bob.c->set_offline_sync_listener([rec = bob.rec] { rec->add("sync completed"); });
+  connect(bob, token_for(b));
+  ASSERT_TRUE(bob.rec->wait_for("received while away offline"));
+  ASSERT_TRUE(bob.rec->wait_for("sync completed"));
+  const auto entries = bob.rec->entries();
+  const auto at = [&](const std::string& line) {
+    return std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.line == line; });
+  };
+  EXPECT_LT(at("received while away offline"), at("sync completed"));
+}
+
+TEST_P(SdkE2e, ASendWhileNotConnectedFailsWith30002) {
+  auto alice = make("a-phone");
+  ASSERT_EQ(alice.c->send_message(
+                "anyone", "RC:TxtMsg", "x", "", {}, {},
+                [rec = alice.rec](int code, std::int64_t) { rec->add("send error " + std::to_string(code)); }),
+            rc::code::ok);
+  EXPECT_TRUE(alice.rec->wait_for("send error 30002"));
+}
+
 TEST_P(SdkE2e, TamperedTokenGivesError31004AndStops) {
   auto s = make("phone");
   auto t = token_for(user("u"));

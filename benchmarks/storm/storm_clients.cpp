@@ -135,6 +135,7 @@ std::string client_group::prepare() {
     so.jitter_seed = o_.seed * 0x9E3779B97F4A7C15ULL + (o_.first + i);
     so.connect_ack_timeout_ms = o_.connect_timeout_ms;
     so.plain = o_.plain;
+    so.messages = false;  // storms measure the connection layer (traffic: issue 11, to come)
     if (o_.source_ips > 1) {
       so.source_address = "127.0.0." + std::to_string(1 + (o_.first + i) % o_.source_ips);
     }
