@@ -175,8 +175,8 @@ actions hub::start_sync(session& s, std::int64_t now_ms) {
 actions hub::send_package(session& s, std::int64_t now_ms) {
   actions out;
   const std::size_t size = std::max<std::uint32_t>(1, config_.messages.package_size);
-  const auto total = mailbox_.pending_count(s.app, s.user, s.device);
-  auto batch = mailbox_.pending(s.app, s.user, s.device, size);
+  const auto total = mailbox_.pending_count(s.app, s.user, s.device, s.id);
+  auto batch = mailbox_.pending(s.app, s.user, s.device, s.id, size);
   if (batch.empty()) {
     // Nothing (more) to sync: the marker, once per connect (SPEC.md §8.3).
     s.syncing = false;
@@ -199,7 +199,7 @@ actions hub::send_package(session& s, std::int64_t now_ms) {
 actions hub::flush(session& s, std::int64_t now_ms) {
   actions out;
   if (s.syncing) return out;  // the sync's next package picks them up, in order
-  for (auto* m : mailbox_.pending(s.app, s.user, s.device, mailbox_.size())) {
+  for (auto* m : mailbox_.pending(s.app, s.user, s.device, s.id, mailbox_.size())) {
     if (s.closing) break;
     for (auto& a : deliver(s, *m, 0, false, now_ms)) out.push_back(std::move(a));
   }

@@ -270,6 +270,18 @@ TEST_F(Messages, WithMultiDeviceSyncEveryDeviceGetsItAndALaterOneToo) {
   EXPECT_EQ(messages_to(tablet).size(), 1U) << "a newly logged-in device gets it too";
 }
 
+TEST_F(Messages, WithMultiDeviceSyncAnUnacknowledgedMessageIsNotSentAgainByTheNextOne) {
+  start(config_with([](messages_config& m) { m.multi_device_sync = true; }));
+  const auto phone = login("bob", "phone");
+  (void)drain(phone);
+  (void)publish("alice", {"bob"}, "first");
+  (void)publish("alice", {"bob"}, "second");  // the first not acknowledged yet
+  const auto got = messages_to(phone);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].payload, "first");
+  EXPECT_EQ(got[1].payload, "second");
+}
+
 TEST_F(Messages, SendsBeyondTheRateAreRefusedWith20604UntilTheNextSecond) {
   start(config_with([](messages_config& m) { m.client_send_rate_per_s = 2; }));
   const auto alice = login("alice", "phone");

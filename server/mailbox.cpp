@@ -21,9 +21,12 @@ const mailbox::queue* mailbox::find(std::string_view app, std::string_view user)
   return it == queues_.end() ? nullptr : &it->second;
 }
 
-bool mailbox::owes(const stored_message& m, std::string_view device) const {
-  if (!multi_device_) return true;  // still here: nobody has taken it
-  return std::find(m.taken_by.begin(), m.taken_by.end(), device) == m.taken_by.end();
+bool mailbox::owes(const stored_message& m, std::string_view device,
+                   std::uint64_t session) const {
+  if (!multi_device_) return m.in_flight.empty();  // still here: nobody has taken it
+  // Each device takes its own copy: not taken by this device, not on its way to it.
+  return std::find(m.taken_by.begin(), m.taken_by.end(), device) == m.taken_by.end() &&
+         std::find(m.in_flight.begin(), m.in_flight.end(), session) == m.in_flight.end();
 }
 
 std::optional<stored_message> mailbox::add(stored_message m) {
@@ -40,27 +43,24 @@ std::optional<stored_message> mailbox::add(stored_message m) {
 }
 
 std::vector<stored_message*> mailbox::pending(std::string_view app, std::string_view user,
-                                              std::string_view device, std::size_t limit) {
+                                              std::string_view device, std::uint64_t session,
+                                              std::size_t limit) {
   std::vector<stored_message*> out;
   auto* q = find(app, user);
   if (q == nullptr) return out;
   for (auto& m : *q) {
     if (out.size() >= limit) break;
-    // On its way somewhere: without multi-device sync to anyone (one device takes it),
-    // with it to this device (each device takes its own).
-    const bool travelling = multi_device_ ? false : !m.in_flight.empty();
-    if (!travelling && owes(m, device)) out.push_back(&m);
+    if (owes(m, device, session)) out.push_back(&m);
   }
   return out;
 }
 
 std::size_t mailbox::pending_count(std::string_view app, std::string_view user,
-                                   std::string_view device) const {
+                                   std::string_view device, std::uint64_t session) const {
   const auto* q = find(app, user);
   if (q == nullptr) return 0;
-  return static_cast<std::size_t>(std::count_if(q->begin(), q->end(), [&](const auto& m) {
-    return (multi_device_ || m.in_flight.empty()) && owes(m, device);
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(q->begin(), q->end(), [&](const auto& m) { return owes(m, device, session); }));
 }
 
 bool mailbox::taken(std::string_view app, std::string_view user, std::string_view uid,
@@ -76,7 +76,9 @@ bool mailbox::taken(std::string_view app, std::string_view user, std::string_vie
     if (q->empty()) queues_.erase(key(app, user));
     return true;
   }
-  if (owes(*it, device)) it->taken_by.emplace_back(device);
+  if (std::find(it->taken_by.begin(), it->taken_by.end(), device) == it->taken_by.end()) {
+    it->taken_by.emplace_back(device);
+  }
   return true;
 }
 
@@ -116,18 +118,25 @@ std::size_t mailbox::size_of(std::string_view app, std::string_view user) const 
 }
 
 std::string message_uid(std::uint64_t seed, std::uint64_t counter) {
-  // A bijective mix (splitmix64's finaliser) of seed and counter, then its 64 bits as
-  // 16 base-36 digits: distinct counters give distinct mixes, and 36^16 > 2^64 keeps
-  // them distinct as text.
-  std::uint64_t x = counter + seed * 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  x ^= x >> 31;
+  // A bijective mix (splitmix64's finaliser) of seed and counter, written as its last
+  // 13 base-36 digits (36^13 > 2^64: distinct mixes stay distinct as text), behind 3
+  // digits from a second mix so the text does not start with zeros.
+  const auto mix = [](std::uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+  };
+  std::uint64_t x = mix(counter + seed * 0x9E3779B97F4A7C15ULL);
+  std::uint64_t head = mix(x ^ 0xD6E8FEB86659FD93ULL);
   static constexpr char k_digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   char digits[16];
-  for (int i = 15; i >= 0; --i) {
+  for (int i = 15; i >= 3; --i) {
     digits[i] = k_digits[x % 36];
     x /= 36;
+  }
+  for (int i = 2; i >= 0; --i) {
+    digits[i] = k_digits[head % 36];
+    head /= 36;
   }
   std::string out;
   for (int i = 0; i < 16; ++i) {

@@ -44,13 +44,15 @@ class mailbox {
   /// max_per_user, the oldest is removed and returned (it is dropped).
   std::optional<stored_message> add(stored_message m);
 
-  /// The user's messages `device` still has to get and that are not on their way to
-  /// it, in order, at most `limit`.
+  /// The user's messages `device` (on `session`) still has to get and that are not on
+  /// their way (without multi-device sync: to anyone; with it: to this session), in
+  /// order, at most `limit`.
   std::vector<stored_message*> pending(std::string_view app, std::string_view user,
-                                       std::string_view device, std::size_t limit);
+                                       std::string_view device, std::uint64_t session,
+                                       std::size_t limit);
   /// How many such messages there are (for hasPackage).
   [[nodiscard]] std::size_t pending_count(std::string_view app, std::string_view user,
-                                          std::string_view device) const;
+                                          std::string_view device, std::uint64_t session) const;
 
   /// `device` (on `session`) acknowledged `uid`. False when there is no such message
   /// (acknowledged already, or expired meanwhile).
@@ -72,7 +74,7 @@ class mailbox {
   static std::string key(std::string_view app, std::string_view user);
   queue* find(std::string_view app, std::string_view user);
   const queue* find(std::string_view app, std::string_view user) const;
-  bool owes(const stored_message& m, std::string_view device) const;
+  bool owes(const stored_message& m, std::string_view device, std::uint64_t session) const;
 
   std::uint32_t max_per_user_;
   bool multi_device_;

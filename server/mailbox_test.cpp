@@ -32,11 +32,11 @@ TEST(Mailbox, PendingKeepsArrivalOrderPerUserAndHonoursTheLimit) {
   box.add(msg("x", "carol", 2));
   box.add(msg("b", "bob", 3));
   box.add(msg("c", "bob", 4));
-  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 10)), (strings{"a", "b", "c"}));
-  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 2)), (strings{"a", "b"}));
-  EXPECT_EQ(uids(box.pending("app", "carol", "phone", 10)), (strings{"x"}));
-  EXPECT_TRUE(box.pending("other-app", "bob", "phone", 10).empty());
-  EXPECT_EQ(box.pending_count("app", "bob", "phone"), 3U);
+  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 7, 10)), (strings{"a", "b", "c"}));
+  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 7, 2)), (strings{"a", "b"}));
+  EXPECT_EQ(uids(box.pending("app", "carol", "phone", 7, 10)), (strings{"x"}));
+  EXPECT_TRUE(box.pending("other-app", "bob", "phone", 7, 10).empty());
+  EXPECT_EQ(box.pending_count("app", "bob", "phone", 7), 3U);
   EXPECT_EQ(box.size(), 4U);
 }
 
@@ -44,37 +44,38 @@ TEST(Mailbox, AMessageOnItsWayIsNotPendingUntilItsSessionGoes) {
   mailbox box(100, false);
   box.add(msg("a", "bob", 1));
   box.add(msg("b", "bob", 2));
-  box.pending("app", "bob", "phone", 1).front()->in_flight.push_back(7);
-  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 10)), (strings{"b"}));
-  EXPECT_EQ(box.pending_count("app", "bob", "tablet"), 1U);
+  box.pending("app", "bob", "phone", 7, 1).front()->in_flight.push_back(7);
+  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 8, 10)), (strings{"b"}));
+  EXPECT_EQ(box.pending_count("app", "bob", "tablet", 8), 1U);
   box.release("app", "bob", 7);
-  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 10)), (strings{"a", "b"}));
+  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 8, 10)), (strings{"a", "b"}));
 }
 
 TEST(Mailbox, WithoutMultiDeviceSyncTheFirstAcknowledgementTakesItForEveryone) {
   mailbox box(100, false);
   box.add(msg("a", "bob", 1));
-  box.pending("app", "bob", "phone", 1).front()->in_flight.push_back(7);
+  box.pending("app", "bob", "phone", 7, 1).front()->in_flight.push_back(7);
   EXPECT_TRUE(box.taken("app", "bob", "a", "phone", 7));
   EXPECT_FALSE(box.taken("app", "bob", "a", "phone", 7)) << "acknowledged twice";
-  EXPECT_TRUE(box.pending("app", "bob", "tablet", 10).empty());
+  EXPECT_TRUE(box.pending("app", "bob", "tablet", 8, 10).empty());
   EXPECT_EQ(box.size(), 0U);
 }
 
 TEST(Mailbox, WithMultiDeviceSyncEachDeviceTakesItsOwnCopy) {
   mailbox box(100, true);
   box.add(msg("a", "bob", 1));
-  auto* m = box.pending("app", "bob", "phone", 1).front();
+  auto* m = box.pending("app", "bob", "phone", 7, 1).front();
   m->in_flight.push_back(7);
+  EXPECT_TRUE(box.pending("app", "bob", "phone", 7, 10).empty()) << "on its way to the phone";
   // On its way to the phone, still owed to the tablet.
-  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 10)), (strings{"a"}));
+  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 8, 10)), (strings{"a"}));
   EXPECT_TRUE(box.taken("app", "bob", "a", "phone", 7));
-  EXPECT_TRUE(box.pending("app", "bob", "phone", 10).empty());
-  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 10)), (strings{"a"}));
+  EXPECT_TRUE(box.pending("app", "bob", "phone", 7, 10).empty());
+  EXPECT_EQ(uids(box.pending("app", "bob", "tablet", 8, 10)), (strings{"a"}));
   EXPECT_TRUE(box.taken("app", "bob", "a", "tablet", 8));
-  EXPECT_TRUE(box.pending("app", "bob", "tablet", 10).empty());
+  EXPECT_TRUE(box.pending("app", "bob", "tablet", 8, 10).empty());
   EXPECT_EQ(box.size(), 1U) << "kept until it expires, for a device that logs in later";
-  EXPECT_EQ(uids(box.pending("app", "bob", "laptop", 10)), (strings{"a"}));
+  EXPECT_EQ(uids(box.pending("app", "bob", "laptop", 9, 10)), (strings{"a"}));
 }
 
 TEST(Mailbox, PastTheBoundTheOldestIsDroppedAndReturned) {
@@ -84,7 +85,7 @@ TEST(Mailbox, PastTheBoundTheOldestIsDroppedAndReturned) {
   const auto dropped = box.add(msg("c", "bob", 3));
   ASSERT_TRUE(dropped);
   EXPECT_EQ(dropped->uid, "a");
-  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 10)), (strings{"b", "c"}));
+  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 7, 10)), (strings{"b", "c"}));
   EXPECT_FALSE(box.add(msg("z", "carol", 4))) << "the bound is per user";
   EXPECT_EQ(box.size_of("app", "bob"), 2U);
 }
@@ -99,7 +100,7 @@ TEST(Mailbox, ExpireRemovesWhatArrivedBeforeTheCutoffOldestFirst) {
   ASSERT_EQ(gone.size(), 2U);
   EXPECT_EQ(gone[0].uid, "a");
   EXPECT_EQ(gone[1].uid, "x");
-  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 10)), (strings{"b"}));
+  EXPECT_EQ(uids(box.pending("app", "bob", "phone", 7, 10)), (strings{"b"}));
   EXPECT_EQ(box.oldest_ms(), 20);
   EXPECT_EQ(box.size(), 1U);
   (void)box.expire(21);
