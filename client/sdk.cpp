@@ -29,6 +29,50 @@ namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 using strand_type = asio::strand<asio::io_context::executor_type>;
 
+// One prepared statement of the user's database, finalized when it goes. Binds by
+// position (1-based, text and blobs copied); a statement that did not prepare is false
+// and does nothing.
+class statement {
+ public:
+  statement(sqlite3* db, const char* sql) {
+    if (db != nullptr && sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(st_);
+      st_ = nullptr;
+    }
+  }
+  ~statement() { sqlite3_finalize(st_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  explicit operator bool() const noexcept { return st_ != nullptr; }
+
+  statement& text(int i, std::string_view v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  statement& blob(int i, std::string_view v) {
+    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  statement& integer(int i, std::int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  /// Runs it: true while it gives rows (SQLITE_ROW); done() tells a completed write.
+  bool row() { return st_ != nullptr && sqlite3_step(st_) == SQLITE_ROW; }
+  bool done() { return st_ != nullptr && sqlite3_step(st_) == SQLITE_DONE; }
+
+  /// Column `i` of the current row: text or blob as bytes, or an integer.
+  std::string bytes(int i) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(st_, i));
+    return p == nullptr ? std::string()
+                        : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, i)));
+  }
+  std::int64_t number(int i) const { return sqlite3_column_int64(st_, i); }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+};
+
 // How a failed connect or a broken connection is reported to the state machine.
 rc::code code_for_error(const boost::system::error_code& ec, bool was_up) {
   if (ec == asio::error::connection_refused) return rc::code::connection_refused;
@@ -435,109 +479,64 @@ class client::state final : public transport_owner,
     for (const auto& earlier : recent_) {
       if (is_duplicate(in, earlier)) return true;
     }
-    if (db_ == nullptr) return false;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "SELECT uid, sender, object_name, content, client_msg_id, sent_ms "
-                           "FROM im_messages WHERE direction = 2 AND (uid = ?1 OR "
-                           "(sender = ?2 AND content = ?3))",
-                           -1, &st, nullptr) != SQLITE_OK) {
-      return false;
+    statement q(db_,
+                "SELECT uid, sender, object_name, content, client_msg_id, sent_ms "
+                "FROM im_messages WHERE direction = 2 AND (uid = ?1 OR (sender = ?2 AND "
+                "content = ?3))");
+    q.text(1, in.uid).text(2, in.from).blob(3, in.content);
+    while (q.row()) {
+      const incoming_message earlier{.uid = q.bytes(0),
+                                     .from = q.bytes(1),
+                                     .object_name = q.bytes(2),
+                                     .content = q.bytes(3),
+                                     .client_msg_id = q.bytes(4),
+                                     .sent_ms = q.number(5)};
+      if (is_duplicate(in, earlier)) return true;
     }
-    sqlite3_bind_text(st, 1, in.uid.c_str(), static_cast<int>(in.uid.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, in.from.c_str(), static_cast<int>(in.from.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 3, in.content.data(), static_cast<int>(in.content.size()), SQLITE_TRANSIENT);
-    bool dup = false;
-    while (!dup && sqlite3_step(st) == SQLITE_ROW) {
-      incoming_message earlier{.uid = column_text(st, 0),
-                               .from = column_text(st, 1),
-                               .object_name = column_text(st, 2),
-                               .content = column_text(st, 3),
-                               .client_msg_id = column_text(st, 4),
-                               .sent_ms = sqlite3_column_int64(st, 5)};
-      dup = is_duplicate(in, earlier);
-    }
-    sqlite3_finalize(st);
-    return dup;
-  }
-
-  static std::string column_text(sqlite3_stmt* st, int i) {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(st, i));
-    return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+    return false;
   }
 
   // The row's id, or a counter of this process's own without a database.
   std::int64_t store_message(const message& m, const std::string& client_msg_id) {
-    if (db_ == nullptr) return ++memory_ids_;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "INSERT INTO im_messages(direction, peer, sender, uid, object_name, "
-                           "content, client_msg_id, sent_status, sent_ms, received_ms, offline) "
-                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                           -1, &st, nullptr) != SQLITE_OK) {
-      return ++memory_ids_;
-    }
-    sqlite3_bind_int(st, 1, m.direction);
-    sqlite3_bind_text(st, 2, m.peer.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, m.sender.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, m.uid.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, m.object_name.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 6, m.content.data(), static_cast<int>(m.content.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 7, client_msg_id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 8, m.sent_status);
-    sqlite3_bind_int64(st, 9, m.sent_ms);
-    sqlite3_bind_int64(st, 10, m.received_ms);
-    sqlite3_bind_int(st, 11, m.offline ? 1 : 0);
-    const bool ok = sqlite3_step(st) == SQLITE_DONE;
-    sqlite3_finalize(st);
-    return ok ? sqlite3_last_insert_rowid(db_) : ++memory_ids_;
+    statement q(db_,
+                "INSERT INTO im_messages(direction, peer, sender, uid, object_name, content, "
+                "client_msg_id, sent_status, sent_ms, received_ms, offline) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    q.integer(1, m.direction).text(2, m.peer).text(3, m.sender).text(4, m.uid);
+    q.text(5, m.object_name).blob(6, m.content).text(7, client_msg_id);
+    q.integer(8, m.sent_status).integer(9, m.sent_ms).integer(10, m.received_ms);
+    q.integer(11, m.offline ? 1 : 0);
+    return q.done() ? sqlite3_last_insert_rowid(db_) : ++memory_ids_;
   }
 
   void update_message(std::int64_t id, int sent_status, const std::string& uid, std::int64_t sent_ms) {
-    if (db_ == nullptr) return;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "UPDATE im_messages SET sent_status = ?2, uid = CASE WHEN ?3 = '' THEN "
-                           "uid ELSE ?3 END, sent_ms = CASE WHEN ?4 = 0 THEN sent_ms ELSE ?4 END "
-                           "WHERE id = ?1",
-                           -1, &st, nullptr) != SQLITE_OK) {
-      return;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, sent_status);
-    sqlite3_bind_text(st, 3, uid.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, sent_ms);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    statement q(db_,
+                "UPDATE im_messages SET sent_status = ?2, uid = CASE WHEN ?3 = '' THEN uid ELSE "
+                "?3 END, sent_ms = CASE WHEN ?4 = 0 THEN sent_ms ELSE ?4 END WHERE id = ?1");
+    q.integer(1, id).integer(2, sent_status).text(3, uid).integer(4, sent_ms);
+    (void)q.done();
   }
 
   std::vector<message> history(const std::string& peer, std::size_t limit) {
     std::vector<message> out;
-    if (db_ == nullptr) return out;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "SELECT id, uid, peer, sender, direction, sent_status, object_name, "
-                           "content, sent_ms, received_ms, offline FROM im_messages WHERE peer = ?1 "
-                           "ORDER BY sent_ms, id LIMIT ?2",
-                           -1, &st, nullptr) != SQLITE_OK) {
-      return out;
+    statement q(db_,
+                "SELECT id, uid, peer, sender, direction, sent_status, object_name, content, "
+                "sent_ms, received_ms, offline FROM im_messages WHERE peer = ?1 "
+                "ORDER BY sent_ms, id LIMIT ?2");
+    q.text(1, peer).integer(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, 1'000'000)));
+    while (q.row()) {
+      out.push_back({.id = q.number(0),
+                     .uid = q.bytes(1),
+                     .peer = q.bytes(2),
+                     .sender = q.bytes(3),
+                     .direction = static_cast<int>(q.number(4)),
+                     .sent_status = static_cast<int>(q.number(5)),
+                     .object_name = q.bytes(6),
+                     .content = q.bytes(7),
+                     .sent_ms = q.number(8),
+                     .received_ms = q.number(9),
+                     .offline = q.number(10) != 0});
     }
-    sqlite3_bind_text(st, 1, peer.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(std::min<std::size_t>(limit, 1'000'000)));
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      out.push_back({.id = sqlite3_column_int64(st, 0),
-                     .uid = column_text(st, 1),
-                     .peer = column_text(st, 2),
-                     .sender = column_text(st, 3),
-                     .direction = sqlite3_column_int(st, 4),
-                     .sent_status = sqlite3_column_int(st, 5),
-                     .object_name = column_text(st, 6),
-                     .content = column_text(st, 7),
-                     .sent_ms = sqlite3_column_int64(st, 8),
-                     .received_ms = sqlite3_column_int64(st, 9),
-                     .offline = sqlite3_column_int(st, 10) != 0});
-    }
-    sqlite3_finalize(st);
     return out;
   }
 
@@ -676,32 +675,14 @@ class client::state final : public transport_owner,
 
   // The navigation list lives in the meta table: one row, JSON (navigation.hpp).
   void store_server_list(const server_list& list) {
-    if (db_ == nullptr) return;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('servers', ?1)", -1,
-                           &st, nullptr) != SQLITE_OK) {
-      return;
-    }
-    const std::string text = server_list_to_text(list);
-    sqlite3_bind_text(st, 1, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    statement q(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('servers', ?1)");
+    q.text(1, server_list_to_text(list));
+    (void)q.done();
   }
 
   server_list stored_server_list() {
-    if (db_ == nullptr) return {};
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'servers'", -1, &st, nullptr) !=
-        SQLITE_OK) {
-      return {};
-    }
-    server_list list;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-      if (text != nullptr) list = server_list_from_text(text);
-    }
-    sqlite3_finalize(st);
-    return list;
+    statement q(db_, "SELECT value FROM meta WHERE key = 'servers'");
+    return q.row() ? server_list_from_text(q.bytes(0)) : server_list();
   }
 
   void close_database() {
