@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "imock/base/json_fields.hpp"
+#include "imock/client/inbox.hpp"
 #include "imock/client/sdk.hpp"
 #include "imock/client/virtual_host.hpp"
 #include "imock/protocol/hex.hpp"
@@ -36,10 +38,55 @@ void emit(const json::object& o) {
 // Virtual time (docs/scenarios.md, "Virtual time"): the connection machine in a
 // virtual_host whose clock is the harness's (every command says the time) and whose
 // links are the harness's, as link_* lines. No Asio runtime, no sockets.
+json::object message_line(const message& m, int left, bool offline, bool has_package) {
+  return {{"event", "message"},      {"uid", m.uid},       {"from", m.sender},
+          {"object_name", m.object_name}, {"content", m.content}, {"sent_ms", m.sent_ms},
+          {"offline", offline},      {"left", left},       {"has_package", has_package}};
+}
+
+json::object outcome_line(std::int64_t id, int code, const std::string& content) {
+  json::object o{{"event", code == 0 ? "sent" : "send_error"}, {"id", id}, {"content", content}};
+  if (code != 0) o["code"] = code;
+  return o;
+}
+
+json::object history_line(const std::string& peer, const std::vector<message>& rows) {
+  json::array messages;
+  for (const auto& m : rows) {
+    messages.push_back(json::object{{"id", m.id},
+                                    {"uid", m.uid},
+                                    {"sender", m.sender},
+                                    {"direction", m.direction},
+                                    {"object_name", m.object_name},
+                                    {"content", m.content},
+                                    {"sent_ms", m.sent_ms}});
+  }
+  return {{"event", "history"}, {"peer", peer}, {"messages", std::move(messages)}};
+}
+
 class virtual_session final : private link_network {
  public:
-  virtual_session() {
-    host_.set_observer([](const action& a, std::int64_t now) {
+  virtual_session() { launch(); }
+
+  /// The app again (relaunch): a new host, the same database (store_).
+  void launch() {
+    host_ = std::make_unique<virtual_host>(static_cast<link_network&>(*this));
+    host_->set_message_store(&store_);
+    host_->set_message_observer([this](const message_action& a, std::int64_t) {
+      if (const auto* r = std::get_if<message_received>(&a)) {
+        const auto& in = r->message;
+        emit(message_line({.uid = in.uid, .sender = in.from, .object_name = in.object_name,
+                           .content = in.content, .sent_ms = in.sent_ms},
+                          static_cast<int>(in.left), in.offline, in.has_package));
+      } else if (const auto* ok = std::get_if<message_sent>(&a)) {
+        emit(outcome_line(ok->local_id, 0, contents_[ok->local_id]));
+      } else if (const auto* bad = std::get_if<send_failed>(&a)) {
+        emit(outcome_line(bad->local_id, bad->code, contents_[bad->local_id]));
+      } else if (std::holds_alternative<sync_completed>(a)) {
+        emit({{"event", "sync_completed"}});
+      }
+    });
+    host_->set_observer([](const action& a, std::int64_t now) {
       std::visit(
           [&](const auto& x) {
             using T = std::decay_t<decltype(x)>;
@@ -62,30 +109,43 @@ class virtual_session final : private link_network {
     });
   }
 
-  virtual_host& host() noexcept { return host_; }
+  virtual_host& host() noexcept { return *host_; }
+
+  void send(const json::object& o, std::int64_t now) {
+    const auto content = json_fields::string_or(o, "content");
+    const auto id = host_->send_message(json_fields::string_or(o, "to"),
+                                        json_fields::string_or(o, "object_name", "RC:TxtMsg"),
+                                        content, now);
+    contents_[id] = content;
+  }
+  void resend(std::int64_t id, std::int64_t now) {
+    if (!host_->resend_message(id, now)) {
+      emit(outcome_line(id, static_cast<int>(rc::code::invalid_parameter), ""));
+    }
+  }
 
   /// A link event from the harness; false for a command that is not one.
   bool link_command(const std::string& cmd, const json::object& o, std::int64_t now) {
     const auto link = static_cast<std::uint64_t>(json_fields::int_or(o, "link", 0));
     if (cmd == "link_up") {
-      host_.link_up(link, now);
+      host_->link_up(link, now);
     } else if (cmd == "link_refused") {
-      host_.link_refused(link, now);
+      host_->link_refused(link, now);
     } else if (cmd == "link_closed") {
-      host_.link_closed(link, now);
+      host_->link_closed(link, now);
     } else if (cmd == "link_reset") {
-      host_.link_reset(link, now);
+      host_->link_reset(link, now);
     } else if (cmd == "link_data") {
       if (const auto bytes = from_hex(json_fields::string_or(o, "data"))) {
-        host_.link_bytes(link, *bytes, now);
+        host_->link_bytes(link, *bytes, now);
       } else {
         emit({{"event", "bad_command"}, {"line", "link_data with bad hex data"}});
       }
     } else if (cmd == "navigation_answer") {
-      host_.navigation_answer(static_cast<std::uint64_t>(json_fields::int_or(o, "request", 0)),
+      host_->navigation_answer(static_cast<std::uint64_t>(json_fields::int_or(o, "request", 0)),
                               static_cast<int>(json_fields::int_or(o, "status", 0)), json_fields::string_or(o, "body"), now);
     } else if (cmd == "navigation_unanswered") {
-      host_.navigation_unanswered(static_cast<std::uint64_t>(json_fields::int_or(o, "request", 0)), now);
+      host_->navigation_unanswered(static_cast<std::uint64_t>(json_fields::int_or(o, "request", 0)), now);
     } else {
       return false;
     }
@@ -114,7 +174,9 @@ class virtual_session final : private link_network {
   }
   void close(std::uint64_t link) override { emit({{"event", "link_close"}, {"link", link}}); }
 
-  virtual_host host_{*this};
+  memory_store store_;  // the app's database: a relaunch keeps it
+  std::map<std::int64_t, std::string> contents_;  // each send's content, by its id
+  std::unique_ptr<virtual_host> host_;
   std::uint64_t next_link_ = 1;
   std::uint64_t next_request_ = 1;
 };
@@ -145,6 +207,7 @@ options virtual_options(const json::object& o) {
   }
   opts.navigation = json_fields::strings(o, "navigation");
   opts.navigation_transports = transports(o);
+  opts.messages = json_fields::bool_or(o, "messages", true);
   return opts;
 }
 
@@ -168,7 +231,32 @@ int run_harness_mode() {
       returned(cmd, rc::code::client_not_init);
     } else if (cmd == "network") {
       network_before_init = json_fields::bool_or(o, "available", true) ? 1 : 0;
+    } else if (cmd == "send") {
+      emit(outcome_line(0, static_cast<int>(rc::code::client_not_init),
+                        json_fields::string_or(o, "content")));
+    } else if (cmd == "history") {
+      emit(history_line(json_fields::string_or(o, "peer"), {}));
     }
+  };
+  // The SDK's own client, with the listeners that turn its callbacks into lines.
+  std::mutex contents_mutex;
+  std::map<std::int64_t, std::string> contents;  // each send's content, by its id
+  const auto content_of = [&](std::int64_t id) {
+    std::lock_guard lock(contents_mutex);
+    return contents[id];
+  };
+  const auto make_client = [&] {
+    c = std::make_unique<client>(*rt);
+    c->set_connection_status_listener([](rc::status st, rc::code cause) {
+      emit({{"event", "status"}, {"status", static_cast<int>(st)}, {"code", static_cast<int>(cause)}});
+    });
+    c->set_attempt_listener([](std::int64_t t, std::uint32_t n) {
+      emit({{"event", "attempt"}, {"n", n}, {"t_ms", t}});
+    });
+    c->set_receive_listener([](const message& m, int left, bool offline, bool has_package) {
+      emit(message_line(m, left, offline, has_package));
+    });
+    c->set_offline_sync_listener([] { emit({{"event", "sync_completed"}}); });
   };
   const auto handle_virtual = [&](const std::string& cmd, const json::object& o, std::int64_t now) {
     if (session) session->host().advance(now);
@@ -198,6 +286,15 @@ int run_harness_mode() {
       session->host().foreground(now);
     } else if (cmd == "reconnect_kick") {
       returned(cmd, session->host().set_reconnect_kick(json_fields::bool_or(o, "on", false)));
+    } else if (cmd == "send") {
+      session->send(o, now);
+    } else if (cmd == "resend") {
+      session->resend(json_fields::int_or(o, "id"), now);
+    } else if (cmd == "relaunch") {
+      session->launch();
+    } else if (cmd == "history") {
+      const auto peer = json_fields::string_or(o, "peer");
+      emit(history_line(peer, session->host().history(peer)));
     } else {
       emit({{"event", "bad_command"}, {"line", cmd}});
     }
@@ -238,16 +335,8 @@ int run_harness_mode() {
       if (!rt) {
         const double speed = json_fields::number_or(o, "speed", 1.0);
         rt = std::make_unique<runtime>(runtime_options{.speed = speed});
-        c = std::make_unique<client>(*rt);
-        c->set_connection_status_listener([](rc::status st, rc::code cause) {
-          emit({{"event", "status"},
-                {"status", static_cast<int>(st)},
-                {"code", static_cast<int>(cause)}});
-        });
-        c->set_attempt_listener([](std::int64_t t, std::uint32_t n) {
-          emit({{"event", "attempt"}, {"n", n}, {"t_ms", t}});
-        });
       }
+      if (!c) make_client();
       sdk_options opts;
       if (const auto* urls = o.if_contains("urls"); urls != nullptr && urls->is_array()) {
         for (const auto& u : urls->as_array()) {
@@ -262,6 +351,7 @@ int run_harness_mode() {
       opts.data_dir = json_fields::string_or(o, "data_dir");
       opts.navigation = json_fields::strings(o, "navigation");
       opts.navigation_transports = transports(o);
+      opts.messages = json_fields::bool_or(o, "messages", true);
       if (const auto* s = o.if_contains("schedule_ms"); s != nullptr && s->is_array()) {
         for (const auto& ms : s->as_array()) {
           if (ms.is_int64()) opts.schedule_ms.push_back(ms.as_int64());
@@ -301,6 +391,29 @@ int run_harness_mode() {
       c->app_foreground();
     } else if (cmd == "reconnect_kick") {
       returned(cmd, c->set_reconnect_kick_enable(json_fields::bool_or(o, "on", false)));
+    } else if (cmd == "send") {
+      const auto content = json_fields::string_or(o, "content");
+      const auto rc = c->send_message(
+          json_fields::string_or(o, "to"), json_fields::string_or(o, "object_name", "RC:TxtMsg"),
+          content, json_fields::string_or(o, "push_content"),
+          [&contents_mutex, &contents, content](const message& m) {
+            std::lock_guard lock(contents_mutex);
+            contents[m.id] = content;
+          },
+          [&content_of](std::int64_t id) { emit(outcome_line(id, 0, content_of(id))); },
+          [&content_of](int code, std::int64_t id) { emit(outcome_line(id, code, content_of(id))); });
+      if (rc != rc::code::ok) emit(outcome_line(0, static_cast<int>(rc), content));
+    } else if (cmd == "resend") {
+      const auto id = json_fields::int_or(o, "id");
+      const auto rc = c->resend_message(
+          id, [&content_of](std::int64_t m) { emit(outcome_line(m, 0, content_of(m))); },
+          [&content_of](int code, std::int64_t m) { emit(outcome_line(m, code, content_of(m))); });
+      if (rc != rc::code::ok) emit(outcome_line(id, static_cast<int>(rc), ""));
+    } else if (cmd == "relaunch") {
+      c.reset();  // the app is gone; the next init makes it again, with the same data_dir
+    } else if (cmd == "history") {
+      const auto peer = json_fields::string_or(o, "peer");
+      emit(history_line(peer, c->history(peer)));
     } else {
       emit({{"event", "bad_command"}, {"line", line}});
     }

@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "imock/client/inbox.hpp"
 #include "imock/client/messaging.hpp"
 #include "imock/client/navigation.hpp"
 #include "imock/net/client_stream.hpp"
@@ -71,6 +72,92 @@ class statement {
 
  private:
   sqlite3_stmt* st_ = nullptr;
+};
+
+// The user's SQLite database as the message path's store (client/inbox.hpp): table
+// im_messages (docs/client.md "Messages").
+class sqlite_store final : public message_store {
+ public:
+  explicit sqlite_store(sqlite3*& db) : db_(db) {}
+
+  std::int64_t add(const message& m, const std::string& client_msg_id) override {
+    statement q(db_,
+                "INSERT INTO im_messages(direction, peer, sender, uid, object_name, content, "
+                "client_msg_id, sent_status, sent_ms, received_ms, offline) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    q.integer(1, m.direction).text(2, m.peer).text(3, m.sender).text(4, m.uid);
+    q.text(5, m.object_name).blob(6, m.content).text(7, client_msg_id);
+    q.integer(8, m.sent_status).integer(9, m.sent_ms).integer(10, m.received_ms);
+    q.integer(11, m.offline ? 1 : 0);
+    return q.done() ? sqlite3_last_insert_rowid(db_) : 0;
+  }
+
+  void set_sent(std::int64_t id, int sent_status, const std::string& uid,
+                std::int64_t sent_ms) override {
+    statement q(db_,
+                "UPDATE im_messages SET sent_status = ?2, uid = CASE WHEN ?3 = '' THEN uid ELSE "
+                "?3 END, sent_ms = CASE WHEN ?4 = 0 THEN sent_ms ELSE ?4 END WHERE id = ?1");
+    q.integer(1, id).integer(2, sent_status).text(3, uid).integer(4, sent_ms);
+    (void)q.done();
+  }
+
+  std::optional<message> find(std::int64_t id) override {
+    auto rows = select("WHERE id = ?1", [id](statement& q) { q.integer(1, id); });
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
+  }
+
+  std::vector<incoming_message> similar(const incoming_message& in) override {
+    std::vector<incoming_message> out;
+    statement q(db_,
+                "SELECT uid, sender, object_name, content, client_msg_id, sent_ms "
+                "FROM im_messages WHERE direction = 2 AND (uid = ?1 OR (sender = ?2 AND "
+                "content = ?3))");
+    q.text(1, in.uid).text(2, in.from).blob(3, in.content);
+    while (q.row()) {
+      out.push_back({.uid = q.bytes(0),
+                     .from = q.bytes(1),
+                     .object_name = q.bytes(2),
+                     .content = q.bytes(3),
+                     .client_msg_id = q.bytes(4),
+                     .sent_ms = q.number(5)});
+    }
+    return out;
+  }
+
+  std::vector<message> history(const std::string& peer, std::size_t limit) override {
+    return select("WHERE peer = ?1 ORDER BY sent_ms, id LIMIT ?2", [&](statement& q) {
+      q.text(1, peer).integer(
+          2, static_cast<std::int64_t>(std::min<std::size_t>(limit, 1'000'000)));
+    });
+  }
+
+ private:
+  template <typename Bind>
+  std::vector<message> select(const std::string& where, Bind bind) {
+    std::vector<message> out;
+    const std::string sql =
+        "SELECT id, uid, peer, sender, direction, sent_status, object_name, content, sent_ms, "
+        "received_ms, offline FROM im_messages " + where;
+    statement q(db_, sql.c_str());
+    bind(q);
+    while (q.row()) {
+      out.push_back({.id = q.number(0),
+                     .uid = q.bytes(1),
+                     .peer = q.bytes(2),
+                     .sender = q.bytes(3),
+                     .direction = static_cast<int>(q.number(4)),
+                     .sent_status = static_cast<int>(q.number(5)),
+                     .object_name = q.bytes(6),
+                     .content = q.bytes(7),
+                     .sent_ms = q.number(8),
+                     .received_ms = q.number(9),
+                     .offline = q.number(10) != 0});
+    }
+    return out;
+  }
+
+  sqlite3*& db_;
 };
 
 // How a failed connect or a broken connection is reported to the state machine.
@@ -390,19 +477,31 @@ class client::state final : public transport_owner,
 
   // --- messages (client/messaging.hpp), on the strand ---
   void send_message(outgoing_message m, attached_fn attached, sent_fn sent, send_error_fn failed) {
-    message row{.peer = m.to,
-                .sender = machine_.user_id(),
-                .direction = 1,
-                .sent_status = 10,
-                .object_name = m.object_name,
-                .content = m.content,
-                .sent_ms = now()};
-    row.id = store_message(row, "");
+    const message row = inbox_.attach(m, machine_.user_id(), now());
     m.local_id = row.id;
     deliver([cb = std::move(attached), row] {
       if (cb) cb(row);
     });
-    sends_[row.id] = {std::move(sent), std::move(failed)};
+    go(std::move(m), std::move(sent), std::move(failed));
+  }
+
+  // resendMessage: the row again, under its own id, so a receiver that got the first
+  // copy drops the second (SPEC.md §8.5).
+  void resend_message(std::int64_t id, sent_fn sent, send_error_fn failed) {
+    const auto row = inbox_.sent_row(id);
+    if (!row) {
+      deliver([cb = std::move(failed), id] {
+        if (cb) cb(static_cast<int>(rc::code::invalid_parameter), id);
+      });
+      return;
+    }
+    go({.local_id = id, .to = row->peer, .object_name = row->object_name, .content = row->content,
+        .push_content = ""},
+       std::move(sent), std::move(failed));
+  }
+
+  void go(outgoing_message m, sent_fn sent, send_error_fn failed) {
+    sends_[m.local_id] = {std::move(sent), std::move(failed)};
     message_actions out;
     messages_.send_message(m, status_.load() == static_cast<int>(rc::status::connected), now(), out);
     run_messages(std::move(out));
@@ -420,10 +519,10 @@ class client::state final : public transport_owner,
         std::string bytes;
         if (transport_ && mqtt::encode(p->packet, bytes)) transport_->send(bytes);
       } else if (auto* ok = std::get_if<message_sent>(&a)) {
-        update_message(ok->local_id, 30, ok->uid, ok->sent_ms);
+        inbox_.sent(ok->local_id, ok->uid, ok->sent_ms);
         finish_send(ok->local_id, 0);
       } else if (auto* bad = std::get_if<send_failed>(&a)) {
-        update_message(bad->local_id, 20, "", 0);
+        inbox_.failed(bad->local_id);
         finish_send(bad->local_id, bad->code);
       } else if (auto* r = std::get_if<message_received>(&a)) {
         receive(r->message);
@@ -451,93 +550,18 @@ class client::state final : public transport_owner,
   }
 
   void receive(const incoming_message& in) {
-    if (seen_before(in)) {
+    const auto m = inbox_.receive(in, now());
+    if (!m) {
       if (trace_) trace_line("duplicate message dropped: " + in.uid);
       return;
     }
-    message m{.uid = in.uid,
-              .peer = in.from,
-              .sender = in.from,
-              .direction = 2,
-              .sent_status = 40,
-              .object_name = in.object_name,
-              .content = in.content,
-              .sent_ms = in.sent_ms,
-              .received_ms = now(),
-              .offline = in.offline};
-    m.id = store_message(m, in.client_msg_id);
-    recent_.push_back(in);
-    if (recent_.size() > k_recent_messages) recent_.pop_front();
-    deliver([cb = on_receive_, m, left = static_cast<int>(in.left), in] {
+    deliver([cb = on_receive_, m = *m, left = static_cast<int>(in.left), in] {
       if (cb) cb(m, left, in.offline, in.has_package);
     });
   }
 
-  // SPEC.md §8.5: the same messageUId, or a sender's resend (is_duplicate), among the
-  // messages received before: the database's when there is one, else the latest in memory.
-  bool seen_before(const incoming_message& in) {
-    for (const auto& earlier : recent_) {
-      if (is_duplicate(in, earlier)) return true;
-    }
-    statement q(db_,
-                "SELECT uid, sender, object_name, content, client_msg_id, sent_ms "
-                "FROM im_messages WHERE direction = 2 AND (uid = ?1 OR (sender = ?2 AND "
-                "content = ?3))");
-    q.text(1, in.uid).text(2, in.from).blob(3, in.content);
-    while (q.row()) {
-      const incoming_message earlier{.uid = q.bytes(0),
-                                     .from = q.bytes(1),
-                                     .object_name = q.bytes(2),
-                                     .content = q.bytes(3),
-                                     .client_msg_id = q.bytes(4),
-                                     .sent_ms = q.number(5)};
-      if (is_duplicate(in, earlier)) return true;
-    }
-    return false;
-  }
-
-  // The row's id, or a counter of this process's own without a database.
-  std::int64_t store_message(const message& m, const std::string& client_msg_id) {
-    statement q(db_,
-                "INSERT INTO im_messages(direction, peer, sender, uid, object_name, content, "
-                "client_msg_id, sent_status, sent_ms, received_ms, offline) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    q.integer(1, m.direction).text(2, m.peer).text(3, m.sender).text(4, m.uid);
-    q.text(5, m.object_name).blob(6, m.content).text(7, client_msg_id);
-    q.integer(8, m.sent_status).integer(9, m.sent_ms).integer(10, m.received_ms);
-    q.integer(11, m.offline ? 1 : 0);
-    return q.done() ? sqlite3_last_insert_rowid(db_) : ++memory_ids_;
-  }
-
-  void update_message(std::int64_t id, int sent_status, const std::string& uid, std::int64_t sent_ms) {
-    statement q(db_,
-                "UPDATE im_messages SET sent_status = ?2, uid = CASE WHEN ?3 = '' THEN uid ELSE "
-                "?3 END, sent_ms = CASE WHEN ?4 = 0 THEN sent_ms ELSE ?4 END WHERE id = ?1");
-    q.integer(1, id).integer(2, sent_status).text(3, uid).integer(4, sent_ms);
-    (void)q.done();
-  }
-
   std::vector<message> history(const std::string& peer, std::size_t limit) {
-    std::vector<message> out;
-    statement q(db_,
-                "SELECT id, uid, peer, sender, direction, sent_status, object_name, content, "
-                "sent_ms, received_ms, offline FROM im_messages WHERE peer = ?1 "
-                "ORDER BY sent_ms, id LIMIT ?2");
-    q.text(1, peer).integer(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, 1'000'000)));
-    while (q.row()) {
-      out.push_back({.id = q.number(0),
-                     .uid = q.bytes(1),
-                     .peer = q.bytes(2),
-                     .sender = q.bytes(3),
-                     .direction = static_cast<int>(q.number(4)),
-                     .sent_status = static_cast<int>(q.number(5)),
-                     .object_name = q.bytes(6),
-                     .content = q.bytes(7),
-                     .sent_ms = q.number(8),
-                     .received_ms = q.number(9),
-                     .offline = q.number(10) != 0});
-    }
-    return out;
+    return inbox_.history(peer, limit);
   }
 
   void arm_message_timer(std::optional<std::int64_t> at) {
@@ -670,6 +694,7 @@ class client::state final : public transport_owner,
       close_database();
       return rc::code::database_error;
     }
+    inbox_.set_store(&store_);
     return rc::code::ok;
   }
 
@@ -686,6 +711,7 @@ class client::state final : public transport_owner,
   }
 
   void close_database() {
+    inbox_.set_store(nullptr);
     if (db_ != nullptr) {
       sqlite3_close(db_);
       db_ = nullptr;
@@ -700,9 +726,8 @@ class client::state final : public transport_owner,
     send_error_fn failed;
   };
   std::map<std::int64_t, send_callbacks> sends_;  // by local id, until success or error
-  static constexpr std::size_t k_recent_messages = 256;
-  std::deque<incoming_message> recent_;  // the latest received, for duplicates
-  std::int64_t memory_ids_ = 0;
+  sqlite_store store_{db_};
+  inbox inbox_;  // its store is store_ while the database is open
   std::array<std::int64_t, 4> deadlines_{k_unarmed, k_unarmed, k_unarmed, k_unarmed};
   std::int64_t armed_at_ = k_unarmed;
   std::shared_ptr<net::client_stream> transport_;
@@ -850,6 +875,14 @@ rc::code client::send_message(std::string to, std::string object_name, std::stri
                      a = std::move(on_attached), ok = std::move(on_sent),
                      bad = std::move(on_error)](state& s) mutable {
     s.send_message(std::move(m), std::move(a), std::move(ok), std::move(bad));
+  });
+  return rc::code::ok;
+}
+
+rc::code client::resend_message(std::int64_t message_id, sent_fn on_sent, send_error_fn on_error) {
+  if (!inited_) return rc::code::client_not_init;
+  state_->on_strand([message_id, ok = std::move(on_sent), bad = std::move(on_error)](state& s) mutable {
+    s.resend_message(message_id, std::move(ok), std::move(bad));
   });
   return rc::code::ok;
 }

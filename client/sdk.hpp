@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "imock/client/connection.hpp"
+#include "imock/client/message.hpp"
 #include "imock/net/url.hpp"
 #include "imock/protocol/codes.hpp"
 
@@ -97,20 +98,6 @@ struct sdk_options {
   std::int64_t message_ack_timeout_ms = 10'000;
 };
 
-/// A message as the app sees it (RCMessage, SPEC.md §8.4).
-struct message {
-  std::int64_t id = 0;  // messageId: the row in the local database (0 without one)
-  std::string uid;      // messageUId; "" until the server took it
-  std::string peer;     // targetId: the other user of the conversation
-  std::string sender;   // senderUserId
-  int direction = 1;    // 1 SEND, 2 RECEIVE
-  int sent_status = 10;  // 10 SENDING, 20 FAILED, 30 SENT, 40 RECEIVED
-  std::string object_name;
-  std::string content;
-  std::int64_t sent_ms = 0;      // the server's time (a send's own time until then)
-  std::int64_t received_ms = 0;  // the local time it arrived (received messages)
-  bool offline = false;          // stored by the server while this user was offline
-};
 /// sendMessage's attached: the message is in the local database, about to go.
 using attached_fn = std::function<void(const message& m)>;
 /// sendMessage's success(messageId).
@@ -169,6 +156,10 @@ class client {
   rc::code send_message(std::string to, std::string object_name, std::string content,
                         std::string push_content, attached_fn on_attached, sent_fn on_sent,
                         send_error_fn on_error);
+  /// resendMessage: the message `message_id` (one this user sent) again, under the same
+  /// id, so a receiver that got it before drops the copy; then success or error. An id
+  /// that is not a sent message: error 33003.
+  rc::code resend_message(std::int64_t message_id, sent_fn on_sent, send_error_fn on_error);
   /// Messages from the server, each once: duplicates (SPEC.md §8.5) are dropped.
   void set_receive_listener(receive_fn listener);
   void set_offline_sync_listener(sync_completed_fn listener);

@@ -8,7 +8,9 @@
 
 namespace imock::client {
 
-virtual_host::~virtual_host() { close_link(); }
+virtual_host::~virtual_host() {
+  if (link_) net_.close(*link_);
+}
 
 rc::code virtual_host::init(std::shared_ptr<const options> opts, std::uint64_t seed) {
   const auto rc = machine_.init(opts, seed);
@@ -56,11 +58,11 @@ void virtual_host::handle(actions& todo, std::int64_t now_ms) {
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, open_transport>) {
-            close_link();
+            close_link(now_ms);
             rx_ = mqtt::decoder();
             link_ = net_.open(x.server);
           } else if constexpr (std::is_same_v<T, navigate>) {
-            close_link();
+            close_link(now_ms);
             navigation_ = net_.navigate(
                 {.url = x.url,
                  .app_key = options_->app_key,
@@ -71,7 +73,7 @@ void virtual_host::handle(actions& todo, std::int64_t now_ms) {
             std::string bytes;
             if (link_ && mqtt::encode(x.packet, bytes)) net_.send(*link_, std::move(bytes));
           } else if constexpr (std::is_same_v<T, close_transport>) {
-            close_link();
+            close_link(now_ms);
           } else if constexpr (std::is_same_v<T, start_timer>) {
             // The machine keeps the deadline (connection::deadline); only the order of
             // starts is ours to keep.
@@ -93,7 +95,7 @@ void virtual_host::handle(actions& todo, std::int64_t now_ms) {
 }
 
 std::optional<std::int64_t> virtual_host::next_timer() const noexcept {
-  std::optional<std::int64_t> next;
+  std::optional<std::int64_t> next = message_deadline_;
   for (std::size_t i = 0; i < k_timer_count; ++i) {
     const auto d = machine_.deadline(static_cast<timer_id>(i));
     if (d && (!next || *d < *next)) next = d;
@@ -118,7 +120,17 @@ void virtual_host::advance(std::int64_t now_ms) {
         due_at = *d;
       }
     }
-    if (!due) return;
+    if (!due) {
+      if (message_deadline_ && *message_deadline_ <= now_ms) {
+        const auto at = *message_deadline_;
+        message_deadline_.reset();
+        message_actions out;
+        messages_.timer_fired(at, out);
+        run_messages(out, at);
+        continue;
+      }
+      return;
+    }
     // Time passes through each deadline: a timer fires at its own time, and what it
     // starts (an attempt, its time-out) counts from then, not from `now_ms`.
     actions out;
@@ -127,10 +139,65 @@ void virtual_host::advance(std::int64_t now_ms) {
   }
 }
 
-void virtual_host::close_link() {
+void virtual_host::close_link(std::int64_t now_ms) {
+  const bool had = link_.has_value();
   if (link_) net_.close(*link_);
   link_.reset();
   navigation_.reset();  // an answer still on its way is stale
+  if (had) lose_link(now_ms);
+}
+
+void virtual_host::lose_link(std::int64_t now_ms) {
+  message_actions out;
+  messages_.link_lost(now_ms, out);
+  run_messages(out, now_ms);
+}
+
+// --- messages ---
+
+std::int64_t virtual_host::send_message(const std::string& to, const std::string& object_name,
+                                        const std::string& content, std::int64_t now_ms) {
+  outgoing_message m{.to = to, .object_name = object_name, .content = content};
+  m.local_id = inbox_.attach(m, machine_.user_id(), now_ms).id;
+  go(m, now_ms);
+  return m.local_id;
+}
+
+bool virtual_host::resend_message(std::int64_t id, std::int64_t now_ms) {
+  const auto row = inbox_.sent_row(id);
+  if (!row) return false;
+  go({.local_id = id, .to = row->peer, .object_name = row->object_name, .content = row->content,
+      .push_content = ""},
+     now_ms);
+  return true;
+}
+
+void virtual_host::go(const outgoing_message& m, std::int64_t now_ms) {
+  message_actions out;
+  messages_.send_message(m, machine_.current_status() == rc::status::connected, now_ms, out);
+  run_messages(out, now_ms);
+}
+
+void virtual_host::run_messages(message_actions& todo, std::int64_t now_ms) {
+  for (auto& a : todo) {
+    if (auto* p = std::get_if<message_packet>(&a)) {
+      std::string bytes;
+      if (link_ && mqtt::encode(p->packet, bytes)) net_.send(*link_, std::move(bytes));
+      continue;
+    }
+    if (auto* t = std::get_if<message_timer>(&a)) {
+      message_deadline_ = t->at_ms;
+      continue;
+    }
+    if (auto* ok = std::get_if<message_sent>(&a)) {
+      inbox_.sent(ok->local_id, ok->uid, ok->sent_ms);
+    } else if (auto* bad = std::get_if<send_failed>(&a)) {
+      inbox_.failed(bad->local_id);
+    } else if (auto* r = std::get_if<message_received>(&a)) {
+      if (!inbox_.receive(r->message, now_ms)) continue;  // a duplicate: the app never sees it
+    }
+    if (message_observer_) message_observer_(a, now_ms);
+  }
 }
 
 void virtual_host::navigation_answer(std::uint64_t request, int http_status, std::string_view body,
@@ -161,6 +228,7 @@ void virtual_host::link_up(std::uint64_t link, std::int64_t now_ms) {
 void virtual_host::link_refused(std::uint64_t link, std::int64_t now_ms) {
   if (!current(link)) return;
   link_.reset();
+  lose_link(now_ms);
   actions out;
   machine_.transport_failed(rc::code::connection_refused, now_ms, out);
   handle(out, now_ms);
@@ -174,12 +242,16 @@ void virtual_host::link_bytes(std::uint64_t link, std::string_view bytes, std::i
     auto p = rx_.next(ec);
     actions out;
     if (ec) {  // as the SDK does: a packet it cannot read ends the connection
-      close_link();
+      close_link(now_ms);
       machine_.transport_failed(rc::code::socket_disconnected, now_ms, out);
       handle(out, now_ms);
       return;
     }
     if (!p) return;
+    if (message_actions mout; takes_messages() && messages_.packet_received(*p, now_ms, mout)) {
+      run_messages(mout, now_ms);
+      continue;
+    }
     machine_.packet_received(*p, now_ms, out);
     handle(out, now_ms);
   }
@@ -188,6 +260,7 @@ void virtual_host::link_bytes(std::uint64_t link, std::string_view bytes, std::i
 void virtual_host::link_reset(std::uint64_t link, std::int64_t now_ms) {
   if (!current(link)) return;
   link_.reset();
+  lose_link(now_ms);
   actions out;
   machine_.transport_failed(rc::code::connection_reset, now_ms, out);
   handle(out, now_ms);
@@ -196,6 +269,7 @@ void virtual_host::link_reset(std::uint64_t link, std::int64_t now_ms) {
 void virtual_host::link_closed(std::uint64_t link, std::int64_t now_ms) {
   if (!current(link)) return;
   link_.reset();
+  lose_link(now_ms);
   actions out;
   machine_.transport_closed(now_ms, out);
   handle(out, now_ms);

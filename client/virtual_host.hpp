@@ -17,10 +17,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <unordered_map>
+#include <vector>
 
 #include "imock/client/connection.hpp"
+#include "imock/client/inbox.hpp"
+#include "imock/client/messaging.hpp"
 #include "imock/protocol/mqtt.hpp"
 
 namespace imock::client {
@@ -61,8 +63,22 @@ class virtual_host {
   virtual_host& operator=(const virtual_host&) = delete;
 
   void set_observer(observer o) { observer_ = std::move(o); }
+  /// What the app is told about messages, with the time: message_sent and send_failed
+  /// (a send's outcome), message_received (a new message, stored; a duplicate is
+  /// dropped unreported), sync_completed.
+  using message_observer = std::function<void(const message_action& a, std::int64_t now_ms)>;
+  void set_message_observer(message_observer o) { message_observer_ = std::move(o); }
+  /// The user's message database (client/inbox.hpp), owned by the driver so that it
+  /// outlives this host, as a file outlives an app; nullptr: none.
+  void set_message_store(message_store* store) noexcept {
+    store_ = store;
+    inbox_.set_store(database_ok_ ? store : nullptr);
+  }
   /// Whether the local database opens (false: dbOpened and error 33002).
-  void set_database_ok(bool ok) noexcept { database_ok_ = ok; }
+  void set_database_ok(bool ok) noexcept {
+    database_ok_ = ok;
+    inbox_.set_store(ok ? store_ : nullptr);
+  }
 
   // --- the SDK's calls ---
   rc::code init(std::shared_ptr<const options> opts, std::uint64_t seed);
@@ -72,6 +88,16 @@ class virtual_host {
   void network_changed(bool available, std::int64_t now_ms);
   void foreground(std::int64_t now_ms);
   rc::code set_reconnect_kick(bool on) { return machine_.set_reconnect_kick(on); }
+  /// sendMessage (private conversation): the new row's id; the outcome goes to the
+  /// message observer.
+  std::int64_t send_message(const std::string& to, const std::string& object_name,
+                            const std::string& content, std::int64_t now_ms);
+  /// resendMessage: the row `id` again, under its id; false when it is not a sent message.
+  bool resend_message(std::int64_t id, std::int64_t now_ms);
+  /// The conversation with `peer` in the database, oldest first.
+  std::vector<message> history(const std::string& peer, std::size_t limit = 1000) {
+    return inbox_.history(peer, limit);
+  }
 
   // --- what the network reports about the current link (others are ignored) ---
   void link_up(std::uint64_t link, std::int64_t now_ms);
@@ -99,7 +125,13 @@ class virtual_host {
  private:
   /// Carries out actions in order; events they cause append to `todo`.
   void handle(actions& todo, std::int64_t now_ms);
-  void close_link();
+  void run_messages(message_actions& todo, std::int64_t now_ms);
+  void go(const outgoing_message& m, std::int64_t now_ms);
+  /// Closes the current link, if any: sends waiting for their PUBACK fail (30003).
+  void close_link(std::int64_t now_ms);
+  /// The link is gone (the peer closed or reset it, or it never came up).
+  void lose_link(std::int64_t now_ms);
+  [[nodiscard]] bool takes_messages() const noexcept { return options_ && options_->messages; }
   [[nodiscard]] bool current(std::uint64_t link) const noexcept { return link_ && *link_ == link; }
 
   link_network& net_;
@@ -116,6 +148,11 @@ class virtual_host {
   std::array<std::uint64_t, k_timer_count> started_seq_{};
   std::uint64_t next_seq_ = 0;
   bool database_ok_ = true;
+  messaging messages_;
+  message_store* store_ = nullptr;
+  inbox inbox_;
+  message_observer message_observer_;
+  std::optional<std::int64_t> message_deadline_;  // messaging's timer
 };
 
 }  // namespace imock::client

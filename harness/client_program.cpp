@@ -75,6 +75,29 @@ std::optional<trace_entry> trace_entry_of(const std::string& source, const json:
   } else if (event == "attempt") {
     e.detail = "#" + std::to_string(json_fields::int_or(line, "n"));
     e.client_ms = json_fields::int_or(line, "t_ms");
+  } else if (event == "message") {
+    e.user = json_fields::string_or(line, "from");
+    e.detail = json_fields::string_or(line, "uid");
+    e.text = message_text(json_fields::string_or(line, "content"));
+    e.offline = json_fields::bool_or(line, "offline", false);
+    e.left = static_cast<int>(json_fields::int_or(line, "left"));
+    e.has_package = json_fields::bool_or(line, "has_package", false);
+  } else if (event == "sent" || event == "send_error") {
+    e.detail = "#" + std::to_string(json_fields::int_or(line, "id"));
+    e.text = message_text(json_fields::string_or(line, "content"));
+    if (event == "send_error") e.code = static_cast<int>(json_fields::int_or(line, "code"));
+  } else if (event == "sync_completed") {
+    // nothing more to it
+  } else if (event == "history") {
+    e.detail = json_fields::string_or(line, "peer");
+    boost::json::array texts;
+    if (const auto* m = line.if_contains("messages"); m != nullptr && m->is_array()) {
+      for (const auto& row : m->as_array()) {
+        texts.emplace_back(row.is_object() ? message_text(json_fields::string_or(row.as_object(), "content"))
+                                           : std::string());
+      }
+    }
+    e.text = boost::json::serialize(texts);
   } else {
     return std::nullopt;
   }

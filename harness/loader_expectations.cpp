@@ -27,10 +27,17 @@ struct event_target {
 };
 
 // The keys of one client event, and of one server event.
-constexpr std::array<std::string_view, 6> k_client_events = {"status",    "error",   "success",
-                                                             "db_opened", "attempt", "returned"};
-constexpr std::array<std::string_view, 8> k_client_event_keys = {
-    "status", "code", "error", "success", "db_opened", "attempt", "returned", "sequence"};
+constexpr std::array<std::string_view, 10> k_client_events = {
+    "status",  "error",   "success", "db_opened",  "attempt",
+    "returned", "message", "sent",   "send_error", "sync_completed"};
+// What a message event may say besides its text ("sequence" stays last: read_sequence
+// takes the others).
+constexpr std::array<std::string_view, 4> k_message_keys = {"from", "offline", "left",
+                                                            "has_package"};
+constexpr std::array<std::string_view, 16> k_client_event_keys = {
+    "status",     "code",           "error", "success", "db_opened", "attempt",
+    "returned",   "message",        "sent",  "send_error", "sync_completed",
+    "from",       "offline",        "left",  "has_package", "sequence"};
 constexpr std::array<std::string_view, 6> k_server_event_keys = {"server", "code",   "user",
                                                                  "device", "client", "detail"};
 
@@ -307,9 +314,41 @@ std::optional<client_event_match> reader::read_client_event(const std::vector<en
         m.user = *s;
       }
     }
+  } else if (event->name == "message" || event->name == "sent") {
+    // true: any message; else its text.
+    if (const auto* s = scalar(*event, "true or the message's text")) {
+      if (*s == "false" || s->empty()) {
+        error_at(*event, "bad value '" + *s + "' for " + event->name +
+                             " (expected true, or the message's text, e.g. " + event->name +
+                             ": hello)");
+      } else if (*s != "true") {
+        m.text = *s;
+      }
+    }
+  } else if (event->name == "send_error") {
+    if (!(event->value.IsScalar() && event->value.Scalar() == "true")) {
+      m.code = read_code(*event, false);
+    }
   } else {
     if (const auto v = read_bool(*event); v && !*v) {
-      error_at(*event, "attempt: false is not an event (expected attempt: true)");
+      error_at(*event, event->name + ": false is not an event (expected " + event->name +
+                           ": true)");
+    }
+  }
+  for (const auto key : k_message_keys) {
+    const auto* p = find(params, key);
+    if (p == nullptr) continue;
+    if (event->name != "message") {
+      error(p->key.Mark(), "'" + p->name + "' goes with message (what the receive listener " +
+                               "was told), not with " + event->name);
+    } else if (key == "from") {
+      m.from = user_of(*p);
+    } else if (key == "left") {
+      if (const auto v = read_unsigned(*p, 0, k_max_int)) m.left = static_cast<int>(*v);
+    } else if (key == "offline") {
+      m.offline = read_bool(*p);
+    } else {
+      m.has_package = read_bool(*p);
     }
   }
   return m;

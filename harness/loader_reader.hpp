@@ -38,7 +38,8 @@ inline constexpr std::uint64_t k_max_int = std::numeric_limits<int>::max();
 
 // --- step kinds and their parameters ---
 
-enum class family { client, server, api, wait, expect, absent, count, schedule, status };
+enum class family {
+  client, server, api, wait, expect, absent, count, schedule, status, send, inbox, history };
 
 inline constexpr std::array<std::string_view, 1> k_p_client = {"client"};
 inline constexpr std::array<std::string_view, 5> k_p_connect = {"client", "token", "token_text",
@@ -69,18 +70,28 @@ inline constexpr std::array<std::string_view, 11> k_p_api = {
     "time", "minute", "page",   "size", "expect"};
 // Expectations: the keys of both forms (used for the "indent it" hint only; the
 // form's own list is built when the step is read).
-inline constexpr std::array<std::string_view, 15> k_p_expect = {
-    "client",   "server",   "status", "code",   "error",  "success", "db_opened", "attempt",
-    "returned", "sequence", "user",   "device", "detail", "within",  "not_before"};
-inline constexpr std::array<std::string_view, 13> k_p_absent = {
-    "client",  "server",   "status", "code",   "error",  "success", "db_opened",
-    "attempt", "returned", "user",   "device", "detail", "for"};
-inline constexpr std::array<std::string_view, 16> k_p_count = {
-    "client",   "server", "status", "code",   "error",  "success",  "db_opened", "attempt",
-    "returned", "user",   "device", "detail", "equals", "at_least", "at_most",   "within"};
+inline constexpr std::array<std::string_view, 23> k_p_expect = {
+    "client",   "server",   "status",     "code",           "error",  "success",
+    "db_opened", "attempt", "returned",   "message",        "sent",   "send_error",
+    "sync_completed", "from", "offline",  "left",           "has_package", "sequence",
+    "user",     "device",   "detail",     "within",         "not_before"};
+inline constexpr std::array<std::string_view, 21> k_p_absent = {
+    "client",   "server",  "status",  "code",       "error",          "success", "db_opened",
+    "attempt",  "returned", "message", "sent",      "send_error",     "sync_completed", "from",
+    "offline",  "left",    "has_package", "user",   "device",         "detail",  "for"};
+inline constexpr std::array<std::string_view, 24> k_p_count = {
+    "client",   "server",  "status",  "code",        "error",      "success",  "db_opened",
+    "attempt",  "returned", "message", "sent",       "send_error", "sync_completed", "from",
+    "offline",  "left",    "has_package", "user",    "device",     "detail",   "equals",
+    "at_least", "at_most", "within"};
 inline constexpr std::array<std::string_view, 6> k_p_schedule = {"client", "server",    "intervals",
                                                                  "count",  "tolerance", "within"};
 inline constexpr std::array<std::string_view, 2> k_p_status = {"client", "is"};
+inline constexpr std::array<std::string_view, 8> k_p_send = {"client", "to",  "text", "size",
+                                                             "object_name", "via", "from", "expect"};
+inline constexpr std::array<std::string_view, 4> k_p_inbox = {"client", "messages", "from", "within"};
+inline constexpr std::array<std::string_view, 4> k_p_history = {"client", "with", "messages",
+                                                                "within"};
 
 struct kind_info {
   std::string_view name;
@@ -89,7 +100,7 @@ struct kind_info {
   key_list params;
 };
 
-inline constexpr std::array<kind_info, 31> k_kinds = {{
+inline constexpr std::array<kind_info, 36> k_kinds = {{
     {"init", family::client, "", k_p_client},
     {"connect", family::client, "", k_p_connect},
     {"disconnect", family::client, "", k_p_client},
@@ -98,6 +109,11 @@ inline constexpr std::array<kind_info, 31> k_kinds = {{
     {"network_up", family::client, "", k_p_client},
     {"foreground", family::client, "", k_p_client},
     {"reconnect_kick", family::client, "", k_p_reconnect_kick},
+    {"resend", family::client, "", k_p_client},
+    {"relaunch", family::client, "", k_p_client},
+    {"send", family::send, "", k_p_send},
+    {"inbox", family::inbox, "", k_p_inbox},
+    {"history", family::history, "", k_p_history},
     {"kick", family::server, "/admin/kick", k_p_kick},
     {"block", family::server, "/admin/users/block", k_p_block},
     {"unblock", family::server, "/admin/users/unblock", k_p_user},
@@ -274,6 +290,14 @@ class reader {
   void read_bounds(const std::vector<entry>& params, const YAML::Mark& where, count_step& x);
   std::optional<step_body> read_schedule(const entry& e);
   std::optional<step_body> read_status_step(const entry& e);
+
+  // --- messages (loader_messages.cpp) ---
+
+  std::optional<std::string> user_of(const entry& e);
+  std::optional<step_body> read_send(const entry& e);
+  std::vector<std::string> read_texts(const entry& e);
+  std::optional<step_body> read_inbox(const entry& e);
+  std::optional<step_body> read_history(const entry& e);
 
   std::string file_;
   fs::path base_dir_;

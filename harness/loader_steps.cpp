@@ -161,6 +161,12 @@ std::optional<step_body> reader::read_body(const kind_info& kind, const entry& e
       return read_schedule(e);
     case family::status:
       return read_status_step(e);
+    case family::send:
+      return read_send(e);
+    case family::inbox:
+      return read_inbox(e);
+    case family::history:
+      return read_history(e);
   }
   return std::nullopt;
 }
@@ -206,6 +212,8 @@ std::optional<step_body> reader::read_client_action(const kind_info& kind, const
       {"network_up", client_action::kind::network_up},
       {"foreground", client_action::kind::foreground},
       {"reconnect_kick", client_action::kind::set_reconnect_kick},
+      {"resend", client_action::kind::resend},
+      {"relaunch", client_action::kind::relaunch},
   };
   const std::string example = kind.name == "connect" ? "connect: {client: alice, token: expired}"
                               : kind.name == "reconnect_kick"

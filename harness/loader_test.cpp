@@ -528,7 +528,7 @@ TEST(LoaderDefaults, ZeroAndNegativeTimeLimitsKeepTrying) {
 
 constexpr std::string_view k_kinds =
     "init, connect, disconnect, logout, network_down, network_up, foreground, reconnect_kick, "
-    "kick, block, unblock, expire_tokens, app_state, drop, blackhole, release, delay, refuse, "
+    "resend, relaunch, send, inbox, history, kick, block, unblock, expire_tokens, app_state, drop, blackhole, release, delay, refuse, "
     "fault, stop_accepting, resume_accepting, restart, clear_faults, navigation, api, wait, expect, absent, "
     "count, schedule, status";
 
@@ -544,7 +544,8 @@ TEST(LoaderErrors, AMisspeltRequiredKeyIsReportedOnceAsUnknown) {
             "description, tags, seed, speed, server, clients, steps)");
   EXPECT_EQ(error_of(with_steps("  - expect: {client: alice, sequense: [{status: 0}]}\n")),
             "x.yaml:7:29: unknown key 'sequense' in expect (expected one of: client, status, "
-            "code, error, success, db_opened, attempt, returned, sequence, within, not_before)");
+            "code, error, success, db_opened, attempt, returned, message, sent, send_error, "
+            "sync_completed, from, offline, left, has_package, sequence, within, not_before)");
   // A key that is merely missing is still reported.
   EXPECT_EQ(errors_of("name: t\ncolour: red\nclients: {a: }\nsteps:\n  - init: a\n"),
             (std::vector<std::string>{

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 
 #include "imock/client/sdk.hpp"
@@ -52,11 +53,11 @@ json::array json_strings(const std::vector<std::string>& v) {
 class in_process_client final : public harness_client {
  public:
   in_process_client(client::runtime& rt, client_setup setup, trace_log& trace)
-      : setup_(std::move(setup)), trace_(trace), client_(rt) {}
+      : rt_(rt), setup_(std::move(setup)), trace_(trace), client_(std::make_unique<client::client>(rt)) {}
 
   std::string init() override {
     inited_ = true;
-    const auto rc = client_.init(setup_.app_key, {.urls = setup_.urls,
+    const auto rc = client_->init(setup_.app_key, {.urls = setup_.urls,
                                                   .tls_verify = false,
                                                   .data_dir = setup_.data_dir,
                                                   .device_id = setup_.device,
@@ -68,13 +69,14 @@ class in_process_client final : public harness_client {
                                                   .navigation_transports =
                                                       setup_.navigation_transports});
     const std::string name = setup_.name;
-    client_.set_connection_status_listener([this, name](rc::status st, rc::code cause) {
+    listen_to_messages();
+    client_->set_connection_status_listener([this, name](rc::status st, rc::code cause) {
       trace_.add({.source = name,
                   .kind = "status",
                   .status = static_cast<int>(st),
                   .code = static_cast<int>(cause)});
     });
-    client_.set_attempt_listener([this, name](std::int64_t t, std::uint32_t n) {
+    client_->set_attempt_listener([this, name](std::int64_t t, std::uint32_t n) {
       trace_.add(
           {.source = name, .kind = "attempt", .detail = "#" + std::to_string(n), .client_ms = t});
     });
@@ -84,7 +86,7 @@ class in_process_client final : public harness_client {
   std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
     if (init_first && !inited_) init();
     const std::string name = setup_.name;
-    client_.connect(
+    client_->connect(
         token, time_limit_s,
         [this, name](rc::code c) {
           trace_.add({.source = name, .kind = "db_opened", .code = static_cast<int>(c)});
@@ -97,21 +99,87 @@ class in_process_client final : public harness_client {
         });
     return {};
   }
-  std::string disconnect() override { return returned("disconnect", client_.disconnect()); }
-  std::string logout() override { return returned("logout", client_.logout()); }
+  std::string disconnect() override { return returned("disconnect", client_->disconnect()); }
+  std::string logout() override { return returned("logout", client_->logout()); }
   std::string network(bool up) override {
-    client_.set_network_available(up);
+    client_->set_network_available(up);
     return {};
   }
   std::string foreground() override {
-    client_.app_foreground();
+    client_->app_foreground();
     return {};
   }
   std::string reconnect_kick(bool on) override {
-    return returned("reconnect_kick", client_.set_reconnect_kick_enable(on));
+    return returned("reconnect_kick", client_->set_reconnect_kick_enable(on));
+  }
+
+  std::string send_message(const std::string& to, const std::string& object_name,
+                           const std::string& content) override {
+    const auto text = message_text(content);
+    const auto rc = client_->send_message(
+        to, object_name, content, "",
+        [this, text](const client::message& m) { remember(m.id, text); },
+        [this](std::int64_t id) { send_outcome(id, 0); },
+        [this](int code, std::int64_t id) { send_outcome(id, code); });
+    if (rc != rc::code::ok) send_outcome(0, static_cast<int>(rc));
+    return {};
+  }
+  std::string resend(std::int64_t id) override {
+    const auto rc = client_->resend_message(
+        id, [this](std::int64_t m) { send_outcome(m, 0); },
+        [this](int code, std::int64_t m) { send_outcome(m, code); });
+    if (rc != rc::code::ok) send_outcome(id, static_cast<int>(rc));
+    return {};
+  }
+  std::string relaunch() override {
+    client_.reset();  // callbacks already queued for the old one do not run
+    client_ = std::make_unique<client::client>(rt_);
+    inited_ = false;
+    return {};
+  }
+  std::string history(const std::string& peer) override {
+    json::array texts;
+    for (const auto& m : client_->history(peer)) texts.emplace_back(message_text(m.content));
+    trace_.add({.source = setup_.name, .kind = "history", .detail = peer, .text = json::serialize(texts)});
+    return {};
   }
 
  private:
+  void listen_to_messages() {
+    const std::string name = setup_.name;
+    client_->set_receive_listener(
+        [this, name](const client::message& m, int left, bool offline, bool has_package) {
+          trace_.add({.source = name,
+                      .kind = "message",
+                      .user = m.sender,
+                      .detail = m.uid,
+                      .text = message_text(m.content),
+                      .left = left,
+                      .offline = offline,
+                      .has_package = has_package});
+        });
+    client_->set_offline_sync_listener(
+        [this, name] { trace_.add({.source = name, .kind = "sync_completed"}); });
+  }
+
+  // Callbacks run on the runtime's callback thread, one at a time and in order.
+  void remember(std::int64_t id, const std::string& text) {
+    std::lock_guard lock(texts_mutex_);
+    texts_[id] = text;
+  }
+  void send_outcome(std::int64_t id, int code) {
+    std::string text;
+    {
+      std::lock_guard lock(texts_mutex_);
+      text = texts_[id];
+    }
+    trace_.add({.source = setup_.name,
+                .kind = code == 0 ? "sent" : "send_error",
+                .code = code,
+                .detail = "#" + std::to_string(id),
+                .text = text});
+  }
+
   std::string returned(const char* call, rc::code code) {
     trace_.add({.source = setup_.name,
                 .kind = "returned",
@@ -120,9 +188,12 @@ class in_process_client final : public harness_client {
     return {};
   }
 
+  client::runtime& rt_;
   client_setup setup_;
   trace_log& trace_;
-  client::client client_;
+  std::unique_ptr<client::client> client_;
+  std::mutex texts_mutex_;
+  std::map<std::int64_t, std::string> texts_;  // each send's text, by its message id
   bool inited_ = false;
 };
 
@@ -179,6 +250,18 @@ class external_client final : public harness_client {
   std::string foreground() override { return send({{"cmd", "foreground"}}); }
   std::string reconnect_kick(bool on) override {
     return send({{"cmd", "reconnect_kick"}, {"on", on}});
+  }
+  std::string send_message(const std::string& to, const std::string& object_name,
+                           const std::string& content) override {
+    return send({{"cmd", "send"}, {"to", to}, {"object_name", object_name}, {"content", content}});
+  }
+  std::string resend(std::int64_t id) override { return send({{"cmd", "resend"}, {"id", id}}); }
+  std::string relaunch() override {
+    inited_ = false;
+    return send({{"cmd", "relaunch"}});
+  }
+  std::string history(const std::string& peer) override {
+    return send({{"cmd", "history"}, {"peer", peer}});
   }
 
  private:
@@ -283,6 +366,21 @@ class real_world::hand_client final : public harness_client {
             spec_.name + "'");
     return {};
   }
+  std::string send_message(const std::string& to, const std::string&,
+                           const std::string& content) override {
+    w_.note("now: send '" + shortened(message_text(content)) + "' from your client '" +
+            spec_.name + "' to " + to);
+    return {};
+  }
+  std::string resend(std::int64_t) override {
+    w_.note("now: resend the message that failed in your client '" + spec_.name + "'");
+    return {};
+  }
+  std::string relaunch() override {
+    w_.note("now: quit your app '" + spec_.name + "' and start it again");
+    return {};
+  }
+  std::string history(const std::string&) override { return {}; }  // shows() says no
 
  private:
   std::string leave(const std::string& verb) {

@@ -1,6 +1,7 @@
 #include "imock/harness/scenario.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <set>
 #include <type_traits>
 
@@ -28,6 +29,29 @@ std::string_view to_string(token_kind t) noexcept {
       return "previous";
   }
   return "?";
+}
+
+std::string message_text(std::string_view content) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(content, ec);
+  if (!ec && v.is_object()) {
+    if (const auto* t = v.as_object().if_contains("content"); t != nullptr && t->is_string()) {
+      return std::string(t->as_string());
+    }
+  }
+  return std::string(content);
+}
+
+std::string text_content(std::string_view text, std::size_t size) {
+  boost::json::object o{{"content", text}};
+  auto out = boost::json::serialize(o);
+  // {"content":"...","extra":"xxx"}: the padding is 11 bytes plus its own length.
+  constexpr std::size_t k_extra_overhead = 11;
+  if (size > out.size() + k_extra_overhead) {
+    o["extra"] = std::string(size - out.size() - k_extra_overhead, 'x');
+    out = boost::json::serialize(o);
+  }
+  return out;
 }
 
 namespace {

@@ -83,6 +83,9 @@ struct client_action {
     network_up,
     foreground,
     set_reconnect_kick,
+    send_message,  // sendMessage (docs/scenarios.md, "Messages")
+    resend,        // resendMessage of the client's latest failed send
+    relaunch,      // the app is killed and started again: a new SDK, the same database
   } what = kind::connect;
   std::string client;
   // connect:
@@ -92,6 +95,10 @@ struct client_action {
   bool init_first = true;                     // false: connect before init (33001)
   // set_reconnect_kick:
   bool on = false;
+  // send_message: to the user `to`, `content` (RC:TxtMsg: {"content": text}).
+  std::string to;
+  std::string object_name = "RC:TxtMsg";
+  std::string content;
 };
 
 /// An admin or fault call on the server (docs/admin-api.md), as path + JSON body.
@@ -117,11 +124,19 @@ struct wait_action {
 
 /// What an expectation looks for in a client's events.
 struct client_event_match {
-  std::string event;                // status, db_opened, success, error, attempt, returned
+  /// status, db_opened, success, error, attempt, returned; messages: message, sent,
+  /// send_error, sync_completed
+  std::string event;
   std::optional<int> status;        // status value (iOS numbering)
   std::optional<int> code;          // error / db_opened code, or a status change's cause
   std::optional<std::string> user;  // success
   std::optional<std::string> call;  // returned: the call (disconnect, logout, reconnect_kick)
+  // message / sent / send_error:
+  std::optional<std::string> text;  // the message's text (message_text)
+  std::optional<std::string> from;  // message: the sender's user id
+  std::optional<bool> offline;
+  std::optional<int> left;
+  std::optional<bool> has_package;
 };
 
 /// ... and in the server's event log.
@@ -173,6 +188,23 @@ struct schedule_step {
   std::int64_t within_ms = 0;  // default: sum of intervals + slack
 };
 
+/// Every message a client's app was shown since the run began, across drops, kicks
+/// and relaunches: exactly these texts, in this order (none lost, none twice).
+struct inbox_step {
+  std::string client;
+  std::optional<std::string> from;  // only messages from this user
+  std::vector<std::string> texts;
+  std::int64_t within_ms = 5'000;   // how long the inbox may take to get there
+};
+
+/// The conversation with `peer` in a client's local database (history): these texts.
+struct history_step {
+  std::string client;
+  std::string peer;  // a user id
+  std::vector<std::string> texts;
+  std::int64_t within_ms = 5'000;  // for the answer
+};
+
 /// The client's current status.
 struct status_step {
   std::string client;
@@ -180,7 +212,8 @@ struct status_step {
 };
 
 using step_body = std::variant<client_action, server_action, api_action, wait_action, expect_step,
-                               absent_step, count_step, schedule_step, status_step>;
+                               absent_step, count_step, schedule_step, status_step, inbox_step,
+                               history_step>;
 
 struct step {
   step_body body;
@@ -199,6 +232,13 @@ struct scenario {
   std::vector<step> steps;
   std::string file;
 };
+
+/// The text a scenario gives a message: the "content" of an RC:TxtMsg's JSON, or the
+/// content itself when it is not such JSON.
+std::string message_text(std::string_view content);
+/// The content of an RC:TxtMsg with `text`; with `size` > 0, padded to `size` bytes
+/// (an "extra" field) when that is longer.
+std::string text_content(std::string_view text, std::size_t size = 0);
 
 /// Every documented code a step of `s` expects (to build the conformance matrix).
 std::vector<int> codes_covered(const scenario& s);

@@ -9,6 +9,7 @@
 #include "imock/harness/client_program.hpp"
 #include "imock/protocol/hex.hpp"
 #include "imock/sim/addresses.hpp"
+#include "imock/client/inbox.hpp"
 
 namespace imock::harness {
 namespace {
@@ -63,13 +64,7 @@ std::uint64_t seed_of(std::string_view name, std::uint64_t scenario_seed) {
 // The reference machine of one scenario client, its events recorded in the trace.
 class sim_world::sim_client final : public harness_client {
  public:
-  sim_client(sim_world& w, const client_spec& spec)
-      : w_(w),
-        spec_(spec),
-        host_(w.clock_, *w.server_, spec.transport,
-              {.up_ms = spec.latency_up_ms, .down_ms = spec.latency_down_ms}) {
-    host_.set_observer([this](const client::action& a, std::int64_t now) { observe(a, now); });
-  }
+  sim_client(sim_world& w, const client_spec& spec) : w_(w), spec_(spec) { launch(); }
 
   std::string init() override {
     inited_ = true;
@@ -82,29 +77,101 @@ class sim_world::sim_client final : public harness_client {
     o->reconnect_kick = spec_.reconnect_kick;
     o->navigation = navigation_urls(spec_);
     if (!spec_.navigation.empty()) o->navigation_transports = {spec_.transport};
-    const auto rc = host_.init(std::move(o), seed_of(spec_.name, w_.s_.seed));
+    o->messages = true;
+    // A relaunched app draws other jitter than the first run did, as a real one would.
+    const auto rc = host_->init(std::move(o), seed_of(spec_.name, w_.s_.seed) + (launches_ - 1));
     return rc == rc::code::ok ? "" : "init returned " + std::to_string(static_cast<int>(rc));
   }
   std::string connect(const std::string& token, int time_limit_s, bool init_first) override {
     if (init_first && !inited_) init();
-    host_.connect(token, time_limit_s);
+    host_->connect(token, time_limit_s);
     return {};
   }
-  std::string disconnect() override { return returned("disconnect", host_.disconnect()); }
-  std::string logout() override { return returned("logout", host_.logout()); }
+  std::string disconnect() override { return returned("disconnect", host_->disconnect()); }
+  std::string logout() override { return returned("logout", host_->logout()); }
   std::string network(bool up) override {
-    host_.network(up);
+    host_->network(up);
     return {};
   }
   std::string foreground() override {
-    host_.foreground();
+    host_->foreground();
     return {};
   }
   std::string reconnect_kick(bool on) override {
-    return returned("reconnect_kick", host_.set_reconnect_kick(on));
+    return returned("reconnect_kick", host_->set_reconnect_kick(on));
+  }
+
+  std::string send_message(const std::string& to, const std::string& object_name,
+                           const std::string& content) override {
+    const auto id = host_->send_message(to, object_name, content);
+    contents_[id] = content;
+    return {};
+  }
+  std::string resend(std::int64_t id) override {
+    if (!host_->resend_message(id)) {
+      w_.trace().add({.source = spec_.name,
+                      .kind = "send_error",
+                      .code = static_cast<int>(rc::code::invalid_parameter),
+                      .detail = "#" + std::to_string(id)});
+    }
+    return {};
+  }
+  std::string relaunch() override {
+    launch();
+    return {};
+  }
+  std::string history(const std::string& peer) override {
+    json::array texts;
+    for (const auto& m : host_->history(peer)) texts.emplace_back(message_text(m.content));
+    w_.trace().add(
+        {.source = spec_.name, .kind = "history", .detail = peer, .text = json::serialize(texts)});
+    return {};
   }
 
  private:
+  // A new app: the machine and its host made again; the database (db_) is kept.
+  void launch() {
+    host_.reset();  // its link closes first
+    host_ = std::make_unique<sim::client_host>(
+        w_.clock_, *w_.server_, spec_.transport,
+        sim::latency{.up_ms = spec_.latency_up_ms, .down_ms = spec_.latency_down_ms});
+    host_->set_observer([this](const client::action& a, std::int64_t now) { observe(a, now); });
+    host_->set_message_observer(
+        [this](const client::message_action& a, std::int64_t) { observe_message(a); });
+    if (spec_.database) host_->set_message_store(&db_);
+    inited_ = false;
+    ++launches_;
+  }
+
+  void observe_message(const client::message_action& a) {
+    auto& trace = w_.trace();
+    const std::string& name = spec_.name;
+    if (const auto* r = std::get_if<client::message_received>(&a)) {
+      const auto& m = r->message;
+      trace.add({.source = name,
+                 .kind = "message",
+                 .user = m.from,
+                 .detail = m.uid,
+                 .text = message_text(m.content),
+                 .left = static_cast<int>(m.left),
+                 .offline = m.offline,
+                 .has_package = m.has_package});
+    } else if (const auto* ok = std::get_if<client::message_sent>(&a)) {
+      trace.add({.source = name,
+                 .kind = "sent",
+                 .detail = "#" + std::to_string(ok->local_id),
+                 .text = message_text(contents_[ok->local_id])});
+    } else if (const auto* bad = std::get_if<client::send_failed>(&a)) {
+      trace.add({.source = name,
+                 .kind = "send_error",
+                 .code = bad->code,
+                 .detail = "#" + std::to_string(bad->local_id),
+                 .text = message_text(contents_[bad->local_id])});
+    } else if (std::holds_alternative<client::sync_completed>(a)) {
+      trace.add({.source = name, .kind = "sync_completed"});
+    }
+  }
+
   std::string returned(const char* call, rc::code code) {
     w_.trace().add(
         {.source = spec_.name, .kind = "returned", .code = static_cast<int>(code), .detail = call});
@@ -138,7 +205,10 @@ class sim_world::sim_client final : public harness_client {
 
   sim_world& w_;
   client_spec spec_;
-  sim::client_host host_;
+  client::memory_store db_;  // the app's database: it outlives a relaunch
+  std::map<std::int64_t, std::string> contents_;  // what each send carried, by its id
+  std::unique_ptr<sim::client_host> host_;
+  std::uint64_t launches_ = 0;
   bool inited_ = false;
 };
 
@@ -217,6 +287,18 @@ class sim_world::program_client final : public harness_client, public sim::clien
   std::string foreground() override { return exchange({{"cmd", "foreground"}}); }
   std::string reconnect_kick(bool on) override {
     return exchange({{"cmd", "reconnect_kick"}, {"on", on}});
+  }
+  std::string send_message(const std::string& to, const std::string& object_name,
+                           const std::string& content) override {
+    return exchange({{"cmd", "send"}, {"to", to}, {"object_name", object_name}, {"content", content}});
+  }
+  std::string resend(std::int64_t id) override { return exchange({{"cmd", "resend"}, {"id", id}}); }
+  std::string relaunch() override {
+    inited_ = false;
+    return exchange({{"cmd", "relaunch"}});
+  }
+  std::string history(const std::string& peer) override {
+    return exchange({{"cmd", "history"}, {"peer", peer}});
   }
 
   // --- sim::client_end: what the simulated network tells the program ---

@@ -29,7 +29,7 @@ class executor {
     std::string failure;
     std::size_t failed_at_trace = 0;
     try {
-            w_.start();
+      w_.start();
       for (std::size_t i = 0; i < s_.steps.size() && failure.empty(); ++i) {
         const auto& st = s_.steps[i];
         trace().add({.source = "step", .kind = "step", .detail = st.text});
@@ -141,7 +141,7 @@ class executor {
   }
 
   // --- actions ---
-    std::string do_step(const client_action& a) {
+  std::string do_step(const client_action& a) {
     const auto& spec = s_.clients.at(a.client);
     auto& c = w_.client(spec);
     switch (a.what) {
@@ -155,7 +155,7 @@ class executor {
         last_token_[spec.name] = token;
         const auto limit_ms = a.time_limit_ms.value_or(spec.time_limit_ms);
         // Whole seconds, as the SDK takes them: a negative limit rounds away from 0.
-                return c.connect(
+        return c.connect(
             token,
             static_cast<int>(limit_ms <= 0 ? limit_ms / 1000 - (limit_ms % 1000 != 0 ? 1 : 0)
                                            : (limit_ms + 999) / 1000),
@@ -173,6 +173,20 @@ class executor {
         return c.foreground();
       case client_action::kind::set_reconnect_kick:
         return c.reconnect_kick(a.on);
+      case client_action::kind::send_message:
+        return c.send_message(a.to, a.object_name, a.content);
+      case client_action::kind::resend: {
+        // The client's latest failed send, by the id its send_error said.
+        const auto all = trace().snapshot();
+        for (auto it = all.rbegin(); it != all.rend(); ++it) {
+          if (it->source == a.client && it->kind == "send_error" && it->detail.size() > 1) {
+            return c.resend(std::stoll(it->detail.substr(1)));
+          }
+        }
+        return "client " + a.client + " has no failed send to resend (no send_error so far)";
+      }
+      case client_action::kind::relaunch:
+        return c.relaunch();
     }
     return {};
   }
@@ -216,6 +230,88 @@ class executor {
   std::string do_step(const wait_action& a) {
     w_.wait(w_.now_ms() + a.ms, {});
     return {};
+  }
+
+  // --- messages ---
+
+  // The texts of the messages `client`'s app was shown since the run began.
+  std::vector<std::string> shown(const std::string& client, const std::optional<std::string>& from) {
+    std::vector<std::string> out;
+    for (const auto& e : trace().snapshot()) {
+      if (e.source == client && e.kind == "message" && (!from || e.user == *from)) {
+        out.push_back(e.text);
+      }
+    }
+    return out;
+  }
+
+  static std::string quoted(const std::vector<std::string>& texts) {
+    std::string out;
+    for (const auto& t : texts) out += (out.empty() ? "" : ", ") + shortened(t, 32);
+    return "[" + out + "]";
+  }
+
+  // What is wrong with `got` against `want`: lost, shown twice, unexpected, out of order.
+  static std::string differences(const std::vector<std::string>& want,
+                                 const std::vector<std::string>& got) {
+    std::map<std::string, int> w, g;
+    for (const auto& t : want) ++w[t];
+    for (const auto& t : got) ++g[t];
+    std::vector<std::string> lost, twice, extra;
+    for (const auto& [t, n] : w) {
+      if (g[t] < n) lost.push_back(t);
+      if (g[t] > n) twice.push_back(t + " (" + std::to_string(g[t]) + "x)");
+    }
+    for (const auto& [t, n] : g) {
+      if (!w.contains(t)) extra.push_back(t);
+    }
+    std::string out;
+    if (!lost.empty()) out += "\n  lost: " + quoted(lost);
+    if (!twice.empty()) out += "\n  shown more than once: " + quoted(twice);
+    if (!extra.empty()) out += "\n  not expected: " + quoted(extra);
+    if (out.empty()) out = "\n  every message is there, in another order";
+    return out;
+  }
+
+  std::string do_step(const inbox_step& a) {
+    if (skip_unseen(a.client, "message", "inbox " + quoted(a.texts))) return {};
+    const auto until = w_.now_ms() + a.within_ms + options_.slack_ms;
+    std::vector<std::string> got;
+    w_.wait(until, [&] {
+      got = shown(a.client, a.from);
+      return got == a.texts || got.size() > a.texts.size();
+    });
+    got = shown(a.client, a.from);
+    if (got == a.texts) return {};
+    return "expected the inbox of " + a.client + (a.from ? " (from " + *a.from + ")" : "") +
+           " to be exactly " + quoted(a.texts) + " within " + format_ms(a.within_ms) +
+           "\nit is " + quoted(got) + differences(a.texts, got);
+  }
+
+  std::string do_step(const history_step& a) {
+    if (skip_unseen(a.client, "history", "history with " + a.peer)) return {};
+    auto& c = w_.client(s_.clients.at(a.client));
+    const auto from = trace().size();
+    if (auto why = c.history(a.peer); !why.empty()) return why;
+    const std::string peer = a.peer;
+    const auto found = wait_for(
+        a.client, from, [peer](const trace_entry& e) { return e.kind == "history" && e.detail == peer; },
+        w_.now_ms() + a.within_ms + options_.slack_ms);
+    if (!found) {
+      return "client " + a.client + " did not answer the history call within " +
+             format_ms(a.within_ms);
+    }
+    std::vector<std::string> got;
+    boost::system::error_code ec;
+    const auto v = json::parse(trace().at(*found).text, ec);
+    if (!ec && v.is_array()) {
+      for (const auto& t : v.as_array()) {
+        got.emplace_back(t.is_string() ? std::string(t.as_string()) : json::serialize(t));
+      }
+    }
+    if (got == a.texts) return {};
+    return "expected the history of " + a.client + " with " + a.peer + " to be exactly " +
+           quoted(a.texts) + "\nit is " + quoted(got) + differences(a.texts, got);
   }
 
   // --- expectations ---

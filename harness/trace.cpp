@@ -62,6 +62,11 @@ bool matches(const client_event_match& m, const trace_entry& e) {
   if (m.code && e.code != *m.code) return false;
   if (m.user && !m.user->empty() && e.user != *m.user) return false;
   if (m.call && e.detail != *m.call) return false;
+  if (m.text && e.text != *m.text) return false;
+  if (m.from && e.user != *m.from) return false;
+  if (m.offline && e.offline != m.offline) return false;
+  if (m.left && e.left != m.left) return false;
+  if (m.has_package && e.has_package != m.has_package) return false;
   return true;
 }
 
@@ -75,6 +80,11 @@ bool matches(const server_event_match& m, const trace_entry& e) {
 }
 
 // --- text ------------------------------------------------------------------------------
+
+std::string shortened(const std::string& text, std::size_t max) {
+  if (text.size() <= max) return text;
+  return text.substr(0, max) + "... (" + std::to_string(text.size()) + " bytes)";
+}
 
 std::string status_name(int s) {
   const auto* row = rc::find_status(s);
@@ -104,6 +114,18 @@ std::string describe(const trace_entry& e) {
   }
   if (e.kind == "returned") return out + " " + e.detail + " -> " + std::to_string(e.code);
   if (e.kind == "success") return out + " " + e.user;
+  if (client && e.kind == "message") {
+    out += " '" + shortened(e.text) + "' from " + e.user;
+    if (e.offline) out += *e.offline ? " offline" : " online";
+    if (e.left) out += " left=" + std::to_string(*e.left);
+    if (e.has_package && *e.has_package) out += " hasPackage";
+    return out;
+  }
+  if (client && (e.kind == "sent" || e.kind == "send_error")) {
+    if (e.kind == "send_error") out += " " + std::to_string(e.code);
+    return out + " '" + shortened(e.text) + "'" + (e.detail.empty() ? "" : " " + e.detail);
+  }
+  if (client && e.kind == "history") return out + " " + e.detail + ": " + shortened(e.text, 200);
   if (e.code != 0) out += " code=" + std::to_string(e.code);
   if (!e.user.empty() || !e.device.empty()) out += " " + e.user + "/" + e.device;
   if (!e.detail.empty()) out += " " + e.detail;
@@ -112,6 +134,11 @@ std::string describe(const trace_entry& e) {
 
 std::string describe(const client_event_match& m) {
   std::string out = m.event;
+  if (m.text) out += " '" + shortened(*m.text) + "'";
+  if (m.from) out += " from " + *m.from;
+  if (m.offline) out += *m.offline ? " offline" : " online";
+  if (m.left) out += " left=" + std::to_string(*m.left);
+  if (m.has_package) out += *m.has_package ? " hasPackage" : " no package after";
   if (m.call) out += " " + *m.call;
   if (m.status) out += " " + std::to_string(*m.status) + " " + status_name(*m.status);
   if (m.code) out += (m.event == "status" ? " cause " : " ") + std::to_string(*m.code);
@@ -161,6 +188,10 @@ std::string trace_jsonl(const std::vector<trace_entry>& trace) {
     if (!e.device.empty()) o["device"] = e.device;
     if (!e.detail.empty()) o["detail"] = e.detail;
     if (e.client_ms != 0) o["client_ms"] = e.client_ms;
+    if (!e.text.empty()) o["text"] = e.text;
+    if (e.left) o["left"] = *e.left;
+    if (e.offline) o["offline"] = *e.offline;
+    if (e.has_package) o["has_package"] = *e.has_package;
     out += json::serialize(o) + "\n";
   }
   return out;

@@ -22,7 +22,8 @@ namespace imock::harness {
 struct trace_entry {
   std::int64_t t_ms = 0;
   std::string source;  // a client's name, "server", or "step"
-  /// Client events: status, db_opened, success, error, attempt, returned, trace;
+  /// Client events: status, db_opened, success, error, attempt, returned, trace,
+  /// message, sent, send_error, sync_completed, history;
   /// server events: the event log's kinds; step.
   std::string kind;
   int status = -1;
@@ -31,6 +32,12 @@ struct trace_entry {
   std::string device;
   std::string detail;
   std::int64_t client_ms = 0;  // for attempts: the client's own clock
+  // Messages (message, sent, send_error; history: a JSON array of texts): the text
+  // (scenario.hpp, message_text), and a received message's listener arguments.
+  std::string text;
+  std::optional<int> left;
+  std::optional<bool> offline;
+  std::optional<bool> has_package;
 };
 
 class trace_log {
@@ -79,6 +86,8 @@ std::string describe(const trace_entry& e);
 /// What an expectation looks for: "status 6 KickedOfflineByOtherClient cause 31010".
 std::string describe(const client_event_match& m);
 std::string describe(const server_event_match& m);
+/// `text` cut to `max` bytes, saying how long it was ("abc... (131072 bytes)").
+std::string shortened(const std::string& text, std::size_t max = 48);
 /// "1.250 s"
 std::string format_ms(std::int64_t ms);
 std::string status_name(int status);

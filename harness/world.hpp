@@ -33,6 +33,19 @@ class harness_client {
   virtual std::string network(bool up) = 0;
   virtual std::string foreground() = 0;
   virtual std::string reconnect_kick(bool on) = 0;
+  // Messages (docs/scenarios.md, "Messages"): what follows shows up in the trace as
+  // message, sent, send_error and sync_completed events.
+  /// sendMessage of `content` (`object_name`) to the user `to`.
+  virtual std::string send_message(const std::string& to, const std::string& object_name,
+                                   const std::string& content) = 0;
+  /// resendMessage of the message `id` (a send_error's "#id").
+  virtual std::string resend(std::int64_t id) = 0;
+  /// The app is killed and started again: a new SDK object, the same local database.
+  /// Nothing is initialised until the next init or connect.
+  virtual std::string relaunch() = 0;
+  /// Asks for the conversation with `peer` in the local database; the answer is a
+  /// "history" event (detail: the peer; text: a JSON array of the messages' texts).
+  virtual std::string history(const std::string& peer) = 0;
   /// Whether events of this kind (status, error, attempt, ...) reach the trace. An
   /// app run by hand is seen only through the server: its connect attempts. The
   /// steps skip, and say so, an expectation about events a client cannot show.

@@ -46,6 +46,19 @@ void client_host::foreground() {
   wake_at_next_timer();
 }
 
+std::int64_t client_host::send_message(const std::string& to, const std::string& object_name,
+                                      const std::string& content) {
+  const auto id = host_.send_message(to, object_name, content, clock_.now());
+  wake_at_next_timer();
+  return id;
+}
+
+bool client_host::resend_message(std::int64_t id) {
+  const bool ok = host_.resend_message(id, clock_.now());
+  wake_at_next_timer();
+  return ok;
+}
+
 void client_host::on_connected(std::uint64_t link) {
   host_.link_up(link, clock_.now());
   wake_at_next_timer();

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "imock/client/connection.hpp"
 #include "imock/client/virtual_host.hpp"
@@ -44,6 +45,16 @@ class client_host final : public client_end, private client::link_network {
   void network(bool available);
   void foreground();
   rc::code set_reconnect_kick(bool on) { return host_.set_reconnect_kick(on); }
+
+  // --- messages (client/virtual_host.hpp) ---
+  void set_message_observer(client::virtual_host::message_observer o) {
+    host_.set_message_observer(std::move(o));
+  }
+  void set_message_store(client::message_store* store) noexcept { host_.set_message_store(store); }
+  std::int64_t send_message(const std::string& to, const std::string& object_name,
+                            const std::string& content);
+  bool resend_message(std::int64_t id);
+  std::vector<client::message> history(const std::string& peer) { return host_.history(peer); }
 
   [[nodiscard]] const client::connection& machine() const noexcept { return host_.machine(); }
 
