@@ -2,7 +2,8 @@
 // the reference SDK shares: what goes into the user's local database and what the
 // receive listener is shown. A message repeating one received before (the same
 // messageUId, or a sender's resend: client/messaging.hpp, is_duplicate) is dropped
-// before the app sees it; everything else is stored first, then shown.
+// before the app sees it; everything else is stored first, then shown. A status
+// message is shown and never stored.
 //
 // The database is a message_store: the SDK's SQLite file (sdk.cpp), or memory_store in
 // the simulation, which the simulated app's relaunch keeps the way a file is kept.

@@ -71,7 +71,8 @@ bool messaging::packet_received(const mqtt::packet& p, std::int64_t now_ms, mess
     out.emplace_back(sync_completed{});
     return true;
   }
-  if (pub->topic != msg::k_message_topic) return false;
+  const bool status = pub->topic == msg::k_status_topic;
+  if (pub->topic != msg::k_message_topic && !status) return false;
   incoming_message m{
       .uid = property(pub->props, msg::k_message_uid),
       .from = property(pub->props, msg::k_from),
@@ -84,7 +85,8 @@ bool messaging::packet_received(const mqtt::packet& p, std::int64_t now_ms, mess
       .sent_ms = number(pub->props, msg::k_sent_time),
       .offline = property(pub->props, msg::k_offline) == "1",
       .left = static_cast<std::uint32_t>(std::max<std::int64_t>(0, number(pub->props, msg::k_left))),
-      .has_package = property(pub->props, msg::k_has_package) == "1"};
+      .has_package = property(pub->props, msg::k_has_package) == "1",
+      .status = status};
   out.emplace_back(message_received{std::move(m)});
   if (pub->qos == 1) out.emplace_back(message_packet{mqtt::puback{.packet_id = pub->packet_id}});
   (void)now_ms;

@@ -17,6 +17,7 @@
 //                        message (and drops a duplicate) before the acknowledgement
 //                        goes out, so a crash in between means a redelivery, not a loss
 //   imock/sync/done      sync_completed{}
+//   PUBLISH imock/status message_received{... status}: QoS 0, nothing to acknowledge
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,8 @@ struct incoming_message {
   bool offline = false;
   std::uint32_t left = 0;
   bool has_package = false;
+  /// A status message (imock/status): shown to the app, never stored, never a duplicate.
+  bool status = false;
   friend bool operator==(const incoming_message&, const incoming_message&) = default;
 };
 

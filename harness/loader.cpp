@@ -26,7 +26,8 @@ constexpr std::array<std::string_view, 8> k_top_keys = {"name",  "description", 
                                                         "speed", "server",      "clients", "steps"};
 // The server config's top-level keys a scenario may use (docs/server-config.md);
 // `listen` is refused: the harness binds its own ephemeral ports.
-constexpr std::array<std::string_view, 4> k_server_keys = {"apps", "users", "limits", "navigation"};
+constexpr std::array<std::string_view, 5> k_server_keys = {"apps", "users", "limits", "navigation",
+                                                          "messages"};
 
 }  // namespace
 

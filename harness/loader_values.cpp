@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "imock/harness/loader_reader.hpp"
+#include "imock/protocol/messages.hpp"
 #include "imock/protocol/codes.hpp"
 #include "imock/server/event_log.hpp"
 
@@ -163,7 +164,7 @@ std::optional<int> reader::read_code(const entry& e, bool allow_zero) {
     return std::nullopt;
   }
   const int code = static_cast<int>(*v);
-  if (rc::find(code) == nullptr) {
+  if (rc::find(code) == nullptr && !messages::is_send_code(code)) {
     error_at(e, std::to_string(code) + " is not a documented code (see docs/codes.md)");
     return std::nullopt;
   }

@@ -62,6 +62,21 @@ enum class send_code : int {
   content_too_large = 30016,           // content over max_content_bytes
 };
 
+/// Whether `code` is one of send_code's (a send's error callback may carry it).
+constexpr bool is_send_code(int code) noexcept {
+  switch (static_cast<send_code>(code)) {
+    case send_code::conversation_not_supported:
+    case send_code::send_too_frequently:
+    case send_code::not_connected:
+    case send_code::response_timeout:
+    case send_code::content_too_large:
+      return true;
+    case send_code::ok:
+      return false;
+  }
+  return false;
+}
+
 /// Limits of SPEC.md §8.1 the server API and the client send share.
 inline constexpr std::size_t k_max_object_name = 32;
 inline constexpr std::size_t k_max_recipients = 1000;         // private and status

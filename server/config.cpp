@@ -739,7 +739,7 @@ users: []
 
 limits:
   max_connections: 19000
-  max_packet_size: 65536             # 128..268435455 bytes
+  max_packet_size: 262144            # 128..268435455 bytes
   connect_timeout: 10s               # no CONNECT by then: close
   keep_alive_min: 5s                 # client keep-alive is clamped to [min, max]
   keep_alive_max: 600s               # whole seconds, at most 65535s

@@ -57,7 +57,7 @@ struct user_config {
 
 struct limits_config {
   std::uint32_t max_connections = 19'000;  // below the 20,000 open-file limit here
-  std::uint32_t max_packet_size = 65'536;
+  std::uint32_t max_packet_size = 262'144;  // a 128 KB message (SPEC.md §8.6) and its envelope
   std::int64_t connect_timeout_ms = 10'000;  // no CONNECT by then: close
   std::uint16_t keep_alive_min_s = 5;
   std::uint16_t keep_alive_max_s = 600;

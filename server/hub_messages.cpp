@@ -203,7 +203,8 @@ actions hub::flush(session& s, std::int64_t now_ms) {
     if (s.closing) break;
     for (auto& a : deliver(s, *m, 0, false, now_ms)) out.push_back(std::move(a));
   }
-  for (auto& a : release_held(s)) out.push_back(std::move(a));
+  // A message held back (reorder) waits for the session's next delivery, however long
+  // that takes; if the session ends first, it is redelivered after the reconnect.
   return out;
 }
 

@@ -429,6 +429,22 @@ TEST_F(Messages, AReorderFaultLetsTheNextMessageOvertake) {
   EXPECT_EQ(got[2].payload, "third");
 }
 
+TEST_F(Messages, AReorderFaultHoldsALiveMessageUntilTheNextOneHasGone) {
+  start(config_with());
+  const auto bob = login("bob", "phone");
+  ASSERT_TRUE(got_sync_done(bob));
+  auto rule = message_fault(fault_trigger::delivery, fault_action::reorder);
+  rule.times = 1;
+  h().faults().add(rule);
+  (void)publish("alice", {"bob"}, "first");
+  EXPECT_TRUE(messages_to(bob).empty()) << "held back, however long the next one takes";
+  (void)publish("alice", {"bob"}, "second");
+  const auto got = messages_to(bob);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].payload, "second");
+  EXPECT_EQ(got[1].payload, "first");
+}
+
 TEST_F(Messages, ADelayFaultHoldsTheDeliveryAndAHeldSyncStartsWhenDue) {
   start(config_with());
   (void)publish("alice", {"bob"}, "late");

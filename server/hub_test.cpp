@@ -354,7 +354,7 @@ TEST_F(HubTest, ValidTokenGetsConnackZeroWithUserIdAndMaximumPacketSize) {
   ASSERT_NE(ack, nullptr);
   EXPECT_EQ(user_property(ack->props, "user-id"), "alice");
   EXPECT_EQ(user_property(ack->props, "rc-code"), "<absent>");
-  EXPECT_EQ(ack->props.maximum_packet_size.value_or(0), 65'536u);
+  EXPECT_EQ(ack->props.maximum_packet_size.value_or(0), 262'144u);
   EXPECT_FALSE(ack->props.server_keep_alive.has_value()) << "30 s is inside 5..600 s";
   EXPECT_FALSE(ack->props.assigned_client_identifier.has_value());
   EXPECT_TRUE(h().is_online(k_app, "alice"));
