@@ -39,7 +39,11 @@ std::optional<step_body> reader::read_send(const entry& e) {
   const auto before = errors_.size();
   const auto params = read_map(e.value, "in send", k_p_send);
   std::string via = "client";
-  if (const auto* p = find(params, "via")) via = read_choice(*p, k_send_via).value_or(via);
+  if (const auto* p = find(params, "via")) {
+    const auto v = read_choice(*p, k_send_via);
+    if (!v) return std::nullopt;  // the rest depends on it
+    via = *v;
+  }
   std::string text;
   if (const auto* p = required(params, e.value.Mark(), "send", "text")) {
     text = read_non_empty(*p).value_or("");

@@ -884,6 +884,73 @@ TEST_F(LoaderFiles, LoadScenarioReadsAFileAndNamesItInErrors) {
             bad.string() + ":7:11: unknown client 'bob' (declared: alice, carol)");
 }
 
+TEST(LoaderMessages, SendFromAClientOrThroughTheServerApiInboxAndHistory) {
+  const auto s = parse_ok(
+      "name: t\ndescription: d\nclients:\n  a: {user: ua}\n  b: {user: ub}\nsteps:\n"
+      "  - send: {client: a, to: b, text: hi}\n"
+      "  - send: {via: api, from: a, to: [b, a], text: x, expect: 1008}\n"
+      "  - send: {via: status, from: a, to: b, text: typing}\n"
+      "  - send: {client: a, to: b, text: big, size: 100}\n"
+      "  - resend: a\n  - relaunch: b\n"
+      "  - inbox: {client: b, messages: [hi, x], from: a, within: 2s}\n"
+      "  - history: {client: b, with: a, messages: []}\n"
+      "  - expect: {client: b, sequence: [{message: hi, from: a, offline: true, left: 0, "
+      "has_package: false}, {sync_completed: true}]}\n"
+      "  - expect: {client: a, send_error: 30003}\n");
+  const auto& send = std::get<client_action>(s.steps.at(0).body);
+  EXPECT_EQ(send.what, client_action::kind::send_message);
+  EXPECT_EQ(send.to, "ub");
+  EXPECT_EQ(send.content, R"({"content":"hi"})");
+  const auto& api = std::get<api_action>(s.steps.at(1).body);
+  EXPECT_EQ(api.path, "/message/private/publish.json");
+  EXPECT_EQ(api.form, "fromUserId=ua&toUserId=ub&toUserId=ua&objectName=RC%3ATxtMsg&content="
+                      "%7B%22content%22%3A%22x%22%7D");
+  EXPECT_EQ(api.expect_code, 1008);
+  EXPECT_EQ(std::get<api_action>(s.steps.at(2).body).path, "/statusmessage/private/publish.json");
+  EXPECT_EQ(std::get<client_action>(s.steps.at(3).body).content.size(), 100u);
+  EXPECT_EQ(std::get<client_action>(s.steps.at(4).body).what, client_action::kind::resend);
+  EXPECT_EQ(std::get<client_action>(s.steps.at(5).body).what, client_action::kind::relaunch);
+  const auto& inbox = std::get<inbox_step>(s.steps.at(6).body);
+  EXPECT_EQ(inbox.texts, (std::vector<std::string>{"hi", "x"}));
+  EXPECT_EQ(inbox.from, "ua");
+  EXPECT_EQ(inbox.within_ms, 2000);
+  const auto& history = std::get<history_step>(s.steps.at(7).body);
+  EXPECT_EQ(history.peer, "ua");
+  EXPECT_TRUE(history.texts.empty());
+  const auto& seq = std::get<expect_step>(s.steps.at(8).body).client_events;
+  ASSERT_EQ(seq.size(), 2u);
+  EXPECT_EQ(seq[0].text, "hi");
+  EXPECT_EQ(seq[0].from, "ua");
+  EXPECT_EQ(seq[0].offline, true);
+  EXPECT_EQ(seq[0].left, 0);
+  EXPECT_EQ(seq[0].has_package, false);
+  EXPECT_EQ(seq[1].event, "sync_completed");
+  EXPECT_EQ(std::get<expect_step>(s.steps.at(9).body).client_events.at(0).code, 30003);
+}
+
+TEST(LoaderMessages, MistakesInMessageStepsNameTheirPlace) {
+  EXPECT_EQ(error_of(with_steps("  - send: {client: alice, to: bob, text: hi}\n")),
+            "x.yaml:7:31: unknown client 'bob' (declared: alice, carol)");
+  EXPECT_EQ(error_of(with_steps("  - send: {client: alice, to: carol}\n")),
+            "x.yaml:7:11: send is missing required key 'text'");
+  EXPECT_EQ(error_of(with_steps("  - send: {client: alice, from: carol, to: carol, text: x}\n")),
+            "x.yaml:7:27: 'from' goes with via: api, system or status (a client's send is from "
+            "its own user and its outcome is a sent or send_error event)");
+  EXPECT_EQ(error_of(with_steps("  - send: {client: alice, to: carol, text: hello, size: 5}\n")),
+            "x.yaml:7:57: size 5 is smaller than the message with its text (19 bytes)");
+  EXPECT_EQ(error_of(with_steps("  - send: {via: post, from: alice, to: carol, text: x}\n")),
+            "x.yaml:7:17: bad value 'post' for via (expected one of: client, api, system, status)");
+  EXPECT_EQ(error_of(with_steps("  - inbox: {client: alice, messages: m1}\n")),
+            "x.yaml:7:38: expected a list of message texts for messages (e.g. messages: [m1, m2], "
+            "or [] for none), got 'm1'");
+  EXPECT_EQ(error_of(with_steps("  - expect: {client: alice, status: 0, left: 1}\n")),
+            "x.yaml:7:40: 'left' goes with message (what the receive listener was told), not "
+            "with status");
+  EXPECT_EQ(error_of(with_steps("  - expect: {client: alice, message: false}\n")),
+            "x.yaml:7:38: bad value 'false' for message (expected true, or the message's text, "
+            "e.g. message: hello)");
+}
+
 TEST(LoaderIntervals, DocumentedIntervalsFollowTheSpecThenRepeat64Seconds) {
   EXPECT_TRUE(documented_intervals(0).empty());
   EXPECT_EQ(documented_intervals(3), (std::vector<std::int64_t>{50, 250, 500}));

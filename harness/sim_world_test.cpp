@@ -57,6 +57,39 @@ TEST(SimWorld, AnotherSeedChangesWhatTheProbabilisticFaultDoes) {
   EXPECT_NE(trace_jsonl(run_simulated(s).trace), a);
 }
 
+// The inbox assertion says what is wrong: the server duplicates a delivery, and a
+// scenario that expects the copy to be shown fails naming what it lacks; one expecting
+// another order says so; a lost message is named.
+TEST(SimWorld, AWrongInboxSaysWhatIsLostDuplicatedOrOutOfOrder) {
+  const std::string head = R"(name: inbox
+description: d
+clients:
+  alice:
+  bob:
+steps:
+  - connect: alice
+  - connect: bob
+  - expect: {client: bob, sync_completed: true}
+  - send: {client: alice, to: bob, text: m1}
+  - send: {client: alice, to: bob, text: m2}
+)";
+  const auto good = run_simulated(parse(head + "  - inbox: {client: bob, messages: [m1, m2]}\n"));
+  EXPECT_TRUE(good.passed) << render_failure(good);
+  const auto lost = run_simulated(parse(head + "  - inbox: {client: bob, messages: [m1, m2, m3]}\n"));
+  ASSERT_FALSE(lost.passed);
+  EXPECT_NE(lost.failure.find("it is [m1, m2]\n  lost: [m3]"), std::string::npos) << lost.failure;
+  const auto twice = run_simulated(parse(head + "  - inbox: {client: bob, messages: [m1, m1, m2]}\n"));
+  ASSERT_FALSE(twice.passed);
+  EXPECT_NE(twice.failure.find("lost: [m1]"), std::string::npos) << twice.failure;
+  const auto order = run_simulated(parse(head + "  - inbox: {client: bob, messages: [m2, m1]}\n"));
+  ASSERT_FALSE(order.passed);
+  EXPECT_NE(order.failure.find("every message is there, in another order"), std::string::npos)
+      << order.failure;
+  const auto extra = run_simulated(parse(head + "  - inbox: {client: bob, messages: [m1]}\n"));
+  ASSERT_FALSE(extra.passed);
+  EXPECT_NE(extra.failure.find("not expected: [m2]"), std::string::npos) << extra.failure;
+}
+
 std::string schedule_scenario(const std::string& intervals) {
   return R"(name: exact
 description: the documented schedule, to the millisecond
