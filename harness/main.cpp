@@ -284,6 +284,13 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "imock-harness: documented codes without a scenario:%s\n", list.c_str());
       return 1;
     }
+    if (const auto unchecked = uncovered_message_behaviours(scenarios); !unchecked.empty()) {
+      std::string list;
+      for (const auto& b : unchecked) list += (list.empty() ? " " : "; ") + b;
+      std::fprintf(stderr, "imock-harness: message behaviours without a scenario:%s\n",
+                   list.c_str());
+      return 1;
+    }
   }
 
   bool all_passed = bad == 0;

@@ -19,6 +19,18 @@ std::vector<int> producible_codes();
 /// Producible codes that no scenario expects.
 std::vector<int> uncovered_codes(const std::vector<scenario>& scenarios);
 
+/// One behaviour of the message path (SPEC.md §8) the matrix's messages section tracks.
+struct message_behaviour {
+  std::string_view name;  // "offline delivery"
+  std::string_view what;  // how a scenario shows it
+};
+/// Every tracked behaviour, in the matrix's order; each needs a scenario.
+std::vector<message_behaviour> message_behaviours();
+/// The behaviours `s` checks (by name).
+std::vector<std::string> message_behaviours_covered(const scenario& s);
+/// Behaviours that no scenario checks.
+std::vector<std::string> uncovered_message_behaviours(const std::vector<scenario>& scenarios);
+
 /// One mutant's result as scripts/mutants writes it (one JSON object per line):
 /// the mutant, its area, the bug in one sentence, and the scenarios that failed
 /// against it (empty: it survived).

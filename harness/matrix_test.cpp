@@ -150,3 +150,41 @@ not json
 
 }  // namespace
 }  // namespace imock::harness
+
+namespace imock::harness {
+namespace {
+
+// A behaviour of the message path counts only with the check that shows it: a duplicate
+// fault alone proves nothing until an inbox step looks.
+TEST(MatrixMessages, ABehaviourCountsWithItsCheckAndTheSectionListsIt) {
+  const std::string head = R"(name: dup
+description: d
+clients:
+  alice:
+  bob:
+steps:
+  - fault: {on: delivery, user: bob, action: duplicate}
+  - send: {client: alice, to: bob, text: m1}
+  - expect: {client: alice, send_error: 30003}
+)";
+  const auto without = message_behaviours_covered(parse(head));
+  EXPECT_EQ(std::count(without.begin(), without.end(), "duplicate delivery dropped"), 0);
+  const auto with = parse(head + "  - inbox: {client: bob, messages: [m1]}\n");
+  const auto covered = message_behaviours_covered(with);
+  EXPECT_EQ(std::count(covered.begin(), covered.end(), "duplicate delivery dropped"), 1);
+  EXPECT_EQ(std::count(covered.begin(), covered.end(), "whole inbox, exactly once"), 1);
+  const auto missing = uncovered_message_behaviours({with});
+  EXPECT_EQ(std::count(missing.begin(), missing.end(), "duplicate delivery dropped"), 0);
+  EXPECT_EQ(std::count(missing.begin(), missing.end(), "retention expiry"), 1);
+  EXPECT_EQ(missing.size() + 2, message_behaviours().size());
+  const auto md = render_matrix({with}, {});
+  EXPECT_NE(md.find("| 30003 | no acknowledgement in time | `dup` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| duplicate delivery dropped | a `duplicate` delivery fault, then an "
+                    "`inbox` step | `dup` |"),
+            std::string::npos);
+  EXPECT_NE(md.find("| retention expiry | a `message_expired` server event expected | **none** |"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace imock::harness
