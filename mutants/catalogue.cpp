@@ -43,6 +43,17 @@ std::regex pattern_of(std::string_view text) {
 
 }  // namespace
 
+bool valid_file(std::string_view path) {
+  if (!(path.starts_with("client/") || path.starts_with("server/"))) return false;
+  if (!path.ends_with(".cpp") || path.find("..") != std::string_view::npos) return false;
+  const auto name = path.substr(7, path.size() - 7 - 4);
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
 std::optional<std::vector<mutant>> load_catalogue(const std::filesystem::path& file,
                                                   std::vector<std::string>& errors) {
   YAML::Node root;
@@ -77,9 +88,9 @@ std::optional<std::vector<mutant>> load_catalogue(const std::filesystem::path& f
     }
     for (const auto& kv : node) {
       const auto key = kv.first.as<std::string>("");
-      if (key != "name" && key != "area" && key != "bug" && key != "edits") {
+      if (key != "name" && key != "area" && key != "bug" && key != "file" && key != "edits") {
         errors.push_back(where(file, kv.first.Mark()) + ": unknown key '" + key +
-                         "' (expected name, area, bug, edits)");
+                         "' (expected name, area, bug, file, edits)");
       }
     }
     mutant m;
@@ -94,6 +105,15 @@ std::optional<std::vector<mutant>> load_catalogue(const std::filesystem::path& f
     if (!m.name.empty() && !names.insert(m.name).second) {
       errors.push_back(where(file, node["name"].Mark()) + ": mutant '" + m.name +
                        "' is defined twice");
+    }
+    if (const auto f = node["file"]) {
+      if (!f.IsScalar() || !valid_file(f.Scalar())) {
+        errors.push_back(where(file, f.Mark()) + ": bad file '" + f.as<std::string>("") +
+                         "' for mutant '" + m.name +
+                         "' (expected client/NAME.cpp or server/NAME.cpp, from the project root)");
+      } else {
+        m.file = f.Scalar();
+      }
     }
     const auto edits = node["edits"];
     if (!edits || !edits.IsSequence() || edits.size() == 0) {

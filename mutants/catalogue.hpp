@@ -1,6 +1,7 @@
 // The mutant catalogue (mutants/catalogue.yaml): realistic SDK bugs, each a small
-// named edit of client/connection.cpp, the connection state machine that every
-// driver of the reference SDK runs. A mutant is compiled into its own program (never
+// named edit of one source file the simulated harness links: client/connection.cpp
+// (the connection state machine every driver of the reference SDK runs) by default,
+// or another of the reference SDK's or the server's (`file`). A mutant is compiled into its own program (never
 // into the SDK) and the simulated suite runs against it: a mutant the suite passes
 // ("survives") is a behaviour no scenario pins down.
 #pragma once
@@ -12,6 +13,13 @@
 #include <vector>
 
 namespace imock::mutants {
+
+/// The file a mutant edits when it names none.
+inline constexpr std::string_view k_default_file = "client/connection.cpp";
+
+/// Whether `path` may be a mutant's file: client/NAME.cpp or server/NAME.cpp, relative,
+/// no "..": a file of the reference SDK or the server that the simulated harness links.
+bool valid_file(std::string_view path);
 
 /// Replace the one place of the source that reads `find` (whitespace may differ)
 /// with `replace`.
@@ -25,6 +33,7 @@ struct mutant {
   std::string name;  // [a-z0-9-]+, unique
   std::string area;  // schedule, time-limit, codes, callbacks, sign-out, heartbeat, identity
   std::string bug;   // one sentence: what a real SDK gets wrong
+  std::string file = std::string(k_default_file);  // the source it edits, from the root
   std::vector<edit> edits;
   int line = 0;
 };

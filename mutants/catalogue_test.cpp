@@ -32,14 +32,15 @@ TEST(MutantCatalogue, HasAtLeastThirtyMutantsInEveryArea) {
   for (const auto& m : all) areas.insert(m.area);
   for (const char* want :
        {"schedule", "time-limit", "codes", "callbacks", "sign-out", "heartbeat", "identity",
-        "navigation"}) {
+        "navigation", "messages"}) {
     EXPECT_TRUE(areas.contains(want)) << want;
   }
 }
 
-TEST(MutantCatalogue, EveryMutantChangesTheSourceInExactlyTheWrittenPlaces) {
-  const auto source = read(k_root / "client/connection.cpp");
+TEST(MutantCatalogue, EveryMutantChangesItsFileInExactlyTheWrittenPlaces) {
   for (const auto& m : catalogue()) {
+    const auto source = read(k_root / m.file);
+    ASSERT_FALSE(source.empty()) << m.name << ": " << m.file;
     std::string error;
     const auto mutated = apply(m, source, error);
     ASSERT_TRUE(mutated.has_value()) << error;
@@ -63,6 +64,27 @@ TEST(MutantCatalogue, RefusesTextFoundTwiceOrNotAtAll) {
             "than once; make it longer");
   EXPECT_FALSE(apply(twice, "z();", error).has_value());
   EXPECT_NE(error.find("not in the source any more"), std::string::npos);
+}
+
+TEST(MutantCatalogue, AFileIsOneTheSimulatedHarnessLinks) {
+  EXPECT_TRUE(valid_file("client/connection.cpp"));
+  EXPECT_TRUE(valid_file("server/hub_messages.cpp"));
+  EXPECT_FALSE(valid_file("client/../harness/steps.cpp"));
+  EXPECT_FALSE(valid_file("/work/client/inbox.cpp"));
+  EXPECT_FALSE(valid_file("harness/steps.cpp"));
+  EXPECT_FALSE(valid_file("client/inbox.hpp"));
+  EXPECT_FALSE(valid_file("client/.cpp"));
+  const auto file = std::filesystem::temp_directory_path() / "imock-bad-file-catalogue.yaml";
+  std::ofstream(file) << "mutants:\n  - name: m\n    area: x\n    bug: y\n    file: ../x.cpp\n"
+                         "    edits: [{find: a, replace: b}]\n";
+  std::vector<std::string> errors;
+  EXPECT_FALSE(load_catalogue(file, errors).has_value());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find(":5:11: bad file '../x.cpp' for mutant 'm' (expected client/NAME.cpp "
+                           "or server/NAME.cpp"),
+            std::string::npos)
+      << errors[0];
+  std::filesystem::remove(file);
 }
 
 TEST(MutantCatalogue, ABadEntryIsReportedWithItsLine) {

@@ -1,7 +1,8 @@
-// imock-mutate: reads the mutant catalogue and writes mutated copies of
-// client/connection.cpp (the build does this for every mutant; see mutants/README.md).
+// imock-mutate: reads the mutant catalogue and writes mutated copies of the files the
+// mutants edit (the build does this for every mutant; see mutants/README.md).
 //   imock-mutate list CATALOGUE                  the mutants' names, one per line
-//   imock-mutate check CATALOGUE SOURCE          every mutant applies to SOURCE
+//   imock-mutate file CATALOGUE NAME             the file NAME edits (from the root)
+//   imock-mutate check CATALOGUE ROOT            every mutant applies to its file
 //   imock-mutate apply CATALOGUE NAME SOURCE OUT write SOURCE with NAME's edits to OUT
 #include <cstdio>
 #include <fstream>
@@ -18,7 +19,8 @@ using namespace imock::mutants;
 int usage() {
   std::fprintf(stderr,
                "usage: imock-mutate list CATALOGUE\n"
-               "       imock-mutate check CATALOGUE SOURCE\n"
+               "       imock-mutate file CATALOGUE NAME\n"
+               "       imock-mutate check CATALOGUE ROOT\n"
                "       imock-mutate apply CATALOGUE NAME SOURCE OUT\n");
   return 2;
 }
@@ -47,14 +49,25 @@ int main(int argc, char** argv) {
     for (const auto& m : *all) std::printf("%s\n", m.name.c_str());
     return 0;
   }
-  if (args[0] == "check" && args.size() == 3) {
-    std::string source;
-    if (!read(args[2], source)) {
-      std::fprintf(stderr, "imock-mutate: cannot read %s\n", args[2].c_str());
+  if (args[0] == "file" && args.size() == 3) {
+    const auto* m = find(*all, args[2]);
+    if (m == nullptr) {
+      std::fprintf(stderr, "imock-mutate: no mutant '%s' in %s\n", args[2].c_str(),
+                   args[1].c_str());
       return 1;
     }
+    std::printf("%s\n", m->file.c_str());
+    return 0;
+  }
+  if (args[0] == "check" && args.size() == 3) {
     int bad = 0;
     for (const auto& m : *all) {
+      std::string source;
+      if (!read(args[2] + "/" + m.file, source)) {
+        std::fprintf(stderr, "imock-mutate: cannot read %s/%s\n", args[2].c_str(), m.file.c_str());
+        ++bad;
+        continue;
+      }
       std::string error;
       if (!apply(m, source, error)) {
         std::fprintf(stderr, "%s: %s\n", args[1].c_str(), error.c_str());
