@@ -209,6 +209,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
       ->group(cg);
+  app.add_option("--messages-per-s", o.messages_per_s,
+                 "message traffic: each client sends this many one-to-one messages a second to "
+                 "a partner, across the storms; the report counts sent, delivered, lost and "
+                 "duplicates shown, and the delivery latency (imock-server only; default 0: none)")
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--heartbeat", o.heartbeat, "client keep alive, seconds")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535))
@@ -343,6 +348,10 @@ int main(int argc, char** argv) {
   }
   if (o.threads == 0) o.threads = o.procs > 1 || o.child ? 1 : 2;
   if (o.broker == "mosquitto" && o.target.empty() && plain->count() == 0) o.plain = true;
+  if (o.messages_per_s > 0 && (o.plain || (o.target.empty() && o.broker != "imock"))) {
+    return fail("--messages-per-s needs imock-server: its messages are imock's (docs/protocol.md "
+                "9); a plain MQTT broker has none");
+  }
   if (!o.target.empty()) {
     std::string why;
     const auto url = imock::client::parse_server_url(o.target, &why);

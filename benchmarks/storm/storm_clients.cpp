@@ -91,6 +91,19 @@ struct client_group::slot {
   std::atomic<bool> alive{true};
 };
 
+// What one client sent, as its messages' fate is learnt: acknowledged by the server
+// (the sender's callback) and shown to the receiver (its listener), by sequence number.
+struct client_group::sender_log {
+  std::mutex mu;
+  std::vector<std::uint8_t> state;                          // by seq - 1: k_acked | k_shown
+  std::vector<std::pair<std::int64_t, std::uint32_t>> failed;  // (message id, seq) to resend
+  // The traffic thread's own:
+  std::uint32_t next_seq = 1;
+  std::int64_t next_due_us = 0;
+  static constexpr std::uint8_t k_acked = 1;
+  static constexpr std::uint8_t k_shown = 2;
+};
+
 client_group::client_group(group_options o) : o_(std::move(o)) {
   const auto n = std::max<std::size_t>(1, o_.max_buckets);
   b_attempts_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
@@ -102,6 +115,8 @@ client_group::client_group(group_options o) : o_(std::move(o)) {
 client_group::~client_group() {
   stop_ramp_ = true;
   if (ramp_thread_.joinable()) ramp_thread_.join();
+  stop_traffic_ = true;
+  if (traffic_thread_.joinable()) traffic_thread_.join();
   clients_.clear();
   rt_.reset();
 }
@@ -135,7 +150,7 @@ std::string client_group::prepare() {
     so.jitter_seed = o_.seed * 0x9E3779B97F4A7C15ULL + (o_.first + i);
     so.connect_ack_timeout_ms = o_.connect_timeout_ms;
     so.plain = o_.plain;
-    so.messages = false;  // storms measure the connection layer (traffic: issue 11, to come)
+    so.messages = o_.messages_per_s > 0;  // without traffic: the connection layer alone
     if (o_.source_ips > 1) {
       so.source_address = "127.0.0." + std::to_string(1 + (o_.first + i) % o_.source_ips);
     }
@@ -149,13 +164,132 @@ std::string client_group::prepare() {
       on_status(*s, static_cast<int>(st), static_cast<int>(cause));
     });
     c->set_attempt_listener([this, s](std::int64_t, std::uint32_t) { on_attempt(*s); });
+    if (o_.messages_per_s > 0) {
+      c->set_receive_listener(
+          [this](const client::message& m, int, bool, bool) { on_message(m.content); });
+    }
     clients_.push_back(std::move(c));
   }
+  if (o_.messages_per_s > 0) logs_ = std::make_unique<sender_log[]>(o_.count);
   return {};
 }
 
 void client_group::start_ramp() {
   ramp_thread_ = std::thread([this] { ramp_loop(); });
+  if (o_.messages_per_s > 0) traffic_thread_ = std::thread([this] { traffic_loop(); });
+}
+
+// --- message traffic --------------------------------------------------------------------
+
+// Every 10 ms: each connected client resends what failed, then sends what is due.
+// Clients start at phases spread over one period, so the load is even.
+void client_group::traffic_loop() {
+  const auto period_us = static_cast<std::int64_t>(1e6 / o_.messages_per_s);
+  while (!stop_traffic_ && !ramp_over_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto start = now_us();
+  for (std::size_t i = 0; i < o_.count; ++i) {
+    logs_[i].next_due_us =
+        start + period_us * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(o_.count);
+  }
+  while (!stop_traffic_) {
+    const auto now = now_us();
+    for (std::size_t i = 0; i < o_.count && !stop_traffic_; ++i) send_due(i, now);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void client_group::send_due(std::size_t i, std::int64_t now) {
+  auto& log = logs_[i];
+  if (slots_[i].status.load() != k_connected) return;  // the app waits for Connected
+  std::vector<std::pair<std::int64_t, std::uint32_t>> again;
+  {
+    std::lock_guard lock(log.mu);
+    again.swap(log.failed);
+  }
+  for (const auto& [id, seq] : again) {
+    m_to_resend_.fetch_sub(1);
+    m_pending_.fetch_add(1);
+    const auto rc = clients_[i]->resend_message(
+        id, [this, i, seq = seq](std::int64_t mid) { on_sent(i, seq, mid, 0); },
+        [this, i, seq = seq](int code, std::int64_t mid) { on_sent(i, seq, mid, code); });
+    if (rc != rc::code::ok) on_sent(i, seq, id, static_cast<int>(rc));
+  }
+  if (draining_.load() || now < log.next_due_us) return;
+  const auto period_us = static_cast<std::int64_t>(1e6 / o_.messages_per_s);
+  log.next_due_us = std::max(log.next_due_us + period_us, now);  // no burst after an outage
+  const std::uint32_t seq = log.next_seq++;
+  {
+    std::lock_guard lock(log.mu);
+    log.state.push_back(0);
+  }
+  const std::size_t partner = (i ^ 1) < o_.count ? (i ^ 1) : i;
+  // {"content":"SENDER:SEQ:SENT_US"}: the receiver finds the sender's log and the latency.
+  const auto content = "{\"content\":\"" + std::to_string(i) + ":" + std::to_string(seq) + ":" +
+                       std::to_string(now) + "\"}";
+  m_pending_.fetch_add(1);
+  const auto rc = clients_[i]->send_message(
+      user_id(o_.user_prefix, o_.shard, partner), "RC:TxtMsg", content, "", nullptr,
+      [this, i, seq](std::int64_t id) { on_sent(i, seq, id, 0); },
+      [this, i, seq](int code, std::int64_t id) { on_sent(i, seq, id, code); });
+  if (rc != rc::code::ok) on_sent(i, seq, 0, static_cast<int>(rc));
+}
+
+void client_group::on_sent(std::size_t sender, std::uint32_t seq, std::int64_t id, int code) {
+  m_pending_.fetch_sub(1);
+  auto& log = logs_[sender];
+  std::lock_guard lock(log.mu);
+  if (code != 0) {
+    m_failures_.fetch_add(1);
+    if (id > 0) {  // the same message again once connected (resendMessage)
+      log.failed.emplace_back(id, seq);
+      m_to_resend_.fetch_add(1);
+    }
+    return;
+  }
+  auto& st = log.state.at(seq - 1);
+  if ((st & sender_log::k_acked) == 0) m_sent_.fetch_add(1);
+  st |= sender_log::k_acked;
+}
+
+void client_group::on_message(const std::string& content) {
+  const auto t = now_us();
+  // {"content":"SENDER:SEQ:SENT_US"}
+  unsigned long long sender = 0, seq = 0;
+  long long sent_us = 0;
+  if (std::sscanf(content.c_str(), "{\"content\":\"%llu:%llu:%lld\"}", &sender, &seq, &sent_us) != 3 ||
+      sender >= o_.count || seq == 0) {
+    return;  // not one of ours
+  }
+  {
+    auto& log = logs_[sender];
+    std::lock_guard lock(log.mu);
+    if (seq > log.state.size()) return;
+    auto& st = log.state[seq - 1];
+    if ((st & sender_log::k_shown) != 0) {
+      m_duplicates_.fetch_add(1);
+      return;
+    }
+    st |= sender_log::k_shown;
+  }
+  m_delivered_.fetch_add(1);
+  const auto us = static_cast<std::uint64_t>(std::max<long long>(0, t - sent_us));
+  std::lock_guard lock(mu_);
+  if (gen_.load() != 0) {
+    d_during_.add(us);
+    current_.delivery_during_us.add(us);
+  } else if (!armed_once_) {
+    d_before_.add(us);
+  } else {
+    d_after_.add(us);
+    if (!storms_.empty()) storms_.back().delivery_after_us.add(us);
+  }
+}
+
+// Nothing on its way: every send answered, every failure resent, every acknowledged
+// message shown.
+bool client_group::drained() {
+  if (m_pending_.load() > 0 || m_to_resend_.load() > 0) return false;
+  return m_delivered_.load() >= m_sent_.load();
 }
 
 void client_group::ramp_loop() {
@@ -269,6 +403,7 @@ void client_group::arm(int index, const std::string& trigger, std::int64_t armed
     current_.index = index;
     current_.trigger = trigger;
     current_.armed_ms = armed_us / 1000;
+    armed_once_ = true;
     latency_storm_ = {};
     failures_storm_.clear();
   }
@@ -334,9 +469,18 @@ void client_group::sample(std::int64_t at_us) {
   b_connected_[b] = static_cast<std::int64_t>(connected_.load());
 }
 
-void client_group::finish(run_result& r) {
+void client_group::finish(run_result& r, std::int64_t drain_ms) {
   stop_ramp_ = true;
   if (ramp_thread_.joinable()) ramp_thread_.join();
+  if (traffic_thread_.joinable()) {
+    draining_ = true;  // resends go on, new messages stop
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
+    while (!drained() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop_traffic_ = true;
+    traffic_thread_.join();
+  }
   const auto end = now_us();
   sample(end);
   // Destroying a client closes its socket; no callback runs afterwards.
@@ -353,6 +497,24 @@ void client_group::finish(run_result& r) {
   r.failures = failures_all_;
   r.stopped = stopped_;
   r.storms = storms_;
+  if (logs_) {
+    traffic_result t{.per_client_per_s = o_.messages_per_s,
+                     .sent = m_sent_.load(),
+                     .send_failures = m_failures_.load(),
+                     .unconfirmed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, m_pending_.load())),
+                     .delivered = m_delivered_.load(),
+                     .duplicates = m_duplicates_.load(),
+                     .before_us = d_before_,
+                     .during_us = d_during_,
+                     .after_us = d_after_};
+    for (std::size_t i = 0; i < o_.count; ++i) {
+      std::lock_guard log_lock(logs_[i].mu);
+      for (const auto st : logs_[i].state) {
+        if ((st & sender_log::k_acked) != 0 && (st & sender_log::k_shown) == 0) ++t.lost;
+      }
+    }
+    r.traffic = std::move(t);
+  }
   // The timeline up to the last bucket in use.
   const auto last = bucket(end);
   timeline& tl = r.tl;

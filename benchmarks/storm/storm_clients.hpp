@@ -53,6 +53,9 @@ struct group_options {
   int heartbeat_s = 30;
   std::int64_t connect_timeout_ms = 10'000;
   bool plain = false;
+  /// Message traffic: each client sends this many one-to-one messages a second, once
+  /// the ramp is over, to its partner in the group (client i to i ^ 1); 0: none.
+  double messages_per_s = 0;
   std::int64_t t0_ms = 0;  // timeline origin (epoch ms)
   std::int64_t bucket_ms = 100;
   std::size_t max_buckets = 3600;
@@ -103,10 +106,12 @@ class client_group {
   void set_network(bool available);
   /// Called every bucket by the driver: the connected count into the timeline.
   void sample(std::int64_t at_us);
-  /// Destroys the clients and fills in what this group measured.
-  void finish(run_result& r);
+  /// Destroys the clients and fills in what this group measured. With traffic it
+  /// first stops new messages and waits (up to `drain_ms`) for the ones on their way.
+  void finish(run_result& r, std::int64_t drain_ms = 20'000);
 
   struct slot;
+  struct sender_log;
 
  private:
   void on_attempt(slot& s);
@@ -114,6 +119,12 @@ class client_group {
   void mark_lost(slot& s, std::int64_t at_us);
   [[nodiscard]] std::size_t bucket(std::int64_t at_us) const;
   void ramp_loop();
+  // --- message traffic (messages_per_s > 0) ---
+  void traffic_loop();
+  void send_due(std::size_t i, std::int64_t now);
+  void on_sent(std::size_t sender, std::uint32_t seq, std::int64_t id, int code);
+  void on_message(const std::string& content);
+  [[nodiscard]] bool drained();
 
   group_options o_;
   std::unique_ptr<client::runtime> rt_;
@@ -121,6 +132,13 @@ class client_group {
   std::vector<std::unique_ptr<client::client>> clients_;
   std::thread ramp_thread_;
   std::atomic<bool> stop_ramp_{false};
+  std::unique_ptr<sender_log[]> logs_;
+  std::thread traffic_thread_;
+  std::atomic<bool> stop_traffic_{false};
+  std::atomic<bool> draining_{false};  // no new messages, resends only
+  std::atomic<std::uint64_t> m_sent_{0}, m_failures_{0}, m_delivered_{0}, m_duplicates_{0};
+  std::atomic<std::int64_t> m_pending_{0};  // sends without their callback yet
+  std::atomic<std::int64_t> m_to_resend_{0};
 
   // Counters.
   std::atomic<std::uint64_t> started_{0}, connected_{0}, alive_{0}, attempts_{0};
@@ -140,6 +158,8 @@ class client_group {
   std::uint64_t ramp_connected_ = 0;
   storm_result current_;
   std::vector<storm_result> storms_;
+  bool armed_once_ = false;
+  histogram d_before_, d_during_, d_after_;
 };
 
 }  // namespace imock::storm

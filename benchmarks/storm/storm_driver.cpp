@@ -192,6 +192,8 @@ class child_population final : public population {
                                   num(o_.heartbeat),
                                   "--connect-timeout",
                                   num(o_.connect_timeout),
+                                  "--messages-per-s",
+                                  num(o_.messages_per_s),
                                   "--policy",
                                   o_.policy,
                                   "--seed",
@@ -765,6 +767,7 @@ run_result driver::run() {
   result_.failures = clients.failures;
   result_.stopped = clients.stopped;
   result_.tool = clients.tool;
+  result_.traffic = clients.traffic;
   for (const auto& n : clients.notes) result_.notes.push_back(n);
   for (auto& s : result_.storms) {
     for (const auto& x : server_by_storm_) {
@@ -796,6 +799,7 @@ json::object to_json(const options& o) {
                  {"ramp_per_s", o.ramp},
                  {"heartbeat_s", o.heartbeat},
                  {"connect_timeout_s", o.connect_timeout},
+                 {"messages_per_s", o.messages_per_s},
                  {"policy", o.policy},
                  {"seed", o.seed},
                  {"trigger", o.trigger},
@@ -845,6 +849,7 @@ group_options group_for(const options& o, const std::string& url, std::size_t sh
   g.seed = o.seed;
   g.heartbeat_s = o.heartbeat;
   g.connect_timeout_ms = static_cast<std::int64_t>(o.connect_timeout * 1000);
+  g.messages_per_s = o.messages_per_s;
   g.plain = o.plain;
   g.t0_ms = o.t0_ms;
   g.bucket_ms = o.bucket_ms;

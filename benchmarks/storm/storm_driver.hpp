@@ -41,6 +41,7 @@ struct options {
   double ramp = 5000;  // connects per second, all shards; 0: at once
   int heartbeat = 30;
   double connect_timeout = 10;
+  double messages_per_s = 0;  // per client; 0: no message traffic
   std::string user_prefix = "user";
   // Policy.
   std::string policy = "documented";

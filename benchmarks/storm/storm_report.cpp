@@ -260,6 +260,10 @@ void write_json(std::string& out, const json::value& v, int indent) {
   }
 }
 
+double ms_of(const histogram& h, double p) {
+  return std::round(static_cast<double>(h.percentile(p)) / 10) / 100;
+}
+
 json::value opt_json(const std::optional<double>& x) {
   if (!x) return nullptr;
   return std::round(*x * 1000) / 1000;
@@ -567,9 +571,30 @@ json::value to_json(const run_result& r) {
                    {"latency_p99_ms", sum.latency_p99_ms},
                    {"latency_max_ms", sum.latency_max_ms}};
     if (s.server_rss_after_kb) x["server_rss_after_kb"] = *s.server_rss_after_kb;
+    if (r.traffic) {
+      x["delivery_during_p50_ms"] = ms_of(s.delivery_during_us, 0.5);
+      x["delivery_during_p99_ms"] = ms_of(s.delivery_during_us, 0.99);
+      x["delivery_after_p50_ms"] = ms_of(s.delivery_after_us, 0.5);
+      x["delivery_after_p99_ms"] = ms_of(s.delivery_after_us, 0.99);
+    }
     storms.push_back(std::move(x));
   }
   summary["storms"] = std::move(storms);
+  if (r.traffic) {
+    const auto& t = *r.traffic;
+    summary["messages"] = json::object{{"sent", t.sent},
+                                       {"delivered", t.delivered},
+                                       {"lost", t.lost},
+                                       {"duplicates", t.duplicates},
+                                       {"send_failures", t.send_failures},
+                                       {"unconfirmed", t.unconfirmed},
+                                       {"before_p50_ms", ms_of(t.before_us, 0.5)},
+                                       {"before_p99_ms", ms_of(t.before_us, 0.99)},
+                                       {"during_p50_ms", ms_of(t.during_us, 0.5)},
+                                       {"during_p99_ms", ms_of(t.during_us, 0.99)},
+                                       {"after_p50_ms", ms_of(t.after_us, 0.5)},
+                                       {"after_p99_ms", ms_of(t.after_us, 0.99)}};
+  }
   summary["tool_rss_per_client_bytes"] = std::round(r.tool.per_client_bytes());
   summary["tool_peak_kb"] = r.tool.peak_kb;
   o["summary"] = std::move(summary);
@@ -601,6 +626,10 @@ json::value to_json(const run_result& r) {
                    {"recovery_us", s.recovery_us.to_json()},
                    {"latency_us", s.latency_us.to_json()},
                    {"failures", codes_json(s.failures)}};
+    if (r.traffic) {
+      x["delivery_during_us"] = s.delivery_during_us.to_json();
+      x["delivery_after_us"] = s.delivery_after_us.to_json();
+    }
     json::object server;
     if (s.server_rss_before_kb) server["rss_before_kb"] = *s.server_rss_before_kb;
     if (s.server_rss_peak_kb) server["rss_peak_kb"] = *s.server_rss_peak_kb;
@@ -627,6 +656,19 @@ json::value to_json(const run_result& r) {
     json::object server{{"samples", std::move(samples)}};
     if (r.server_pid) server["pid"] = *r.server_pid;
     o["server"] = std::move(server);
+  }
+  if (r.traffic) {
+    const auto& t = *r.traffic;
+    o["messages"] = json::object{{"per_client_per_s", t.per_client_per_s},
+                                 {"sent", t.sent},
+                                 {"send_failures", t.send_failures},
+                                 {"unconfirmed", t.unconfirmed},
+                                 {"delivered", t.delivered},
+                                 {"duplicates", t.duplicates},
+                                 {"lost", t.lost},
+                                 {"before_us", t.before_us.to_json()},
+                                 {"during_us", t.during_us.to_json()},
+                                 {"after_us", t.after_us.to_json()}};
   }
   o["tool_memory"] = json::object{{"processes", r.tool.processes},
                                   {"rss_before_kb", r.tool.rss_before_kb},
@@ -708,6 +750,8 @@ std::optional<run_result> read_result(const json::value& v, std::string* error) 
       s.recovery_us = rd.hist(*so, "recovery_us");
       s.latency_us = rd.hist(*so, "latency_us");
       s.failures = rd.codes(*so, "failures");
+      if (so->contains("delivery_during_us")) s.delivery_during_us = rd.hist(*so, "delivery_during_us");
+      if (so->contains("delivery_after_us")) s.delivery_after_us = rd.hist(*so, "delivery_after_us");
       if (const auto* sv2 = so->if_contains("server"); sv2 != nullptr && sv2->is_object()) {
         const auto& srv = sv2->as_object();
         const auto opt = [&](std::string_view k) -> std::optional<std::uint64_t> {
@@ -720,6 +764,24 @@ std::optional<run_result> read_result(const json::value& v, std::string* error) 
         s.server_cpu_ms = opt("cpu_ms");
       }
       r.storms.push_back(std::move(s));
+    }
+  }
+  if (const auto* mv = o->if_contains("messages"); mv != nullptr) {
+    if (const auto* mo = rd.obj(*mv, "messages"); mo != nullptr) {
+      traffic_result t;
+      t.per_client_per_s = mo->contains("per_client_per_s") && mo->at("per_client_per_s").is_number()
+                               ? mo->at("per_client_per_s").to_number<double>()
+                               : 0.0;
+      t.sent = rd.num<std::uint64_t>(*mo, "sent", 0);
+      t.send_failures = rd.num<std::uint64_t>(*mo, "send_failures", 0);
+      t.unconfirmed = rd.num<std::uint64_t>(*mo, "unconfirmed", 0);
+      t.delivered = rd.num<std::uint64_t>(*mo, "delivered", 0);
+      t.duplicates = rd.num<std::uint64_t>(*mo, "duplicates", 0);
+      t.lost = rd.num<std::uint64_t>(*mo, "lost", 0);
+      t.before_us = rd.hist(*mo, "before_us");
+      t.during_us = rd.hist(*mo, "during_us");
+      t.after_us = rd.hist(*mo, "after_us");
+      r.traffic = std::move(t);
     }
   }
   if (const auto* tl = o->if_contains("timeline"); tl != nullptr) {
@@ -793,6 +855,7 @@ run_result merge(const std::vector<run_result>& parts) {
   out.notes.clear();
   out.server_pid.reset();
   out.server_samples.clear();
+  out.traffic.reset();
   std::set<std::size_t> shards;
   std::set<std::string> notes;
   for (const auto& p : parts) {
@@ -821,6 +884,19 @@ run_result merge(const std::vector<run_result>& parts) {
     out.tool.rss_connected_kb += p.tool.rss_connected_kb;
     out.tool.peak_kb += p.tool.peak_kb;
     out.tool.clients_connected += p.tool.clients_connected;
+    if (p.traffic) {
+      if (!out.traffic) out.traffic = traffic_result{.per_client_per_s = p.traffic->per_client_per_s};
+      auto& t = *out.traffic;
+      t.sent += p.traffic->sent;
+      t.send_failures += p.traffic->send_failures;
+      t.unconfirmed += p.traffic->unconfirmed;
+      t.delivered += p.traffic->delivered;
+      t.duplicates += p.traffic->duplicates;
+      t.lost += p.traffic->lost;
+      t.before_us.merge(p.traffic->before_us);
+      t.during_us.merge(p.traffic->during_us);
+      t.after_us.merge(p.traffic->after_us);
+    }
     for (const auto& n : p.notes) {
       if (notes.insert(n).second) out.notes.push_back(n);
     }
@@ -843,6 +919,8 @@ run_result merge(const std::vector<run_result>& parts) {
       m.complete = m.complete && s.complete;
       m.recovery_us.merge(s.recovery_us);
       m.latency_us.merge(s.latency_us);
+      m.delivery_during_us.merge(s.delivery_during_us);
+      m.delivery_after_us.merge(s.delivery_after_us);
       add_codes(m.failures, s.failures);
       first_opt(m.server_rss_before_kb, s.server_rss_before_kb);
       first_opt(m.server_rss_peak_kb, s.server_rss_peak_kb);
@@ -990,6 +1068,22 @@ std::string summary_text(const run_result& r) {
                      "); peak " + mb_text(r.tool.peak_kb) + "; " +
                      std::to_string(r.tool.processes) +
                      (r.tool.processes == 1 ? " process" : " processes"));
+  }
+  if (r.traffic) {
+    const auto& t = *r.traffic;
+    const auto p = [](const histogram& h) {
+      return h.empty() ? std::string("-")
+                       : ms_text(static_cast<double>(h.percentile(0.5)) / 1000) + " / " +
+                             ms_text(static_cast<double>(h.percentile(0.99)) / 1000);
+    };
+    line("messages", format("%g", t.per_client_per_s) + " per client per s: sent " +
+                         std::to_string(t.sent) + ", delivered " + std::to_string(t.delivered) +
+                         ", lost " + std::to_string(t.lost) + ", duplicates shown " +
+                         std::to_string(t.duplicates) + " (send errors resent: " +
+                         std::to_string(t.send_failures) + ", unconfirmed " +
+                         std::to_string(t.unconfirmed) + ")");
+    line("", "delivery p50 / p99: before the storms " + p(t.before_us) + ", during " +
+                 p(t.during_us) + ", after " + p(t.after_us));
   }
   line("failures", failures_text(r.failures) + " (failed attempts over the whole run)");
   if (!r.stopped.empty()) line("stopped", failures_text(r.stopped) + " (terminal codes)");

@@ -124,6 +124,10 @@ struct storm_result {
   histogram recovery_us;                  // per recovered client: connected again - origin
   histogram latency_us;                   // attempt start -> Connected, attempts of this storm
   std::map<int, std::uint64_t> failures;  // failed attempts by documented code
+  // Message traffic (--messages-per-s): send -> shown, for messages shown between
+  // armed and end, and between end and the next storm's arm (or the end of the run).
+  histogram delivery_during_us;
+  histogram delivery_after_us;
   // A server this tool started (local child): /proc readings.
   std::optional<std::uint64_t> server_rss_before_kb;
   std::optional<std::uint64_t> server_rss_peak_kb;
@@ -137,6 +141,22 @@ struct server_sample {
   std::uint64_t rss_kb = 0;
   std::uint64_t cpu_ms = 0;  // utime + stime since it started
   friend bool operator==(const server_sample&, const server_sample&) = default;
+};
+
+/// Message traffic of a run (--messages-per-s): every client sends one-to-one messages
+/// to a partner of its own process at a fixed rate, across the storms, and resends a
+/// failed one (the same message) once connected again.
+struct traffic_result {
+  double per_client_per_s = 0;
+  std::uint64_t sent = 0;           // acknowledged by the server (success callbacks)
+  std::uint64_t send_failures = 0;  // error callbacks (30002, 30003, ...), each resent later
+  std::uint64_t unconfirmed = 0;    // sent, no callback by the end
+  std::uint64_t delivered = 0;      // distinct messages shown to their receiver
+  std::uint64_t duplicates = 0;     // shown a second time: must be 0
+  std::uint64_t lost = 0;           // acknowledged, never shown by the end: must be 0
+  histogram before_us;              // send -> shown, before the first storm
+  histogram during_us;              // during any storm (armed .. end)
+  histogram after_us;               // after a storm, until the next one
 };
 
 /// The storm tool's own memory, summed over its processes.
@@ -174,6 +194,7 @@ struct run_result {
   std::optional<std::int64_t> server_pid;
   std::vector<server_sample> server_samples;
   tool_memory tool;
+  std::optional<traffic_result> traffic;  // with --messages-per-s
   std::string stopped_by = "done";  // done, duration-limit, interrupted, error
   std::vector<std::string> notes;   // what a reader must know (refused options, errors)
 };

@@ -363,6 +363,44 @@ TEST(Result, MergeOfOneIsItself) {
   EXPECT_EQ(to_json(m), to_json(a));
 }
 
+// Message traffic: its counts and delivery histograms go through JSON and add up
+// over shards; the summary says lost and duplicates.
+TEST(Result, TrafficSurvivesJsonAndMergesOverShards) {
+  auto a = make_run(0, 1'700'000'000'000, 10);
+  auto b = make_run(1, 1'700'000'000'000, 10);
+  for (auto* r : {&a, &b}) {
+    traffic_result t{.per_client_per_s = 1, .sent = 100, .send_failures = 3, .delivered = 99,
+                     .duplicates = 0, .lost = 1};
+    t.before_us.add(1000);
+    t.during_us.add(50'000);
+    t.after_us.add(2000);
+    r->traffic = t;
+    r->storms[0].delivery_during_us.add(50'000);
+    r->storms[0].delivery_after_us.add(2000);
+  }
+  std::string why;
+  const auto back = from_json(json::parse(pretty_json(to_json(a))), &why);
+  ASSERT_TRUE(back) << why;
+  ASSERT_TRUE(back->traffic);
+  EXPECT_EQ(back->traffic->sent, 100u);
+  EXPECT_EQ(back->traffic->lost, 1u);
+  EXPECT_EQ(back->traffic->send_failures, 3u);
+  EXPECT_EQ(back->traffic->during_us, a.traffic->during_us);
+  EXPECT_EQ(back->storms[0].delivery_after_us, a.storms[0].delivery_after_us);
+  const auto m = merge({a, b});
+  ASSERT_TRUE(m.traffic);
+  EXPECT_EQ(m.traffic->sent, 200u);
+  EXPECT_EQ(m.traffic->delivered, 198u);
+  EXPECT_EQ(m.traffic->lost, 2u);
+  EXPECT_EQ(m.traffic->during_us.count(), 2u);
+  EXPECT_EQ(m.storms[0].delivery_during_us.count(), 2u);
+  const auto text = summary_text(m);
+  EXPECT_NE(text.find("sent 200, delivered 198, lost 2, duplicates shown 0"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("during 50.0 ms / 50.0 ms"), std::string::npos) << text;
+  EXPECT_FALSE(merge({make_run(0, 1'700'000'000'000, 10)}).traffic) << "no traffic: none made up";
+}
+
 TEST(Result, SummaryMentionsTheFiguresPeopleLookFor) {
   const auto text = summary_text(make_run(0, 1'700'000'000'000, 100));
   for (const char* s : {"100 clients", "reconnected 50%", "99%", "100%", "lost 0", "per client",
