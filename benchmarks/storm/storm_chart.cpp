@@ -116,11 +116,30 @@ std::string render_svg(const run_result& r, const std::string& title) {
     max_conn = std::max(max_conn, connected.back());
     max_rate = std::max({max_rate, attempts.back(), successes.back(), failures.back()});
   }
+  // With message traffic, two more panels: messages shown per second, and the slowest
+  // delivery in each bucket.
+  std::vector<double> delivered, slowest_ms;
+  double max_delivered = 0, max_slowest = 0;
+  if (tl.with_messages) {
+    for (std::size_t i = 0; i < tl.size(); ++i) {
+      delivered.push_back(tl.per_second(i < tl.delivered.size() ? tl.delivered[i] : 0));
+      slowest_ms.push_back(
+          static_cast<double>(i < tl.delivery_max_us.size() ? tl.delivery_max_us[i] : 0) / 1000);
+      max_delivered = std::max(max_delivered, delivered.back());
+      max_slowest = std::max(max_slowest, slowest_ms.back());
+    }
+  }
+  const int panels = tl.with_messages ? 4 : 2;
   const auto yt1 = axis_ticks(max_conn, 5);
   const auto yt2 = axis_ticks(max_rate, 5);
+  const auto yt3 = axis_ticks(max_delivered, 5);
+  const auto yt4 = axis_ticks(max_slowest, 5);
   const panel top{k_top, yt1.back(), x_max};
   const panel bottom{k_top + k_panel + k_gap, yt2.back(), x_max};
-  const double height = k_top + 2 * k_panel + k_gap + k_bottom;
+  const panel third{k_top + 2 * (k_panel + k_gap), yt3.back(), x_max};
+  const panel fourth{k_top + 3 * (k_panel + k_gap), yt4.back(), x_max};
+  const panel& last = tl.with_messages ? fourth : bottom;
+  const double height = k_top + panels * k_panel + (panels - 1) * k_gap + k_bottom;
 
   std::string out;
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -133,8 +152,12 @@ std::string render_svg(const run_result& r, const std::string& title) {
          xml_escape(title) + "</text>\n";
   axes(out, top, xt, yt1, "connected clients");
   axes(out, bottom, xt, yt2, "per second: attempts (blue), successes (green), failures (red)");
+  if (tl.with_messages) {
+    axes(out, third, xt, yt3, "messages shown per second");
+    axes(out, fourth, xt, yt4, "slowest delivery in the bucket, ms (send to shown)");
+  }
   out += "<text x=\"" + num((k_left + k_width - k_right) / 2) + "\" y=\"" +
-         num(bottom.y0 + k_panel + 34) +
+         num(last.y0 + k_panel + 34) +
          "\" text-anchor=\"middle\" font-size=\"12\">seconds since start</text>\n";
 
   // Triggers: a dashed line at each origin, across both panels, with its label.
@@ -143,7 +166,7 @@ std::string render_svg(const run_result& r, const std::string& title) {
     if (at < 0 || at > x_max) continue;
     const double x = top.x(at);
     out += "<line x1=\"" + num(x) + "\" y1=\"" + num(top.y0) + "\" x2=\"" + num(x) + "\" y2=\"" +
-           num(bottom.y0 + k_panel) +
+           num(last.y0 + k_panel) +
            "\" stroke=\"#d08000\" stroke-dasharray=\"4,3\" stroke-width=\"1.2\"/>\n";
     if (r.storms.size() <= 12) {
       out += "<text x=\"" + num(x + 3) + "\" y=\"" + num(top.y0 + 28) +
@@ -161,6 +184,12 @@ std::string render_svg(const run_result& r, const std::string& title) {
            steps(bottom, successes, bucket_s) + "\"/>\n";
     out += "<polyline fill=\"none\" stroke=\"#c33\" stroke-width=\"1\" points=\"" +
            steps(bottom, failures, bucket_s) + "\"/>\n";
+  }
+  if (!delivered.empty()) {
+    out += "<polyline fill=\"none\" stroke=\"#84c\" stroke-width=\"1.2\" points=\"" +
+           steps(third, delivered, bucket_s) + "\"/>\n";
+    out += "<polyline fill=\"none\" stroke=\"#d08000\" stroke-width=\"1.2\" points=\"" +
+           steps(fourth, slowest_ms, bucket_s) + "\"/>\n";
   }
   const std::string legend = std::to_string(r.clients) + " clients, policy " + r.policy +
                              ", trigger " + r.trigger + ", " + num(bucket_s * 1000) +

@@ -109,6 +109,10 @@ client_group::client_group(group_options o) : o_(std::move(o)) {
   b_attempts_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
   b_successes_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
   b_failures_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
+  if (o_.messages_per_s > 0) {
+    b_delivered_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
+    b_delivery_max_us_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
+  }
   b_connected_.assign(n, -1);
 }
 
@@ -273,6 +277,11 @@ void client_group::on_message(const std::string& content) {
   }
   m_delivered_.fetch_add(1);
   const auto us = static_cast<std::uint64_t>(std::max<long long>(0, t - sent_us));
+  const auto b = bucket(t);
+  b_delivered_[b].fetch_add(1, std::memory_order_relaxed);
+  auto seen = b_delivery_max_us_[b].load(std::memory_order_relaxed);
+  while (us > seen && !b_delivery_max_us_[b].compare_exchange_weak(seen, us)) {
+  }
   std::lock_guard lock(mu_);
   if (gen_.load() != 0) {
     d_during_.add(us);
@@ -528,6 +537,14 @@ void client_group::finish(run_result& r, std::int64_t drain_ms) {
     tl.failures[i] = b_failures_[i].load();
     if (b_connected_[i] >= 0) carry = b_connected_[i];  // a late tick: previous value
     tl.connected[i] = carry;
+  }
+  if (b_delivered_) {
+    tl.with_messages = true;
+    tl.resize(last + 1);
+    for (std::size_t i = 0; i <= last; ++i) {
+      tl.delivered[i] = b_delivered_[i].load();
+      tl.delivery_max_us[i] = b_delivery_max_us_[i].load();
+    }
   }
   for (const auto& [code, series] : b_failures_by_code_) {
     tl.failures_by_code[code].assign(series.begin(),

@@ -148,6 +148,7 @@ class client_group {
   std::atomic<bool> ramp_over_{false};
   std::atomic<bool> origin_set_{false};
   std::unique_ptr<std::atomic<std::uint64_t>[]> b_attempts_, b_successes_, b_failures_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> b_delivered_, b_delivery_max_us_;
   std::vector<std::int64_t> b_connected_;  // driver thread only
 
   mutable std::mutex mu_;  // guards everything below

@@ -439,6 +439,10 @@ void timeline::resize(std::size_t n) {
   successes.resize(n, 0);
   failures.resize(n, 0);
   for (auto& [code, v] : failures_by_code) v.resize(n, 0);
+  if (with_messages) {
+    delivered.resize(n, 0);
+    delivery_max_us.resize(n, 0);
+  }
 }
 
 double timeline::per_second(std::uint64_t count) const noexcept {
@@ -472,6 +476,7 @@ bool timeline::merge(const timeline& other) {
   out.bucket_ms = bucket_ms;
   for (const auto& [code, v] : failures_by_code) out.failures_by_code[code];
   for (const auto& [code, v] : other.failures_by_code) out.failures_by_code[code];
+  out.with_messages = with_messages || other.with_messages;
   out.resize(n);
   const auto add = [](const timeline& from, std::size_t at, timeline& to) {
     for (std::size_t i = 0; i < from.size(); ++i) {
@@ -479,6 +484,10 @@ bool timeline::merge(const timeline& other) {
       to.attempts[at + i] += from.attempts[i];
       to.successes[at + i] += i < from.successes.size() ? from.successes[i] : 0;
       to.failures[at + i] += i < from.failures.size() ? from.failures[i] : 0;
+      if (i < from.delivered.size()) to.delivered[at + i] += from.delivered[i];
+      if (i < from.delivery_max_us.size()) {
+        to.delivery_max_us[at + i] = std::max(to.delivery_max_us[at + i], from.delivery_max_us[i]);
+      }
     }
     for (const auto& [code, v] : from.failures_by_code) {
       auto& dst = to.failures_by_code[code];
@@ -648,6 +657,10 @@ json::value to_json(const run_result& r) {
   json::object by_code;
   for (const auto& [code, v] : r.tl.failures_by_code) by_code[std::to_string(code)] = array_of(v);
   tl["failures_by_code"] = std::move(by_code);
+  if (r.tl.with_messages) {
+    tl["delivered"] = array_of(r.tl.delivered);
+    tl["delivery_max_us"] = array_of(r.tl.delivery_max_us);
+  }
   o["timeline"] = std::move(tl);
   if (r.server_pid || !r.server_samples.empty()) {
     json::array samples;
@@ -802,6 +815,11 @@ std::optional<run_result> read_result(const json::value& v, std::string* error) 
             rd.fail("timeline.failures_by_code: '" + std::string(k) + "' is not a code");
           }
         }
+      }
+      if (to->contains("delivered")) {
+        r.tl.with_messages = true;
+        r.tl.delivered = rd.series<std::uint64_t>(*to, "delivered");
+        r.tl.delivery_max_us = rd.series<std::uint64_t>(*to, "delivery_max_us");
       }
       r.tl.resize(r.tl.attempts.size());  // tolerate shorter series
     }

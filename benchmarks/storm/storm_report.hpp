@@ -91,6 +91,11 @@ struct timeline {
   std::vector<std::uint64_t> successes;  // attempts that reached Connected
   std::vector<std::uint64_t> failures;   // attempts that failed (refused, reset, timed out)
   std::map<int, std::vector<std::uint64_t>> failures_by_code;
+  // With message traffic (with_messages): messages shown per bucket, and the slowest
+  // delivery (send -> shown, us) among them.
+  bool with_messages = false;
+  std::vector<std::uint64_t> delivered;
+  std::vector<std::uint64_t> delivery_max_us;
 
   [[nodiscard]] std::size_t size() const noexcept { return attempts.size(); }
   /// Grows (or shrinks) every series to n buckets; new buckets are zero.

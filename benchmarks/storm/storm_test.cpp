@@ -487,6 +487,32 @@ TEST(Chart, SvgIsWellFormedAndMarksEveryTrigger) {
   EXPECT_EQ(svg.find("<script"), std::string::npos);
 }
 
+TEST(Chart, TrafficAddsTheMessagePanelsAndItsSeriesMergeAndRoundTrip) {
+  auto r = make_run(0, 1'700'000'000'000, 50);
+  EXPECT_EQ(render_svg(r, "t").find("messages shown per second"), std::string::npos);
+  r.tl.with_messages = true;
+  r.tl.resize(r.tl.size());
+  r.tl.delivered.assign(r.tl.size(), 10);
+  r.tl.delivery_max_us.assign(r.tl.size(), 2500);
+  const auto svg = render_svg(r, "traffic");
+  EXPECT_TRUE(well_formed_xml(svg));
+  EXPECT_NE(svg.find("messages shown per second"), std::string::npos);
+  EXPECT_NE(svg.find("slowest delivery in the bucket, ms"), std::string::npos);
+  std::string why;
+  const auto back = from_json(json::parse(pretty_json(to_json(r))), &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->tl, r.tl);
+  auto other = make_run(1, 1'700'000'000'000, 50);  // no traffic
+  auto merged = r.tl;
+  ASSERT_TRUE(merged.merge(other.tl));
+  EXPECT_TRUE(merged.with_messages);
+  EXPECT_EQ(merged.delivered[0], 10u);
+  auto both = r.tl;
+  ASSERT_TRUE(both.merge(r.tl));
+  EXPECT_EQ(both.delivered[0], 20u);
+  EXPECT_EQ(both.delivery_max_us[0], 2500u) << "the slowest of both, not a sum";
+}
+
 TEST(Chart, EmptyRunStillGivesAWellFormedChart) {
   run_result r;
   EXPECT_TRUE(well_formed_xml(render_svg(r, "empty")));
