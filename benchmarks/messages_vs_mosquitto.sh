@@ -44,25 +44,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-port_free() { [[ -z $(ss -Htln "sport = :$1") ]]; }
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12000))
-    if port_free "$p"; then echo "$p"; return; fi
-  done
-  die "no free port"
-}
-wait_listening() {  # PID PORT
-  for _ in $(seq 150); do
-    kill -0 "$1" 2>/dev/null || return 1
-    port_free "$2" || return 0
-    sleep 0.1
-  done
-  return 1
-}
+# shellcheck source=benchmarks/ports.sh
+source "$ROOT/benchmarks/ports.sh"  # port_free, free_port, wait_listening, cpu_ticks
 
 # The send rate limit is the vendor's 5 a second per client; a benchmark turns it off.
 printf 'messages:\n  client_send_rate_per_s: 0\n' >"$WORK/imock.yaml"

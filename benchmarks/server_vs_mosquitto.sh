@@ -94,30 +94,9 @@ if ! build >"$WORK/build.log" 2>&1; then
 fi
 
 # --- helpers ------------------------------------------------------------------------
+# shellcheck source=benchmarks/ports.sh
+source "$ROOT/benchmarks/ports.sh"  # port_free, free_port, wait_listening, cpu_ticks
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-# User + system CPU time of a process in clock ticks (fields 14 and 15 of /proc/PID/stat,
-# counted after the ")" that ends the command name).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-
-port_free() { [[ -z $(ss -Htln "sport = :$1") ]]; }
-# A free loopback port below the ephemeral range, so the bench's own sockets never take it.
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12000))
-    if port_free "$p"; then echo "$p"; return; fi
-  done
-  die "no free port"
-}
-
-wait_listening() {  # PID PORT
-  for _ in $(seq $((START_TIMEOUT * 10))); do
-    kill -0 "$1" 2>/dev/null || return 1
-    port_free "$2" || return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 stop_pid() {
   local pid=$1

@@ -95,18 +95,8 @@ void inbox::failed(std::int64_t id) {
 }
 
 std::optional<message> inbox::receive(const incoming_message& in, std::int64_t now_ms) {
-  if (in.status) {  // shown, never stored (SPEC.md §8.5), and "typing" may well repeat
-    return message{.uid = in.uid,
-                   .peer = in.from,
-                   .sender = in.from,
-                   .direction = 2,
-                   .sent_status = 40,
-                   .object_name = in.object_name,
-                   .content = in.content,
-                   .sent_ms = in.sent_ms,
-                   .received_ms = now_ms};
-  }
-  if (seen_before(in)) return std::nullopt;
+  // A status message is shown, never stored (SPEC.md §8.5), and "typing" may well repeat.
+  if (!in.status && seen_before(in)) return std::nullopt;
   message m{.uid = in.uid,
             .peer = in.from,
             .sender = in.from,
@@ -117,6 +107,7 @@ std::optional<message> inbox::receive(const incoming_message& in, std::int64_t n
             .sent_ms = in.sent_ms,
             .received_ms = now_ms,
             .offline = in.offline};
+  if (in.status) return m;
   m.id = store_ != nullptr ? store_->add(m, in.client_msg_id) : ++memory_ids_;
   recent_.push_back(in);
   if (recent_.size() > k_recent) recent_.pop_front();
