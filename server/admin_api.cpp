@@ -12,6 +12,7 @@
 
 #include "imock/base/constant_time.hpp"
 #include "imock/base/json_fields.hpp"
+#include "imock/base/utf8.hpp"
 #include "imock/server/admin_requests.hpp"
 
 namespace imock::server {
@@ -26,8 +27,9 @@ api_response ok(json::object body = {}) {
   return reply(200, body);
 }
 
+// The message may quote the client (a path, a key): as_utf8 keeps the answer JSON.
 api_response error(int status, std::string_view message) {
-  return reply(status, json::object{{"code", status}, {"error", message}});
+  return reply(status, json::object{{"code", status}, {"error", as_utf8(message)}});
 }
 
 // A request's parameters as one object: the query string's, then the JSON body's.
@@ -40,8 +42,15 @@ std::optional<json::object> parameters(const api_request& r, std::string& why) {
       why = "bad query string: " + parsed.error().message();
       return std::nullopt;
     }
-    // params_view decodes %XX, and '+' as a space.
-    for (const auto& p : boost::urls::params_view(*parsed)) out[p.key] = p.value;
+    // params_view decodes %XX, and '+' as a space. What is not UTF-8 is refused here, as
+    // the JSON parser refuses it in a body: values end up in answers and the event log.
+    for (const auto& p : boost::urls::params_view(*parsed)) {
+      if (!is_utf8(p.key) || !is_utf8(p.value)) {
+        why = "bad query string: a key or value is not UTF-8";
+        return std::nullopt;
+      }
+      out[p.key] = p.value;
+    }
   }
   if (!r.body.empty()) {
     boost::system::error_code ec;
@@ -155,7 +164,13 @@ struct write_executor {
   api_response operator()(const admin::block& b) {
     auto* rec = hub_.dir().find_app(b.app);
     if (rec == nullptr) return error(400, "unknown app '" + b.app + "'");
-    hub_.dir().ensure_user(*rec, b.user).blocked_until_ms = now + b.duration_ms;
+    // Any duration_ms > 0 is taken (up to INT64_MAX): one past the end of time blocks for
+    // good, as /user/block.json's saturating end does, rather than overflowing.
+    std::int64_t until = 0;
+    if (__builtin_add_overflow(now, b.duration_ms, &until)) {
+      until = std::numeric_limits<std::int64_t>::max();
+    }
+    hub_.dir().ensure_user(*rec, b.user).blocked_until_ms = until;
     return applied(hub_.disconnect_user(b.app, b.user, rc::code::conn_user_blocked, now),
                    "block " + b.app + "/" + b.user + " for " + std::to_string(b.duration_ms) + " ms");
   }

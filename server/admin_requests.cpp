@@ -209,11 +209,19 @@ const endpoint* find_endpoint(std::string_view path) noexcept {
   return nullptr;
 }
 
+// The longest delay or downtime an admin request may ask for: a day is more than any
+// test holds a CONNACK, a sync or a restart, and far from overflowing server time.
+constexpr std::int64_t k_max_wait_ms = std::int64_t{24} * 60 * 60 * 1000;
+
 struct validator {
   std::vector<field_problem>& out;
 
-  void positive_or_zero(std::string_view field, std::int64_t v) {
-    if (v < 0) out.push_back({std::string(field), "'" + std::string(field) + "' must be >= 0"});
+  // A delay or a downtime: 0 .. one day.
+  void wait_ms(std::string_view field, std::int64_t v) {
+    if (v < 0 || v > k_max_wait_ms) {
+      out.push_back({std::string(field), "'" + std::string(field) +
+                                             "' must be 0 .. 86400000 (one day, in ms)"});
+    }
   }
 
   void operator()(const block& b) {
@@ -224,7 +232,7 @@ struct validator {
     if (!(r.probability > 0.0 && r.probability <= 1.0)) {
       out.push_back({"probability", "'probability' must be in (0, 1], e.g. 0.5"});
     }
-    positive_or_zero(f.via == "delay" ? "ms" : "delay_ms", r.delay_ms);
+    wait_ms(f.via == "delay" ? "ms" : "delay_ms", r.delay_ms);
     const bool delay_on = r.on == fault_trigger::connect || r.on == fault_trigger::delivery ||
                           r.on == fault_trigger::sync;
     if (r.action == fault_action::delay && !delay_on) {
@@ -248,7 +256,7 @@ struct validator {
                            "a packet, use kick, drop or blackhole)"});
     }
   }
-  void operator()(const restart& r) { positive_or_zero("down_ms", r.down_ms); }
+  void operator()(const restart& r) { wait_ms("down_ms", r.down_ms); }
   template <class T>
   void operator()(const T&) {}
 };

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "imock/base/utf8.hpp"
+
 namespace imock::server {
 
 std::string to_text(const event& e) {
@@ -37,12 +39,12 @@ std::string to_json(const event& e) {
   o["t_ms"] = e.t_ms;
   o["kind"] = k_event_kind_names.of(e.kind);
   if (e.session != 0) o["session"] = e.session;
-  if (!e.app.empty()) o["app"] = e.app;
-  if (!e.user.empty()) o["user"] = e.user;
-  if (!e.device.empty()) o["device"] = e.device;
+  if (!e.app.empty()) o["app"] = as_utf8(e.app);
+  if (!e.user.empty()) o["user"] = as_utf8(e.user);
+  if (!e.device.empty()) o["device"] = as_utf8(e.device);
   if (!e.transport.empty()) o["transport"] = e.transport;
   o["code"] = e.code;
-  if (!e.detail.empty()) o["detail"] = e.detail;
+  if (!e.detail.empty()) o["detail"] = as_utf8(e.detail);
   return boost::json::serialize(o);
 }
 

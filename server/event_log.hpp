@@ -96,7 +96,8 @@ struct event {
 
 /// One line a person can read: "12.345 connect #7 app/alice/phone tcp -> 31004 (token ...)".
 std::string to_text(const event& e);
-/// One JSON object (no newline).
+/// One JSON object (no newline). Always valid JSON: a field's bytes that are not UTF-8
+/// (a client's header, a query string's %XX) come out as '?'.
 std::string to_json(const event& e);
 
 class event_log {

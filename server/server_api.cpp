@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "imock/base/utf8.hpp"
 #include "imock/protocol/messages.hpp"
 #include "imock/protocol/token.hpp"
 
@@ -143,39 +144,6 @@ bool is_form_content_type(std::string_view content_type) noexcept {
 }
 
 using form = form_fields;  // protocol/api_request.hpp
-
-// Code points in `text`, nullopt when it is not well-formed UTF-8 (overlong forms,
-// surrogates and values past U+10FFFF included).
-std::optional<std::size_t> utf8_length(std::string_view text) noexcept {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < text.size(); ++count) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xe0) == 0xc0) {
-      extra = 1, cp = lead & 0x1fu, min = 0x80;
-    } else if ((lead & 0xf0) == 0xe0) {
-      extra = 2, cp = lead & 0x0fu, min = 0x800;
-    } else if ((lead & 0xf8) == 0xf0) {
-      extra = 3, cp = lead & 0x07u, min = 0x10000;
-    } else {
-      return std::nullopt;
-    }
-    if (text.size() - i <= extra) return std::nullopt;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (next & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
-    i += extra + 1;
-  }
-  return count;
-}
 
 // "YYYY-MM-DD HH:MM:SS" in UTC, truncated to the second.
 std::string format_utc(std::int64_t ms) {
