@@ -5,7 +5,10 @@
 #include <charconv>
 #include <cstdio>
 #include <memory>
+#include <sstream>
 #include <system_error>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "imock/base/parse.hpp"
 
@@ -190,6 +193,65 @@ result<std::string> read_file(const std::filesystem::path& file, std::string_vie
             "cannot read the " + std::string(what) + ": " + std::generic_category().message(err)};
   }
   return {std::move(text), {}};
+}
+
+namespace {
+
+// Where a document starts and whether it holds anything: all load_document needs of
+// yaml-cpp's events.
+struct document_marks final : YAML::EventHandler {
+  YAML::Mark start;
+  std::optional<YAML::Mark> content;  // where its first node is, when it has one
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    start = mark;
+    content.reset();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { saw(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    saw(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    saw(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    saw(mark);
+  }
+  void OnMapEnd() override {}
+  void saw(const YAML::Mark& mark) {
+    if (!content) content = mark;
+  }
+};
+
+}  // namespace
+
+YAML::Node load_document(std::string_view text, std::optional<YAML::Mark>& second_document) {
+  second_document.reset();
+  const std::string owned(text);
+  YAML::Node first = YAML::Load(owned);
+  // The documents after the first, by their events alone. A document that starts where
+  // the previous one did means the parser is stuck (it would loop for ever).
+  std::istringstream in(owned);
+  YAML::Parser parser(in);
+  document_marks marks;
+  if (!parser.HandleNextDocument(marks)) return first;
+  std::optional<int> previous_start = marks.start.pos;
+  while (parser.HandleNextDocument(marks)) {
+    if (previous_start == marks.start.pos) {
+      throw YAML::ParserException(marks.start, "unexpected ',' (a ',' belongs inside [...] or {...})");
+    }
+    if (marks.content) {
+      second_document = marks.content;
+      break;
+    }
+    previous_start = marks.start.pos;
+  }
+  return first;
 }
 
 std::string exception_message(const YAML::Exception& e) {

@@ -51,6 +51,13 @@ const entry* find(const std::vector<entry>& entries, std::string_view name) noex
 /// Where a problem with `e` is reported: its value, or its key when the value is null.
 YAML::Mark mark_of(const entry& e);
 
+/// The one YAML document of `text`, as YAML::Load gives it. `second_document` gets the
+/// mark of a second document's first node when there is one (a scenario or config file
+/// holds one; an empty one after a trailing `---` is no second). Throws YAML::Exception
+/// as YAML::Load does, and a YAML::ParserException where yaml-cpp's own LoadAll would
+/// never return (a ',' where a document starts: its parser makes no progress there).
+YAML::Node load_document(std::string_view text, std::optional<YAML::Mark>& second_document);
+
 /// What a node is, for "got ..." in messages: 'text' (a scalar), a list, a map, nothing.
 std::string describe(const YAML::Node& node);
 

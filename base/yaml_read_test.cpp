@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,33 @@ TEST(YamlRead, ParseUnsignedTakesPlainDecimalDigitsOnly) {
   EXPECT_EQ(parse_unsigned("18446744073709551616"), std::nullopt);  // overflows
   for (const auto* typo : {"", "0x10", "1e3", "+5", "-1", "19_000", " 1"}) {
     EXPECT_EQ(parse_unsigned(typo), std::nullopt) << typo;
+  }
+}
+
+TEST(YamlRead, LoadDocumentGivesTheFirstDocumentAndWhereASecondStarts) {
+  std::optional<YAML::Mark> second;
+  EXPECT_EQ(load_document("a: 1\n", second)["a"].as<int>(), 1);
+  EXPECT_FALSE(second);
+  EXPECT_EQ(load_document("a: 1\n---\n", second)["a"].as<int>(), 1);  // empty: no second
+  EXPECT_FALSE(second);
+  load_document("a: 1\n---\n# note\nb: 2\n", second);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->line, 3);  // 0-based: "b: 2" is line 4
+  load_document("[a]\nb: 1\n", second);  // no marker, and still two documents
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->line, 1);
+}
+
+TEST(YamlRead, LoadDocumentRefusesWhatWouldHangYamlCppsLoadAll) {
+  // YAML::LoadAll never returns on these: its parser makes no progress at the ','.
+  for (const char* text : {",name: x\n", "a: 1\n---\n,b\n", "[a]\n,b: 1\n"}) {
+    std::optional<YAML::Mark> second;
+    try {
+      load_document(text, second);
+      ADD_FAILURE() << "no error for: " << text;
+    } catch (const YAML::ParserException& e) {
+      EXPECT_NE(std::string(e.what()).find("unexpected ','"), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -207,22 +207,19 @@ std::optional<scenario> parse_scenario(std::string_view yaml, const std::string&
   std::vector<load_error> found;
   std::optional<scenario> out;
   try {
-    const auto docs = YAML::LoadAll(std::string(yaml));
-    if (docs.empty() || docs.front().IsNull()) {
+    std::optional<YAML::Mark> second;
+    const auto doc = yaml_read::load_document(yaml, second);
+    if (doc.IsNull()) {
       found.push_back(load_error{
           source_mark{file, 1, 1},
           "the file is empty (expected a scenario: a map with keys " + join(k_top_keys) + ")"});
     } else {
       // A trailing `---` with nothing after it is an empty document: harmless.
-      const auto second = std::find_if(docs.begin() + 1, docs.end(),
-                                       [](const YAML::Node& d) { return !d.IsNull(); });
-      if (second != docs.end()) {
-        const auto& m = second->Mark();
-        found.push_back(load_error{
-            m.is_null() ? source_mark{file, 1, 1} : source_mark{file, m.line + 1, m.column + 1},
-            "a second YAML document (expected one scenario per file)"});
+      if (second) {
+        found.push_back(load_error{source_mark{file, second->line + 1, second->column + 1},
+                                   "a second YAML document (expected one scenario per file)"});
       }
-      out = reader(file, folder_of(file), found).read(docs.front());
+      out = reader(file, folder_of(file), found).read(doc);
     }
   } catch (const YAML::Exception& e) {
     found.clear();

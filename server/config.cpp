@@ -681,6 +681,18 @@ std::optional<server_config> guarded(std::string_view source, config_error& erro
   return std::nullopt;
 }
 
+// The file's one document: a second one is an error, not silently ignored.
+YAML::Node config_root(std::string_view text, const std::string& name) {
+  std::optional<YAML::Mark> second;
+  auto root = yaml_read::load_document(text, second);
+  if (second) {
+    throw parse_failure{config_error{
+        name + ":" + std::to_string(second->line + 1) + ":" + std::to_string(second->column + 1),
+        "a second YAML document (expected one config per file)"}};
+  }
+  return root;
+}
+
 }  // namespace
 
 bool is_loopback_address(std::string_view host_port) noexcept {
@@ -785,7 +797,7 @@ messages:
 std::optional<server_config> parse_config(std::string_view yaml_text, std::string_view source_name,
                                           config_error& error) {
   return guarded(source_name, error, [&] {
-    const auto root = YAML::Load(std::string(yaml_text));
+    const auto root = config_root(yaml_text, std::string(source_name.empty() ? "config" : source_name));
     return parser(source_name, current_dir()).parse(root);
   });
 }
@@ -801,7 +813,7 @@ std::optional<server_config> load_config(const std::filesystem::path& file, conf
     std::error_code ec;
     auto absolute = std::filesystem::absolute(file, ec);
     const auto base_dir = ec ? file.parent_path() : absolute.parent_path();
-    const auto root = YAML::Load(*text.value);
+    const auto root = config_root(*text.value, name);
     return parser(name, base_dir).parse(root);
   });
 }
