@@ -162,7 +162,8 @@ std::string render_svg(const run_result& r, const std::string& title) {
 
   // Triggers: a dashed line at each origin, across both panels, with its label.
   for (const auto& s : r.storms) {
-    const double at = static_cast<double>(s.origin_ms - tl.t0_ms) / 1000;
+    // In double: times from a file may be too far apart for an int64 difference.
+    const double at = (static_cast<double>(s.origin_ms) - static_cast<double>(tl.t0_ms)) / 1000;
     if (at < 0 || at > x_max) continue;
     const double x = top.x(at);
     out += "<line x1=\"" + num(x) + "\" y1=\"" + num(top.y0) + "\" x2=\"" + num(x) + "\" y2=\"" +

@@ -41,6 +41,12 @@ std::string ms_text(double ms) {
   return format("%.0f ms", ms);
 }
 
+// Seconds from epoch ms `from` to `to`, in double: times read from a file may be so far
+// apart that their int64 difference overflows.
+double seconds_between(std::int64_t from, std::int64_t to) {
+  return (static_cast<double>(to) - static_cast<double>(from)) / 1000;
+}
+
 std::string mb_text(std::uint64_t kb) { return format("%.1f MB", static_cast<double>(kb) / 1024); }
 
 std::string code_text(int code) {
@@ -76,8 +82,11 @@ struct reader {
   T num(const json::object& o, std::string_view key, T fallback, bool required = false) {
     json_fields::field_reader in(o);
     std::optional<T> out;
+    const auto* raw = o.if_contains(key);
     if constexpr (std::is_floating_point_v<T>) {
       if (const auto v = in.number(key, required)) out = static_cast<T>(*v);
+    } else if (std::is_unsigned_v<T> && raw != nullptr && raw->is_uint64()) {
+      out = static_cast<T>(raw->as_uint64());  // above INT64_MAX: to_json writes these too
     } else if (const auto v = in.integer(key, required)) {
       if (std::is_unsigned_v<T> && *v < 0) {
         in.problem(key, "'" + std::string(key) + "' must not be negative");
@@ -195,7 +204,11 @@ void write_json(std::string& out, const json::value& v, int indent) {
       const double d = v.as_double();
       if (!std::isfinite(d)) {
         out += "null";
-      } else if (d == std::floor(d) && std::fabs(d) < 1e15) {
+      } else if (d == 0) {
+        out += '0';  // not "-0", which reads back as the integer 0 and writes as "0"
+      } else if (std::fabs(d) >= 1e15) {
+        out += json::serialize(v);  // shortest exact form: "%.6f" would not fit format()
+      } else if (d == std::floor(d)) {
         out += format("%.0f", d);
       } else {
         std::string s = format("%.6f", d);
@@ -378,6 +391,10 @@ std::optional<histogram> histogram::from_json(const json::value& v, std::string*
       rd.fail("histogram: " + std::to_string(lo) + " is not a bucket's lower bound");
       return std::nullopt;
     }
+    if (n > std::numeric_limits<std::uint64_t>::max() - total) {
+      rd.fail("histogram: bucket counts overflow");
+      return std::nullopt;
+    }
     if (h.counts_.size() <= i) h.counts_.resize(i + 1, 0);
     h.counts_[i] += n;
     total += n;
@@ -392,7 +409,22 @@ std::optional<histogram> histogram::from_json(const json::value& v, std::string*
             std::to_string(h.count_));
     return std::nullopt;
   }
+  // As to_json() writes them: zeros when empty, else min and max in the first and last
+  // used buckets (percentiles clamp to [min, max], so a min above max breaks them).
+  if (h.count_ == 0 ? h.min_ != 0 || h.max_ != 0 || h.sum_ != 0 : !h.bounds_match_buckets()) {
+    rd.fail("histogram: min, max and sum do not match the buckets");
+    return std::nullopt;
+  }
   return h;
+}
+
+bool histogram::bounds_match_buckets() const noexcept {
+  const auto used = [](std::uint64_t n) { return n != 0; };
+  const auto first = std::find_if(counts_.begin(), counts_.end(), used);
+  const auto last = std::find_if(counts_.rbegin(), counts_.rend(), used);
+  if (first == counts_.end()) return false;
+  return min_ <= max_ && index_of(min_) == static_cast<std::size_t>(first - counts_.begin()) &&
+         index_of(max_) == static_cast<std::size_t>(counts_.rend() - last - 1);
 }
 
 // --- shards ---------------------------------------------------------------------------
@@ -452,8 +484,12 @@ double timeline::per_second(std::uint64_t count) const noexcept {
 
 std::int64_t timeline::bucket_of(std::int64_t t_ms) const noexcept {
   if (bucket_ms <= 0) return 0;
-  const auto d = t_ms - t0_ms;
-  return d >= 0 ? d / bucket_ms : -((-d + bucket_ms - 1) / bucket_ms);
+  std::int64_t d = 0;
+  if (__builtin_sub_overflow(t_ms, t0_ms, &d)) {  // far out of range either way
+    return t_ms < t0_ms ? std::numeric_limits<std::int64_t>::min()
+                        : std::numeric_limits<std::int64_t>::max();
+  }
+  return d >= 0 ? d / bucket_ms : -(-(d + 1) / bucket_ms) - 1;  // floor, without -INT64_MIN
 }
 
 bool timeline::merge(const timeline& other) {
@@ -465,12 +501,19 @@ bool timeline::merge(const timeline& other) {
   if (bucket_ms != other.bucket_ms) return false;
   const std::int64_t t0 = std::min(t0_ms, other.t0_ms);
   // Offsets in whole buckets (shards start at different ms; round to the nearest).
+  // Timelines too far apart (another run's, a corrupt file's) are refused, not
+  // allocated: no overflow, no bucket past k_max_timeline_buckets.
+  std::int64_t gap = 0;
+  if (__builtin_sub_overflow(std::max(t0_ms, other.t0_ms), t0, &gap)) return false;
   const auto offset = [&](std::int64_t t) {
-    return static_cast<std::size_t>((t - t0 + bucket_ms / 2) / bucket_ms);
+    const std::int64_t d = t - t0;  // 0 or gap
+    return static_cast<std::size_t>(d / bucket_ms + (d % bucket_ms >= bucket_ms - bucket_ms / 2));
   };
+  if (gap / bucket_ms >= static_cast<std::int64_t>(k_max_timeline_buckets)) return false;
   const std::size_t mine = offset(t0_ms);
   const std::size_t theirs = offset(other.t0_ms);
   const std::size_t n = std::max(mine + size(), theirs + other.size());
+  if (n > k_max_timeline_buckets) return false;
   timeline out;
   out.t0_ms = t0;
   out.bucket_ms = bucket_ms;
@@ -480,7 +523,11 @@ bool timeline::merge(const timeline& other) {
   out.resize(n);
   const auto add = [](const timeline& from, std::size_t at, timeline& to) {
     for (std::size_t i = 0; i < from.size(); ++i) {
-      to.connected[at + i] += i < from.connected.size() ? from.connected[i] : 0;
+      // Wrapping, as the unsigned series add: a file's counts can be anything, and an
+      // int64 overflow would be undefined.
+      const std::int64_t c = i < from.connected.size() ? from.connected[i] : 0;
+      to.connected[at + i] = static_cast<std::int64_t>(
+          static_cast<std::uint64_t>(to.connected[at + i]) + static_cast<std::uint64_t>(c));
       to.attempts[at + i] += from.attempts[i];
       to.successes[at + i] += i < from.successes.size() ? from.successes[i] : 0;
       to.failures[at + i] += i < from.failures.size() ? from.failures[i] : 0;
@@ -557,8 +604,7 @@ json::value to_json(const run_result& r) {
 
   // Derived figures first: what a person or a script looks for.
   json::object summary;
-  summary["ramp_s"] =
-      r.ramp_end_ms > r.start_ms ? static_cast<double>(r.ramp_end_ms - r.start_ms) / 1000 : 0.0;
+  summary["ramp_s"] = r.ramp_end_ms > r.start_ms ? seconds_between(r.start_ms, r.ramp_end_ms) : 0.0;
   summary["ramp_connected"] = r.ramp_connected;
   summary["latency_p50_ms"] = static_cast<double>(r.latency_us.percentile(0.5)) / 1000;
   summary["latency_p99_ms"] = static_cast<double>(r.latency_us.percentile(0.99)) / 1000;
@@ -888,7 +934,9 @@ run_result merge(const std::vector<run_result>& parts) {
     out.ramp_latency_us.merge(p.ramp_latency_us);
     out.latency_us.merge(p.latency_us);
     if (!out.tl.merge(p.tl)) {
-      notes.insert("timelines with different bucket sizes were not merged");
+      notes.insert(out.tl.bucket_ms != p.tl.bucket_ms
+                       ? "timelines with different bucket sizes were not merged"
+                       : "timelines too far apart in time were not merged");
     }
     add_codes(out.failures, p.failures);
     add_codes(out.stopped, p.stopped);
@@ -996,7 +1044,7 @@ std::string summary_text(const run_result& r) {
     setup +=
         ", " + std::to_string(r.shards.size()) + " of " + std::to_string(r.shard_count) + " shards";
   }
-  setup += ", run " + seconds_text(static_cast<double>(r.end_ms - r.start_ms) / 1000);
+  setup += ", run " + seconds_text(seconds_between(r.start_ms, r.end_ms));
   if (r.stopped_by != "done") setup += " (stopped: " + r.stopped_by + ")";
   line("", setup);
 
@@ -1004,8 +1052,7 @@ std::string summary_text(const run_result& r) {
     for (const auto& n : r.notes) line("error", n);
     return out;
   }
-  const double ramp_s =
-      r.ramp_end_ms > r.start_ms ? static_cast<double>(r.ramp_end_ms - r.start_ms) / 1000 : 0;
+  const double ramp_s = r.ramp_end_ms > r.start_ms ? seconds_between(r.start_ms, r.ramp_end_ms) : 0;
   line("ramp", std::to_string(r.ramp_connected) + "/" + std::to_string(r.clients) +
                    " connected in " + seconds_text(ramp_s) + " (" +
                    std::to_string(r.ramp_attempts) + " attempts); connect latency p50 " +
@@ -1018,8 +1065,8 @@ std::string summary_text(const run_result& r) {
     for (const auto& s : r.storms) {
       const auto sum = summarize(s, r.tl);
       line("storm " + std::to_string(s.index),
-           s.trigger + " at " + seconds_text(static_cast<double>(s.origin_ms - r.start_ms) / 1000) +
-               ": " + std::to_string(s.clients) + " clients; reconnected 50% " + opt_s(sum.t50_s) +
+           s.trigger + " at " + seconds_text(seconds_between(r.start_ms, s.origin_ms)) + ": " +
+               std::to_string(s.clients) + " clients; reconnected 50% " + opt_s(sum.t50_s) +
                ", 90% " + opt_s(sum.t90_s) + ", 99% " + opt_s(sum.t99_s) + ", 100% " +
                opt_s(sum.t100_s) + "; lost " + std::to_string(s.lost) +
                (s.affected < s.clients

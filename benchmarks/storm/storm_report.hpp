@@ -55,6 +55,9 @@ class histogram {
   friend bool operator==(const histogram&, const histogram&) = default;
 
  private:
+  // Non-empty: min_ and max_ lie in the first and last used buckets.
+  [[nodiscard]] bool bounds_match_buckets() const noexcept;
+
   std::vector<std::uint64_t> counts_;  // grown on demand
   std::uint64_t count_ = 0;
   std::uint64_t min_ = 0;
@@ -82,6 +85,9 @@ std::optional<std::pair<std::size_t, std::size_t>> parse_shard(std::string_view 
 
 // --- timeline -------------------------------------------------------------------------
 
+/// The most buckets a merged timeline may span: a day of 100 ms buckets is 864,000.
+inline constexpr std::size_t k_max_timeline_buckets = 1'000'000;
+
 /// Counts per time bucket of `bucket_ms`, bucket 0 starting at epoch ms `t0_ms`.
 struct timeline {
   std::int64_t t0_ms = 0;
@@ -105,7 +111,8 @@ struct timeline {
   /// Index of the bucket holding epoch ms `t` (may be out of range or negative).
   [[nodiscard]] std::int64_t bucket_of(std::int64_t t_ms) const noexcept;
   /// Adds `other` bucket by bucket, aligned on epoch time; the result starts at the
-  /// earlier t0 and ends at the later end. Bucket sizes must match (false if not).
+  /// earlier t0 and ends at the later end. Bucket sizes must match, and the result
+  /// may not exceed k_max_timeline_buckets (false, and no change, if not).
   bool merge(const timeline& other);
 
   friend bool operator==(const timeline&, const timeline&) = default;
