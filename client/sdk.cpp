@@ -568,7 +568,7 @@ class client::state final : public transport_owner,
     message_timer_.cancel();
     if (!at) return;
     message_timer_.expires_after(rt_.clock.real(std::max<std::int64_t>(0, *at - now())));
-    message_timer_.async_wait([self = shared_from_this(), at](boost::system::error_code ec) {
+    message_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->detached_) return;
       message_actions out;
       self->messages_.timer_fired(self->now(), out);

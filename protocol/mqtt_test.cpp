@@ -1684,7 +1684,7 @@ std::vector<std::pair<std::string, std::string>> corpus_seeds() {
 
 TEST(MqttFuzzCorpus, SeedFilesMatchTheEncoder) {
   const std::filesystem::path dir =
-      std::filesystem::path(IMOCK_SOURCE_DIR) / "protocol" / "fuzz_corpus" / "mqtt_decoder";
+      std::filesystem::path(IMOCK_SOURCE_DIR) / "fuzz" / "corpus" / "mqtt_decoder";
   const char* update = std::getenv("IMOCK_UPDATE_FUZZ_CORPUS");
   const bool write = update != nullptr && std::string_view(update) == "1";
   if (write) std::filesystem::create_directories(dir);

@@ -2,7 +2,7 @@
 // that every packet the incremental decoder yields is what decode_one() makes of the
 // same bytes, and survives encode() -> decode_one() unchanged.
 //
-// Input layout (the seeds in fuzz_corpus/mqtt_decoder/ follow it):
+// Input layout (the seeds in corpus/mqtt_decoder/ follow it):
 //   byte 0        control: bits 0-2 = k, the number of chunk size bytes;
 //                 bit 3 = a size limit byte follows
 //   [1 byte]      size limit L when bit 3 is set: max_packet_size = 8 * L + 2
