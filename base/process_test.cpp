@@ -92,7 +92,7 @@ TEST(ChildProcess, AProgramThatDoesNotExistExitsWith127) {
 }
 
 TEST(ChildProcess, WaitOutputKeepsWhatItRead) {
-  auto c = child_process::shell("echo starting; echo 'listening on 1234'; sleep 30", {});
+  auto c = child_process::shell("echo starting; echo 'listening on 1234'; exec sleep 30", {});
   ASSERT_TRUE(c);
   ASSERT_TRUE(c->wait_output("listening on", 5s));
   EXPECT_NE(c->output().find("starting\n"), std::string::npos);
