@@ -755,7 +755,7 @@ limits:
   connect_timeout: 10s               # no CONNECT by then: close
   keep_alive_min: 5s                 # client keep-alive is clamped to [min, max]
   keep_alive_max: 600s               # whole seconds, at most 65535s
-  outbound_queue: 256KiB             # per connection; a slower reader is disconnected
+  outbound_queue: 1MiB               # per connection; a slower reader is disconnected
   api_rate_limit: 0                  # server API requests per app per second; 0: off
   connect_rate_limit: 0              # CONNECTs per second; 0: off (30015 beyond)
   signature_window: 5m               # API timestamps further from now are refused
