@@ -171,7 +171,8 @@ result<std::int64_t> read_keep_alive(const entry& e, std::string_view examples) 
   return ms;
 }
 
-result<std::string> read_file(const std::filesystem::path& file, std::string_view what) {
+result<std::string> read_file(const std::filesystem::path& file, std::string_view what,
+                              std::size_t max_bytes) {
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"),
                                                           &std::fclose);
   if (!f) {
@@ -185,6 +186,20 @@ result<std::string> read_file(const std::filesystem::path& file, std::string_vie
   errno = 0;
   while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
     text.append(buf.data(), n);
+    if (text.size() > max_bytes) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(file, ec);
+      const auto mib = [](double bytes) {
+        char out[32];
+        std::snprintf(out, sizeof out, "%.1f MiB", bytes / (1024.0 * 1024.0));
+        return std::string(out);
+      };
+      return {std::nullopt, "the " + std::string(what) + " is " +
+                                (ec ? "larger than " + mib(static_cast<double>(max_bytes))
+                                    : mib(static_cast<double>(size))) +
+                                "; at most " + mib(static_cast<double>(max_bytes)) +
+                                " is read (split it, or check that it is the file you meant)"};
+    }
   }
   if (std::ferror(f.get()) != 0) {
     // A folder opens fine on Linux and fails here with EISDIR.

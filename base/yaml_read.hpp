@@ -115,9 +115,15 @@ result<T> read_enum(const entry& e, const std::array<std::pair<std::string_view,
                             std::string(hint) + ")"};
 }
 
-/// The whole of `file`, or (value empty) "cannot open the WHAT: REASON" or "cannot read
-/// the WHAT: REASON"; `what` is e.g. "config file".
-result<std::string> read_file(const std::filesystem::path& file, std::string_view what);
+/// The most read_file() takes: config and scenario files are kilobytes; a file past
+/// this is a mistake (a log, a binary, /dev/zero) and gets an error, not minutes of parsing.
+inline constexpr std::size_t k_max_file_bytes = std::size_t{4} * 1024 * 1024;
+
+/// The whole of `file`, or (value empty) "cannot open the WHAT: REASON", "cannot read
+/// the WHAT: REASON" or "the WHAT is larger than 4 MiB ..."; `what` is e.g. "config
+/// file". Reads at most `max_bytes` + 1 bytes, whatever the file is.
+result<std::string> read_file(const std::filesystem::path& file, std::string_view what,
+                              std::size_t max_bytes = k_max_file_bytes);
 
 /// "YAML syntax error: ..." or "YAML error: ...": the message of an exception of
 /// yaml-cpp's (its mark, when not null, says where).

@@ -804,6 +804,39 @@ TEST(LoaderErrors, AFileThatCannotBeReadSaysWhy) {
             "directory");
 }
 
+TEST(LoaderErrors, ATenMegabyteFileIsRefusedWithItsSizeBeforeParsing) {
+  // 10 MB of a valid scenario (a long comment): refused as a file, not parsed for
+  // minutes; a file just under the limit still loads.
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("imock-loader-big-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string body = with_steps("  - wait: 1s\n");
+  const auto write = [&](const std::filesystem::path& p, std::size_t bytes) {
+    std::ofstream out(p);
+    out << body;
+    const std::string line = "# " + std::string(97, 'x') + "\n";  // 100 bytes
+    for (std::size_t n = body.size(); n + line.size() <= bytes; n += line.size()) out << line;
+  };
+  write(dir / "big.yaml", std::size_t{10} * 1000 * 1000);
+  write(dir / "fits.yaml", std::size_t{4} * 1024 * 1024 - 200);
+  std::vector<load_error> errors;
+  EXPECT_FALSE(load_scenario(dir / "big.yaml", errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].to_string(),
+            (dir / "big.yaml").string() +
+                ":1:1: the scenario file is 9.5 MiB; at most 4.0 MiB is read (split it, or check "
+                "that it is the file you meant)");
+  errors.clear();
+  EXPECT_TRUE(load_scenario(dir / "fits.yaml", errors));
+  EXPECT_TRUE(errors.empty()) << errors[0].to_string();
+  // A device that never ends is cut off at the limit too.
+  EXPECT_FALSE(load_scenario("/dev/zero", errors));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors.back().message.find("larger than 4.0 MiB"), std::string::npos)
+      << errors.back().message;
+  std::filesystem::remove_all(dir);
+}
+
 // --- coverage ---
 
 TEST(LoaderCoverage, OnlyExpectationsCountAsCoverage) {

@@ -47,10 +47,10 @@ constexpr std::array<std::string_view, 7> k_app_keys = {
     "key", "secret", "state", "token_lifetime", "login_policy", "revoked_token_code", "max_users"};
 constexpr std::array<std::string_view, 5> k_user_keys = {"app", "id", "name", "portrait_uri",
                                                          "blocked_for"};
-constexpr std::array<std::string_view, 10> k_limits_keys = {
-    "max_connections",  "max_packet_size",  "connect_timeout", "keep_alive_min",
-    "keep_alive_max",   "outbound_queue",   "api_rate_limit",  "connect_rate_limit",
-    "signature_window", "replay_protection"};
+constexpr std::array<std::string_view, 11> k_limits_keys = {
+    "max_connections",    "max_packet_size",  "connect_timeout",  "keep_alive_min",
+    "keep_alive_max",     "outbound_queue",   "event_log",        "api_rate_limit",
+    "connect_rate_limit", "signature_window", "replay_protection"};
 constexpr std::array<std::string_view, 10> k_listen_keys = {
     "mqtt",          "http",        "mqtts",     "https", "tls_cert", "tls_key", "tls_self_signed",
     "accept_queues", "admin_token", "navigation"};
@@ -486,6 +486,9 @@ class parser {
                         std::string(k_byte_size_examples) + ")");
       }
     }
+    if (const auto* e = find(entries, "event_log")) {
+      out.event_log_capacity = static_cast<std::size_t>(read_unsigned(*e, 100, 10'000'000));
+    }
     if (const auto* e = find(entries, "api_rate_limit")) {
       out.api_rate_limit_per_s = static_cast<std::uint32_t>(read_unsigned(*e, 0, k_max_u32));
     }
@@ -756,6 +759,7 @@ limits:
   keep_alive_min: 5s                 # client keep-alive is clamped to [min, max]
   keep_alive_max: 600s               # whole seconds, at most 65535s
   outbound_queue: 1MiB               # per connection; a slower reader is disconnected
+  event_log: 100000                  # events kept for /admin/events (100..10000000)
   api_rate_limit: 0                  # server API requests per app per second; 0: off
   connect_rate_limit: 0              # CONNECTs per second; 0: off (30015 beyond)
   signature_window: 5m               # API timestamps further from now are refused

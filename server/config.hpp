@@ -61,6 +61,7 @@ struct limits_config {
   std::int64_t connect_timeout_ms = 10'000;  // no CONNECT by then: close
   std::uint16_t keep_alive_min_s = 5;
   std::uint16_t keep_alive_max_s = 600;
+  std::size_t event_log_capacity = 100'000;  // events kept for /admin/events; older ones dropped
   std::size_t outbound_queue_bytes = 1024 * 1024;  // slow reader beyond this: disconnect (room for several 128 KB messages)
   std::uint32_t api_rate_limit_per_s = 0;         // server API requests per app per second, 0: off
   std::uint32_t connect_rate_limit_per_s = 0;     // CONNECTs per second, 0: off (30015 beyond)

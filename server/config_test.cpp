@@ -67,6 +67,7 @@ void expect_same(const server_config& got, const server_config& want) {
   EXPECT_EQ(gl.keep_alive_min_s, wl.keep_alive_min_s);
   EXPECT_EQ(gl.keep_alive_max_s, wl.keep_alive_max_s);
   EXPECT_EQ(gl.outbound_queue_bytes, wl.outbound_queue_bytes);
+  EXPECT_EQ(gl.event_log_capacity, wl.event_log_capacity);
   EXPECT_EQ(gl.api_rate_limit_per_s, wl.api_rate_limit_per_s);
   EXPECT_EQ(gl.connect_rate_limit_per_s, wl.connect_rate_limit_per_s);
   EXPECT_EQ(gl.signature_window_ms, wl.signature_window_ms);
@@ -157,6 +158,7 @@ limits:
   keep_alive_min: 10s
   keep_alive_max: 2m
   outbound_queue: 1MiB
+  event_log: 5000
   api_rate_limit: 50
   connect_rate_limit: 7
   signature_window: 30
@@ -206,6 +208,7 @@ messages:
   want.limits.keep_alive_min_s = 10;
   want.limits.keep_alive_max_s = 120;
   want.limits.outbound_queue_bytes = std::size_t{1024} * 1024;
+  want.limits.event_log_capacity = 5000;
   want.limits.api_rate_limit_per_s = 50;
   want.limits.connect_rate_limit_per_s = 7;
   want.limits.signature_window_ms = 30'000;
@@ -304,6 +307,14 @@ TEST(ConfigParse, AcceptQueuesAreOneToSixtyFour) {
             "x.yaml:2:18: bad integer '65' for accept_queues (expected 1..64)");
 }
 
+TEST(ConfigParse, EventLogKeepsOneHundredToTenMillionEvents) {
+  EXPECT_EQ(parse_ok("limits: {}").limits.event_log_capacity, 100'000U);
+  EXPECT_EQ(parse_ok("limits: {event_log: 100}").limits.event_log_capacity, 100U);
+  EXPECT_EQ(parse_ok("limits: {event_log: 10000000}").limits.event_log_capacity, 10'000'000U);
+  EXPECT_EQ(error_of("limits:\n  event_log: 99\n"),
+            "x.yaml:2:14: bad integer '99' for event_log (expected 100..10000000)");
+}
+
 TEST(ConfigDefault, YamlTextParsesToTheDefaultConfig) {
   config_error error;
   const auto config = parse_config(default_config_yaml(), "default", error);
@@ -366,7 +377,7 @@ TEST(ConfigErrors, UnknownLimitsKeyListsTheLimits) {
   EXPECT_EQ(error_of("limits:\n  max_connections: 10\n  keepalive_max: 60s\n"),
             "x.yaml:3:3: unknown key 'keepalive_max' in limits (expected one of: "
             "max_connections, max_packet_size, connect_timeout, keep_alive_min, keep_alive_max, "
-            "outbound_queue, api_rate_limit, connect_rate_limit, signature_window, "
+            "outbound_queue, event_log, api_rate_limit, connect_rate_limit, signature_window, "
             "replay_protection)");
 }
 
@@ -870,7 +881,7 @@ TEST(ConfigFile, ScenarioSectionReportsPositionsInTheScenarioFile) {
   EXPECT_EQ(error.to_string(),
             "s.yaml:4:5: unknown key 'bogus' in limits (expected one of: max_connections, "
             "max_packet_size, connect_timeout, keep_alive_min, keep_alive_max, outbound_queue, "
-            "api_rate_limit, connect_rate_limit, signature_window, replay_protection)");
+            "event_log, api_rate_limit, connect_rate_limit, signature_window, replay_protection)");
 }
 
 TEST(ConfigFile, ScenarioSectionResolvesTlsPathsAgainstTheGivenFolder) {

@@ -112,6 +112,9 @@ class event_log {
 
   [[nodiscard]] std::uint64_t last_seq() const noexcept { return next_seq_ - 1; }
   [[nodiscard]] std::size_t size() const noexcept { return events_.size(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  /// Events no longer kept: the oldest go once `capacity` are held.
+  [[nodiscard]] std::uint64_t dropped() const noexcept { return last_seq() - events_.size(); }
 
   /// Called synchronously for each new event, on the server's thread, in the order
   /// listeners were added (the harness's trace, the server's --events echo).

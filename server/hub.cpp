@@ -73,6 +73,7 @@ hub::hub(const server_config& config, std::uint64_t fault_seed, std::int64_t sta
     : config_(config),
       dir_(config, start_ms),
       faults_(fault_seed),
+      events_(config.limits.event_log_capacity),
       mailbox_(config.messages.max_stored_per_user, config.messages.multi_device_sync),
       uid_seed_(fault_seed) {}
 
@@ -523,6 +524,7 @@ void hub::on_closed(session_id id, std::string_view why, std::int64_t now_ms) {
   auto& s = it->second;
   mark_closing(s);
   emit(event_kind::closed, s, 0, std::string(why), now_ms);
+  ++counters_.closed[static_cast<std::size_t>(s.via)];
   --open_by_transport_[static_cast<std::size_t>(s.via)];
   sessions_.erase(it);
 }

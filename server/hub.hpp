@@ -63,6 +63,7 @@ struct session_view {
 
 struct hub_counters {
   std::uint64_t accepted[k_transport_count] = {};
+  std::uint64_t closed[k_transport_count] = {};   // accepted = closed + open, per transport
   std::map<int, std::uint64_t> connects_by_code;  // 0 = success
   std::uint64_t kicks = 0;
   std::uint64_t faults_fired = 0;

@@ -46,6 +46,12 @@ std::string render_metrics(const hub& h, const metrics_extras& extras) {
     sample(out, "imock_accepted_total", c.accepted[static_cast<std::size_t>(t)],
            "transport=\"" + std::string(to_string(t)) + "\"");
   }
+  family(out, "imock_closed_total", "counter",
+         "Closed MQTT connections by transport (accepted = closed + open).");
+  for (auto t : k_all) {
+    sample(out, "imock_closed_total", c.closed[static_cast<std::size_t>(t)],
+           "transport=\"" + std::string(to_string(t)) + "\"");
+  }
   family(out, "imock_connects_total", "counter",
          "CONNECT results by documented code (0 = accepted).");
   for (const auto& [code, n] : c.connects_by_code) {
@@ -87,6 +93,12 @@ std::string render_metrics(const hub& h, const metrics_extras& extras) {
   sample(out, "imock_messages_stored", h.stored_messages());
   family(out, "imock_events_total", "counter", "Events written to the event log.");
   sample(out, "imock_events_total", h.events().last_seq());
+  family(out, "imock_events_kept", "gauge",
+         "Events /admin/events still holds (at most limits.event_log).");
+  sample(out, "imock_events_kept", h.events().size());
+  family(out, "imock_events_dropped_total", "counter",
+         "Events dropped from the log because it was at capacity (the oldest go first).");
+  sample(out, "imock_events_dropped_total", h.events().dropped());
   return out;
 }
 

@@ -325,33 +325,7 @@ TEST(ServerHttp, WebSocketGarbageBeforeConnectGetsConnack0x81) {
   EXPECT_EQ(v.reason, 0x81) << v.to_string();
 }
 
-TEST(ServerLimits, SlowReaderIsDisconnectedInsteadOfGrowingServerMemory) {
-  limits_config lim;
-  lim.outbound_queue_bytes = std::size_t{64} * 1024;
-  running_server s(1.0, lim);
-  auto reader = s.login("slow-reader");  // subscribes, then never reads again
-  ASSERT_TRUE(reader);
-  reader->send(mqtt::subscribe{.packet_id = 1, .subscriptions = {{.topic_filter = "flood"}}});
-  ASSERT_TRUE(reader->receive().has_value());  // SUBACK
-  auto writer = s.open();
-  ASSERT_TRUE(writer);
-  mqtt::connect c = connect_packet(
-      k_app, *token::issue(k_app, "flooder", k_secret, s.srv().now_ms()), "w", false, false, "web");
-  writer->send(c);
-  ASSERT_EQ(verdict_of(writer->receive()).reason, 0);
-  // 64 MB for a reader that does not read: far beyond socket buffers plus the queue.
-  const std::string payload(60'000, 'x');
-  bool dropped = false;
-  for (int i = 0; i < 1100 && !dropped; ++i) {
-    writer->send(mqtt::publish{.topic = "flood", .payload = payload});
-    if (i % 50 == 49) {
-      const auto m = testing::http_request(s.bound.http, "GET", "/metrics");
-      dropped = m.body.find("imock_slow_reader_drops_total 1") != std::string::npos;
-    }
-  }
-  EXPECT_TRUE(dropped) << "the slow reader was never dropped";
-  EXPECT_TRUE(s.login("still-serving"));
-}
+// The slow reader: server_exhaustion_test.cpp.
 
 // --- navigation (docs/protocol.md §8) ------------------------------------------
 

@@ -1,6 +1,7 @@
 #include "imock/server/testing/wire_client.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <charconv>
 
 #include "imock/net/address.hpp"
 #include "imock/net/client_stream.hpp"
@@ -182,6 +183,22 @@ http_result server_api_call(const std::string& host_port, std::string_view app_k
                                             .count());
   return http_request(host_port, "POST", path, form_body, "application/x-www-form-urlencoded",
                       signed_headers(app_key, app_secret, nonce, ts));
+}
+
+std::uint64_t metric_sum(std::string_view prometheus_text, std::string_view family) {
+  std::uint64_t total = 0;
+  while (!prometheus_text.empty()) {
+    const auto eol = prometheus_text.find('\n');
+    const auto line = prometheus_text.substr(0, eol);
+    prometheus_text.remove_prefix(eol == std::string_view::npos ? prometheus_text.size() : eol + 1);
+    if (!line.starts_with(family) || line.size() <= family.size()) continue;
+    if (line[family.size()] != ' ' && line[family.size()] != '{') continue;
+    const auto value = line.substr(line.rfind(' ') + 1);
+    std::uint64_t n = 0;
+    std::from_chars(value.data(), value.data() + value.size(), n);
+    total += n;
+  }
+  return total;
 }
 
 }  // namespace imock::server::testing

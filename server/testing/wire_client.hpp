@@ -73,6 +73,10 @@ verdict verdict_of(const std::optional<mqtt::packet>& p);
 using http_result = net::http_response;
 using net::http_request;
 
+/// The sum of one family's samples in a /metrics text (every label set):
+/// metric_sum(body, "imock_connections") is the open connections of all transports.
+std::uint64_t metric_sum(std::string_view prometheus_text, std::string_view family);
+
 /// POST to the signed server API with a correct signature.
 http_result server_api_call(const std::string& host_port, std::string_view app_key,
                             std::string_view app_secret, std::string_view path,
