@@ -17,6 +17,10 @@
 #   BENCH_CONCURRENCY connection attempts in flight (default 100: mosquitto listens with a
 #                     backlog of 100; SYNs beyond it are dropped and retried 1 s later)
 #   BENCH_SETTLE      seconds to wait after all N are held before reading RSS (default 1)
+#   IMOCK_CONFIG      a config file for imock-server (the listen flags still win). The
+#                     event log keeps two events per connection (accept, connect); the
+#                     default config (imock-server --print-config) with `event_log: 100`
+#                     leaves that history out of the RSS figure
 #   VERBOSE=1         progress on stderr
 #
 # Each process may hold at most `ulimit -Hn` (20,000 here) files, so N must stay a
@@ -112,7 +116,7 @@ stop_pid() {
 start_imock() {
   local via=$1 ready=$WORK/imock-ready.json
   rm -f "$ready"
-  "$SERVER" --listen-mqtt 127.0.0.1:0 --listen-http 127.0.0.1:0 \
+  "$SERVER" ${IMOCK_CONFIG:+--config "$IMOCK_CONFIG"} --listen-mqtt 127.0.0.1:0 --listen-http 127.0.0.1:0 \
     --tls-self-signed --listen-mqtts 127.0.0.1:0 --listen-https 127.0.0.1:0 \
     --ready-file "$ready" --log-level warn >"$WORK/imock-$via.log" 2>&1 &
   SERVER_PID=$!

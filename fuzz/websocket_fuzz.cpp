@@ -44,6 +44,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -147,16 +148,20 @@ class connection {
   void set_deadline(clock_type::time_point deadline) { deadline_ = deadline; }
 
   // Appends to `out` until the server closes, `out` holds `max` bytes, `stop` holds
-  // (checked on what was read so far), or the deadline.
+  // (checked on what was read so far), or the deadline; says which.
+  enum class ended : std::uint8_t { stopped, closed, reset, deadline };
   template <typename Stop>
-  void read(std::string& out, std::size_t max, Stop stop) {
+  ended read(std::string& out, std::size_t max, Stop stop) {
     char buf[4096];
-    while (out.size() < max && !stop(out) && wait_for(POLLIN)) {
+    while (out.size() < max && !stop(out)) {
+      if (!wait_for(POLLIN)) return ended::deadline;
       const auto n = ::recv(fd_, buf, std::min(sizeof buf, max - out.size()), MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0) return;
+      if (n < 0) return ended::reset;
+      if (n == 0) return ended::closed;
       out.append(buf, static_cast<std::size_t>(n));
     }
+    return ended::stopped;
   }
 
  private:
@@ -354,8 +359,20 @@ void run_upgraded(imock::fuzz::input& in, std::uint8_t control, bool with_connec
   check(c.write(upgrade_request()));
   // A client must wait for the 101 before it sends frames (RFC 6455 §4.1).
   std::string answer;
-  c.read(answer, k_max_read, [](const std::string& s) { return head_end(s) != std::string::npos; });
+  const auto asked = clock_type::now();
+  const auto how = c.read(answer, k_max_read,
+                          [](const std::string& s) { return head_end(s) != std::string::npos; });
   const auto end = head_end(answer);
+  if (end == std::string::npos) {
+    // Say why before the trap: a server that closed, reset or never answered.
+    static constexpr const char* k_how[] = {"stopped", "closed", "reset", "deadline"};
+    std::fprintf(stderr, "websocket_fuzz: no answer to the upgrade: %s after %lld ms, %zu bytes\n",
+                 k_how[static_cast<int>(how)],
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            clock_type::now() - asked)
+                                            .count()),
+                 answer.size());
+  }
   check(end != std::string::npos);
   check_upgraded(std::string_view(answer).substr(0, end));
 

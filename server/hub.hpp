@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -187,7 +188,9 @@ class hub {
     std::unordered_map<std::uint16_t, delivery> in_flight;
     std::uint16_t last_packet_id = 0;
     std::uint64_t deliveries = 0;  // messages sent to this session (a delivery fault's nth)
-    std::optional<action> held_back;  // a `reorder` fault's message, until the next one
+    // A `reorder` fault's message, until the next one. On the heap: an action holds a
+    // whole mqtt::packet (over 1 KB), and nearly every session never has one.
+    std::unique_ptr<action> held_back;
     bool syncing = false;
     std::int64_t sync_due_ms = 0;  // a `sync` delay fault: the sync starts then (0: not held)
     std::size_t package_unacked = 0;  // messages of the current package not yet acknowledged

@@ -136,7 +136,7 @@ actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_p
       case fault_action::reorder:
         if (!s.held_back) {
           emit(event_kind::fault, s, 0, "reorder: held back until the next delivery" + rule, now_ms);
-          s.held_back = std::move(a);
+          s.held_back = std::make_unique<action>(std::move(a));
           return out;
         }
         break;
