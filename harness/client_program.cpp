@@ -37,11 +37,11 @@ std::optional<std::string> client_program::read_line(clock_type::time_point dead
 }
 
 void warn_no_ready(const std::string& command, std::chrono::milliseconds waited,
-                   const std::string& source, trace_log& trace) {
-  const std::string warning = "no {\"event\":\"ready\"} line within " +
-                              std::to_string(waited.count()) +
-                              " ms: print it once the program reads commands "
-                              "(docs/scenarios.md, \"Other clients\")";
+                   const std::string& source, trace_log& trace, bool ended) {
+  const std::string warning =
+      (ended ? std::string("the program's output ended before a {\"event\":\"ready\"} line")
+             : "no {\"event\":\"ready\"} line within " + std::to_string(waited.count()) + " ms") +
+      ": print it once the program reads commands (docs/scenarios.md, \"Other clients\")";
   trace.add({.source = source, .kind = "trace", .detail = warning});
   static std::once_flag warned;
   std::call_once(warned, [&] {

@@ -61,8 +61,9 @@ std::optional<trace_entry> trace_entry_of(const std::string& source,
                                           const boost::json::object& line);
 
 /// Says (in the trace of `source`, and once per process on stderr) that the program
-/// printed no {"event":"ready"} line within `waited`, and how to fix that.
+/// printed no {"event":"ready"} line within `waited`, or (`ended`) that its output ended
+/// before one, and how to fix that.
 void warn_no_ready(const std::string& command, std::chrono::milliseconds waited,
-                   const std::string& source, trace_log& trace);
+                   const std::string& source, trace_log& trace, bool ended = false);
 
 }  // namespace imock::harness

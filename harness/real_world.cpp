@@ -277,8 +277,9 @@ class external_client final : public harness_client {
     // does not eat into the scenario's first time windows. A program that never says
     // it is costs this wait once per client, and the report says why.
     std::unique_lock lock(ready_mutex_);
-    if (!ready_cv_.wait_for(lock, ready_wait_, [this] { return ready_; })) {
-      warn_no_ready(program_.command(), ready_wait_, setup_.name, trace_);
+    if (!ready_cv_.wait_for(lock, ready_wait_, [this] { return ready_ || output_ended_; }) ||
+        !ready_) {
+      warn_no_ready(program_.command(), ready_wait_, setup_.name, trace_, output_ended_);
     }
     return true;
   }
@@ -299,6 +300,10 @@ class external_client final : public harness_client {
           program_.read_line(client_program::clock_type::now() + std::chrono::milliseconds(100));
       if (line) on_line(*line);
     }
+    // A program that ends (or closes its output) ends the wait for its ready line too.
+    std::lock_guard lock(ready_mutex_);
+    output_ended_ = true;
+    ready_cv_.notify_all();
   }
 
   void on_line(const std::string& line) {
@@ -327,6 +332,7 @@ class external_client final : public harness_client {
   std::mutex ready_mutex_;
   std::condition_variable ready_cv_;
   bool ready_ = false;
+  bool output_ended_ = false;
 };
 
 }  // namespace

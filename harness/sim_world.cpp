@@ -243,7 +243,8 @@ class sim_world::program_client final : public harness_client, public sim::clien
     while (true) {
       const auto line = program_.read_line(deadline);
       if (!line) {
-        warn_no_ready(program_.command(), std::chrono::seconds(2), spec_.name, w_.trace());
+        warn_no_ready(program_.command(), std::chrono::seconds(2), spec_.name, w_.trace(),
+                      program_.closed());
         break;
       }
       const auto o = parse_program_line(*line);

@@ -188,5 +188,28 @@ steps:
   EXPECT_LT(r.wall_seconds, 5.0);
 }
 
+// A program that exits before its ready line is said to have ended, not to have been
+// waited for (the harness does not sit out the ready wait for it).
+TEST(SimProgram, AProgramThatExitsBeforeItsReadyLineIsSaidToHaveEnded) {
+  const auto s = parse(R"(name: gone
+description: the program exits at once
+clients:
+  alice:
+steps:
+  - connect: alice
+  - expect: {client: alice, success: true, within: 5s}
+)");
+  const auto r = run_simulated(s, "exit 3");
+  ASSERT_FALSE(r.passed);
+  bool ended = false, waited = false;
+  for (const auto& e : r.trace) {
+    ended = ended ||
+            e.detail.find("output ended before a {\"event\":\"ready\"} line") != std::string::npos;
+    waited = waited || e.detail.find("line within") != std::string::npos;
+  }
+  EXPECT_TRUE(ended) << trace_jsonl(r.trace);
+  EXPECT_FALSE(waited) << trace_jsonl(r.trace);
+}
+
 }  // namespace
 }  // namespace imock::harness
