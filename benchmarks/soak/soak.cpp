@@ -737,8 +737,13 @@ int run(const options& o) {
     a = {get("mqtt"), get("mqtts"), get("http"), get("https")};
   }
   if (a.mqtt.empty() || a.mqtts.empty()) {
-    std::fprintf(stderr, "imock-soak: imock-server did not start:\n%s\n",
+    const auto status = server->wait_exit(0ms);
+    std::fprintf(stderr, "imock-soak: %s did not start (%s):\n%s\n", server_bin.c_str(),
+                 !status          ? "no ready file within 15 s"
+                 : *status == 127 ? "exit status 127: it could not be run; see --server-bin"
+                                  : ("exit status " + std::to_string(*status)).c_str(),
                  slurp(dir / "server.err").c_str());
+    fs::remove_all(dir);
     return 2;
   }
   std::printf("imock-soak: %s (pid %d) on mqtt %s, mqtts %s, http %s; seed %llu; %g s\n",
