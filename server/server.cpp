@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -455,6 +456,18 @@ class mqtt_session final : public session_base,
 // One HTTP connection (plain or TLS): the server API, the admin API, navigation,
 // /metrics, /healthz, and the WebSocket upgrade at /mqtt, which hands the stream over
 // to an mqtt_session. On a navigation-only port: /navi.json and /healthz, nothing else.
+// 22 base64 characters and "==": the encoding of 16 bytes.
+bool valid_websocket_key(std::string_view key) {
+  if (key.size() != 24 || !key.ends_with("==")) return false;
+  const auto base64 = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+  };
+  // The 22nd character carries 2 bits of the last byte and 4 zero bits.
+  return std::all_of(key.begin(), key.begin() + 22, base64) &&
+         std::string_view("AQgw").find(key[21]) != std::string_view::npos;
+}
+
 template <typename Stream>
 class http_session final : public std::enable_shared_from_this<http_session<Stream>> {
  public:
@@ -591,6 +604,14 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     const std::string_view target = req.target();
     if (target.substr(0, target.find('?')) != "/mqtt") {
       return respond(404, R"({"code":404,"error":"WebSocket endpoint is /mqtt"})",
+                     "application/json", false);
+    }
+    // RFC 6455 §4.1: the key is 16 random bytes in base64, 24 characters. Beast takes
+    // any key of at most 24; an SDK that sends a wrong one should hear about it here.
+    if (!valid_websocket_key(req[http::field::sec_websocket_key])) {
+      return respond(400,
+                     "{\"code\":400,\"error\":\"Sec-WebSocket-Key must be 16 bytes in base64 "
+                     "(24 characters, RFC 6455 section 4.1)\"}",
                      "application/json", false);
     }
     const std::string_view offered = req[http::field::sec_websocket_protocol];

@@ -325,6 +325,27 @@ TEST(ServerHttp, WebSocketGarbageBeforeConnectGetsConnack0x81) {
   EXPECT_EQ(v.reason, 0x81) << v.to_string();
 }
 
+TEST(ServerHttp, WebSocketUpgradeWithAKeyThatIsNot16BytesOfBase64Is400) {
+  running_server s;
+  const auto upgrade = [&](std::string_view key) {
+    return testing::http_request(s.bound.http, "GET", "/mqtt", "", "",
+                                 {{"Upgrade", "websocket"},
+                                  {"Connection", "Upgrade"},
+                                  {"Sec-WebSocket-Version", "13"},
+                                  {"Sec-WebSocket-Protocol", "mqtt"},
+                                  {"Sec-WebSocket-Key", std::string(key)}});
+  };
+  for (const char* bad : {"c2hvcnQ=", "dGhlIHNhbXBsZSBub25jZR==", "dGhlIHNhbXBsZSBub25j*Q==",
+                          "dGhlIHNhbXBsZSBub25jZQ=", ""}) {
+    const auto r = upgrade(bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.what();
+    EXPECT_NE(r.body.find("Sec-WebSocket-Key"), std::string::npos) << r.body;
+  }
+  // The RFC's own example key is taken (101; the HTTP client reads no further).
+  EXPECT_NE(upgrade("dGhlIHNhbXBsZSBub25jZQ==").status, 400);
+  EXPECT_TRUE(s.login("still-serving"));
+}
+
 // The slow reader: server_exhaustion_test.cpp.
 
 // --- navigation (docs/protocol.md §8) ------------------------------------------
