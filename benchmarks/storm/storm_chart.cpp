@@ -129,6 +129,25 @@ std::string render_svg(const run_result& r, const std::string& title) {
       max_slowest = std::max(max_slowest, slowest_ms.back());
     }
   }
+  // The chart is 1,000 px wide: past k_max_chart_points a line only makes the file
+  // bigger (a long run in 10 ms buckets has hundreds of thousands; a merged timeline may
+  // have a million). Each point then stands for `group` buckets and shows their highest.
+  std::size_t group = 1;
+  if (tl.size() > k_max_chart_points)
+    group = (tl.size() + k_max_chart_points - 1) / k_max_chart_points;
+  const auto thin = [group](std::vector<double>& v) {
+    if (group == 1 || v.empty()) return;
+    std::vector<double> out;
+    out.reserve(v.size() / group + 1);
+    for (std::size_t i = 0; i < v.size(); i += group) {
+      const auto end = v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), i + group));
+      out.push_back(*std::max_element(v.begin() + static_cast<std::ptrdiff_t>(i), end));
+    }
+    v = std::move(out);
+  };
+  for (auto* v : {&connected, &attempts, &successes, &failures, &delivered, &slowest_ms}) thin(*v);
+  const double point_s = bucket_s * static_cast<double>(group);
+
   const int panels = tl.with_messages ? 4 : 2;
   const auto yt1 = axis_ticks(max_conn, 5);
   const auto yt2 = axis_ticks(max_rate, 5);
@@ -178,23 +197,25 @@ std::string render_svg(const run_result& r, const std::string& title) {
 
   if (!connected.empty()) {
     out += "<polyline fill=\"none\" stroke=\"#2a7\" stroke-width=\"1.5\" points=\"" +
-           steps(top, connected, bucket_s) + "\"/>\n";
+           steps(top, connected, point_s) + "\"/>\n";
     out += "<polyline fill=\"none\" stroke=\"#36c\" stroke-width=\"1.2\" points=\"" +
-           steps(bottom, attempts, bucket_s) + "\"/>\n";
+           steps(bottom, attempts, point_s) + "\"/>\n";
     out += "<polyline fill=\"none\" stroke=\"#2a7\" stroke-width=\"1\" points=\"" +
-           steps(bottom, successes, bucket_s) + "\"/>\n";
+           steps(bottom, successes, point_s) + "\"/>\n";
     out += "<polyline fill=\"none\" stroke=\"#c33\" stroke-width=\"1\" points=\"" +
-           steps(bottom, failures, bucket_s) + "\"/>\n";
+           steps(bottom, failures, point_s) + "\"/>\n";
   }
   if (!delivered.empty()) {
     out += "<polyline fill=\"none\" stroke=\"#84c\" stroke-width=\"1.2\" points=\"" +
-           steps(third, delivered, bucket_s) + "\"/>\n";
+           steps(third, delivered, point_s) + "\"/>\n";
     out += "<polyline fill=\"none\" stroke=\"#d08000\" stroke-width=\"1.2\" points=\"" +
-           steps(fourth, slowest_ms, bucket_s) + "\"/>\n";
+           steps(fourth, slowest_ms, point_s) + "\"/>\n";
   }
-  const std::string legend = std::to_string(r.clients) + " clients, policy " + r.policy +
-                             ", trigger " + r.trigger + ", " + num(bucket_s * 1000) +
-                             " ms buckets; dashed: trigger";
+  const std::string legend =
+      std::to_string(r.clients) + " clients, policy " + r.policy + ", trigger " + r.trigger + ", " +
+      num(bucket_s * 1000) + " ms buckets" +
+      (group > 1 ? " (a point: the highest of " + std::to_string(group) + ")" : std::string()) +
+      "; dashed: trigger";
   out += "<text x=\"" + num(k_left) + "\" y=\"" + num(height - 12) +
          "\" font-size=\"11\" fill=\"#555\">" + xml_escape(legend) + "</text>\n";
   out += "</svg>\n";

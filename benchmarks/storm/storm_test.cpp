@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <numeric>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "imock/benchmarks/storm/storm_chart.hpp"
@@ -485,6 +488,37 @@ TEST(Chart, SvgIsWellFormedAndMarksEveryTrigger) {
   EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);  // the trigger line
   EXPECT_NE(svg.find("#1 drop-all &lt;&amp;&gt;"), std::string::npos);
   EXPECT_EQ(svg.find("<script"), std::string::npos);
+}
+
+TEST(Chart, ALongTimelineIsDrawnInGroupsOfBucketsKeepingEachGroupsPeak) {
+  // 200,000 buckets (a 33-minute run in 10 ms buckets): at most k_max_chart_points points
+  // a line, and a one-bucket spike still reaches the top of its panel.
+  auto r = make_run(0, 1'700'000'000'000, 10);
+  r.tl.bucket_ms = 10;
+  r.tl.resize(200'000);
+  r.tl.attempts.assign(r.tl.size(), 1);
+  r.tl.attempts[123'457] = 5'000;
+  const auto svg = render_svg(r, "long");
+  EXPECT_TRUE(well_formed_xml(svg));
+  EXPECT_LT(svg.size(), std::size_t{1'000'000});
+  EXPECT_NE(svg.find("(a point: the highest of 100)"), std::string::npos);
+  // Each line of points is "x,y x,y ": two pairs a point.
+  const auto blue = svg.find("stroke=\"#36c\"");
+  ASSERT_NE(blue, std::string::npos);
+  const auto from = svg.find("points=\"", blue) + 8;
+  const auto line = svg.substr(from, svg.find('"', from) - from);
+  EXPECT_EQ(static_cast<std::size_t>(std::count(line.begin(), line.end(), ',')),
+            2 * k_max_chart_points);
+  // The spike's rate (5,000 in 10 ms: 500,000/s) tops the rate axis, and the thinned
+  // line still reaches it: its highest point is at the 500k tick.
+  const auto label = svg.find(">500k<");
+  ASSERT_NE(label, std::string::npos) << "no tick at the spike's height";
+  const auto y_at = svg.rfind(" y=\"", label) + 4;
+  const double tick_y = std::stod(svg.substr(y_at)) - 4;  // labels sit 4 px below the line
+  double top = 1e9;
+  std::istringstream points(line);
+  for (std::string xy; points >> xy;) top = std::min(top, std::stod(xy.substr(xy.find(',') + 1)));
+  EXPECT_NEAR(top, tick_y, 0.01);
 }
 
 TEST(Chart, TrafficAddsTheMessagePanelsAndItsSeriesMergeAndRoundTrip) {
