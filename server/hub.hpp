@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -198,6 +199,11 @@ class hub {
     std::uint32_t sends_in_window = 0;
   };
 
+  /// Every deadline and held sync is set through these, so that tick()'s hints stay
+  /// lower bounds of what can be due.
+  void set_deadline(session& s, std::int64_t at_ms) noexcept;
+  void hold_sync(session& s, std::int64_t until_ms) noexcept;
+
   actions handle_connect(session& s, mqtt::connect&& c, std::int64_t now_ms);
   actions handle_connect_checked(session& s, const mqtt::connect& c, std::int64_t now_ms);
   actions refuse(session& s, rc::code why, std::string_view detail, std::int64_t now_ms);
@@ -234,6 +240,11 @@ class hub {
   fault_set faults_;
   event_log events_;
   hub_counters counters_;
+  // tick() visits the sessions only from these (server) times on: no deadline and no
+  // held sync is earlier. Lowered whenever one is set; recomputed by each full visit.
+  static constexpr std::int64_t k_no_hint = std::numeric_limits<std::int64_t>::max();
+  std::int64_t deadline_hint_ms_ = k_no_hint;
+  std::int64_t sync_hint_ms_ = k_no_hint;
   std::unordered_map<session_id, session> sessions_;
   mailbox mailbox_;
   std::uint64_t uid_seed_ = 1;

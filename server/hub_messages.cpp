@@ -165,7 +165,7 @@ actions hub::start_sync(session& s, std::int64_t now_ms) {
            "sync held " + std::to_string(r->delay_ms) + " ms (rule " + std::to_string(r->id) +
                " on sync)",
            now_ms);
-      s.sync_due_ms = now_ms + std::max<std::int64_t>(1, r->delay_ms);
+      hold_sync(s, now_ms + std::max<std::int64_t>(1, r->delay_ms));
       return {};
     }
   }

@@ -929,6 +929,26 @@ TEST_F(HubTest, KeepAliveZeroAllowedByTheConfigMeansNoKeepAliveCheck) {
   EXPECT_TRUE(h().tick(k_t0 + 86'400'000).empty()) << "nor does a blackhole release";
 }
 
+TEST_F(HubTest, ASweepThatFoundNothingDueStillSeesAnEarlierDeadlineSetAfterIt) {
+  // The sweep skips the sessions until the earliest deadline it knows of. Deadlines set
+  // after a sweep that are earlier than that one must still be met: a new connection's
+  // CONNECT timeout, a ping that shortens a deadline a delayed CONNACK had pushed, a
+  // blackhole's release.
+  const auto slow = login(k_app, "alice", "phone-a", {.keep_alive = 600});  // +900 s
+  EXPECT_TRUE(h().tick(k_t0 + 1'000).empty());  // a sweep: next deadline at +900 s
+  const auto quiet = open(k_t0 + 2'000);        // CONNECT timeout at +12 s
+  EXPECT_TRUE(h().tick(k_t0 + 11'999).empty());
+  EXPECT_TRUE(sends(h().tick(k_t0 + 12'000), quiet, "close"));
+
+  const auto held = login(k_app, "bob", "phone-b", {.keep_alive = 10});  // +15 s from k_t0
+  h().blackhole({.session = held}, true, false, k_t0 + 13'000);
+  EXPECT_TRUE(h().tick(k_t0 + 20'000).empty()) << "blackholed: no keep-alive check";
+  h().blackhole({.session = held}, false, false, k_t0 + 21'000);  // deadline +15 s from now
+  EXPECT_TRUE(h().tick(k_t0 + 35'999).empty());
+  EXPECT_TRUE(got_disconnect(h().tick(k_t0 + 36'000), held, k_keep_alive_timeout, std::nullopt));
+  EXPECT_TRUE(h().is_online(k_app, "alice")) << slow;
+}
+
 TEST_F(HubTest, ConnectTimeoutClosesASessionThatNeverSentConnectWithoutReply) {
   const auto id = open(k_t0);
   EXPECT_TRUE(h().tick(k_t0 + 9'999).empty());
