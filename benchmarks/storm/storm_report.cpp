@@ -206,8 +206,10 @@ void write_json(std::string& out, const json::value& v, int indent) {
         out += "null";
       } else if (d == 0) {
         out += '0';  // not "-0", which reads back as the integer 0 and writes as "0"
-      } else if (std::fabs(d) >= 1e15) {
-        out += json::serialize(v);  // shortest exact form: "%.6f" would not fit format()
+      } else if (std::fabs(d) >= 1e9) {
+        // Shortest exact form. "%.6f" would print more digits than a double holds (15 are
+        // exact), and the file would not read back to the same text.
+        out += json::serialize(v);
       } else if (d == std::floor(d)) {
         out += format("%.0f", d);
       } else {
