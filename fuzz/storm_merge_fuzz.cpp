@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "imock/base/json_exact.hpp"
 #include "imock/benchmarks/storm/storm_chart.hpp"
 #include "imock/benchmarks/storm/storm_report.hpp"
 #include "imock/fuzz/fuzz_input.hpp"
@@ -44,6 +45,7 @@ namespace {
 
 using imock::fuzz::check;
 namespace json = boost::json;
+namespace json_exact = imock::json_exact;
 namespace storm = imock::storm;
 
 constexpr std::size_t k_max_documents = 4;
@@ -178,7 +180,7 @@ void check_round_trips(const storm::run_result& r) {
 
   const auto file = storm::pretty_json(j);
   json::error_code ec;
-  const auto parsed = json::parse(file, ec);
+  const auto parsed = json_exact::parse(file, ec);
   check(!ec);
   check(storm::pretty_json(parsed) == file);
   const auto from_file = load(parsed);
@@ -320,7 +322,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<storm::run_result> parts;
   for (const auto doc : documents(input)) {
     json::error_code ec;
-    const auto v = json::parse(doc, ec);
+    const auto v = json_exact::parse(doc, ec);
     if (ec) continue;
     auto r = load(v);
     if (!r) continue;

@@ -18,6 +18,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "imock/base/json_exact.hpp"
 #include "imock/benchmarks/storm/storm_chart.hpp"
 #include "imock/benchmarks/storm/storm_driver.hpp"
 #include "imock/benchmarks/storm/storm_report.hpp"
@@ -30,6 +31,7 @@ namespace {
 
 using namespace imock::storm;
 namespace json = boost::json;
+namespace json_exact = imock::json_exact;
 
 std::atomic<bool> g_stop{false};
 
@@ -112,7 +114,7 @@ int merge_main(int argc, char** argv) {
       text << in.rdbuf();
     }
     boost::system::error_code ec;
-    const auto v = json::parse(text.str(), ec);
+    const auto v = json_exact::parse(text.str(), ec);
     if (ec) return fail(f + ": not JSON: " + ec.message());
     std::string why;
     auto r = from_json(v, &why);

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "imock/base/json_exact.hpp"
 #include "imock/client/sdk.hpp"
 
 namespace imock::storm {
@@ -150,7 +151,7 @@ class child_population final : public population {
       }
       std::string why;
       boost::system::error_code ec;
-      const auto v = json::parse(reply.substr(7), ec);
+      const auto v = json_exact::parse(std::string_view(reply).substr(7), ec);
       auto part = ec ? std::nullopt : from_json(v, &why);
       if (!part) {
         err = "child " + std::to_string(c->pid()) + ": bad result: " + (ec ? ec.message() : why);
