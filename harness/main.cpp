@@ -4,7 +4,10 @@
 //   imock-harness check scenarios/*.yaml
 //   imock-harness matrix scenarios/ [--run] [--out docs/conformance.md]
 //   imock-harness serve FILE [--listen-mqtt HOST:PORT] ...   (an app run by hand)
+//   imock-harness record RECORDING.json [-o FILE.yaml]       (a recording to a scenario)
 #include <CLI/CLI.hpp>
+
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -18,6 +21,9 @@
 #include "imock/base/markup.hpp"
 #include "imock/harness/matrix.hpp"
 #include "imock/harness/runner.hpp"
+#include "imock/base/json_exact.hpp"
+#include "imock/base/yaml_read.hpp"
+#include "imock/server/recording.hpp"
 
 namespace {
 
@@ -66,6 +72,52 @@ std::vector<scenario> load_all(const std::vector<std::filesystem::path>& files, 
     out.push_back(std::move(*s));
   }
   return out;
+}
+
+// imock-harness record: a recording (the console's, GET /admin/record/last, or serve
+// --record's) to a scenario file, checked by the loader before it is kept.
+int record_to_scenario(const std::string& in, const std::string& out, const std::string& name,
+                       const std::string& description) {
+  const auto text = imock::yaml_read::read_file(in, "recording");
+  if (!text.value) {
+    std::fprintf(stderr, "imock-harness record: %s: %s\n", in.c_str(), text.error.c_str());
+    return 2;
+  }
+  boost::system::error_code ec;
+  const auto v = imock::json_exact::parse(*text.value, ec);
+  if (ec || !v.is_object()) {
+    std::fprintf(stderr, "imock-harness record: %s: not JSON: %s\n", in.c_str(),
+                 ec ? ec.message().c_str() : "not an object");
+    return 2;
+  }
+  imock::server::scenario_options o;
+  if (!name.empty()) o.name = name;
+  o.description = description;
+  std::string why;
+  const auto yaml = imock::server::scenario_from_recording(v.as_object(), o, &why);
+  if (yaml.empty()) {
+    std::fprintf(stderr, "imock-harness record: %s: %s\n", in.c_str(), why.c_str());
+    return 2;
+  }
+  std::vector<load_error> errors;
+  if (!parse_scenario(yaml, out.empty() ? "-" : out, errors)) {
+    for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    std::fprintf(stderr, "imock-harness record: the scenario made from %s does not load (a bug: "
+                         "please report it with the recording)\n%s", in.c_str(), yaml.c_str());
+    return 1;
+  }
+  if (out.empty() || out == "-") {
+    std::printf("%s", yaml.c_str());
+    return 0;
+  }
+  std::ofstream f(out, std::ios::trunc);
+  f << yaml;
+  if (!f.flush()) {
+    std::fprintf(stderr, "imock-harness record: cannot write %s\n", out.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "scenario written to %s\n", out.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -165,7 +217,23 @@ int main(int argc, char** argv) {
                     "loopback (so a phone on the LAN can reach the server)")
       ->envname("IMOCK_ADMIN_TOKEN");
 
+  std::string record_file;
+  serve->add_option("--record", record_file,
+                    "record the run (actions, API calls, what the clients did) and write the "
+                    "recording to FILE at the end; `imock-harness record FILE` makes it a scenario");
+
+  std::string record_in, record_out, record_name, record_description;
+  auto* record = app.add_subcommand(
+      "record", "turn a recording (the console's Record, serve --record) into a scenario file "
+                "(docs/console.md)");
+  record->add_option("recording", record_in, "the recording (JSON)")->required()->check(CLI::ExistingFile);
+  record->add_option("-o,--out", record_out, "write the scenario here (default: stdout)");
+  record->add_option("--name", record_name, "the scenario's name (default: recorded)");
+  record->add_option("--description", record_description, "the scenario's description");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*record) return record_to_scenario(record_in, record_out, record_name, record_description);
 
   if (*serve) {
     int bad = 0;
@@ -193,6 +261,7 @@ int main(int argc, char** argv) {
     opts.listen = listen;
     opts.ready_file = ready_file;
     opts.echo_events = echo_events;
+    opts.record_file = record_file;
     if (serve->count("--seed") > 0) opts.seed = serve_seed;
     const auto r = run_scenario(loaded.front(), opts);
     if (r.passed) {

@@ -1,6 +1,7 @@
 #include "imock/harness/real_world.hpp"
 
 #include <arpa/inet.h>
+#include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -555,6 +556,9 @@ void real_world::start() {
       }
     });
   });
+  if (!options_.record_file.empty()) {
+    server_->get().request({.method = "POST", .path = "/admin/record/start", .body = "{}"});
+  }
   if (options_.by_hand) introduce();
   if (!options_.by_hand && !options_.client_cmd) {
     runtime_ = std::make_unique<client::runtime>(client::runtime_options{.speed = options_.speed});
@@ -583,6 +587,14 @@ void real_world::start() {
 }
 
 void real_world::stop() {
+  if (server_ && !options_.record_file.empty()) {
+    // Before the clients go: their leaving is not part of what was recorded.
+    auto& srv = server_->get();
+    srv.request({.method = "POST", .path = "/admin/record/stop"});
+    const auto rec = srv.request({.method = "GET", .path = "/admin/record/last"});
+    std::ofstream(options_.record_file, std::ios::trunc) << rec.body << "\n";
+    options_.record_file.clear();
+  }
   clients_.clear();
   runtime_.reset();
   if (server_) {

@@ -46,6 +46,8 @@ struct real_world_options {
   bool echo_events = false;          // the event log to stderr as well
   /// The slack added to timing checks, in scenario ms (reported).
   std::int64_t slack_ms = 0;
+  /// Record the run and write the recording here when it stops (serve --record).
+  std::filesystem::path record_file;
 };
 
 class real_world final : public world {

@@ -22,7 +22,8 @@ scenario_result run_scenario(const scenario& file, const run_options& options) {
                    .listen = options.listen,
                    .ready_file = options.ready_file,
                    .echo_events = options.echo_events,
-                   .slack_ms = slack});
+                   .slack_ms = slack,
+                   .record_file = options.record_file});
   auto r = run_steps(s, w, {.slack_ms = slack});
   r.mode = "real";
   r.speed = speed;

@@ -58,6 +58,9 @@ struct run_options {
   std::filesystem::path ready_file;  // the server's bound addresses, as JSON
   bool echo_events = false;          // the event log to stderr
   std::optional<std::uint64_t> seed;  // instead of the scenario's
+  /// Real sockets: record the run (POST /admin/record/start before the first step) and
+  /// write the recording here at the end (docs/console.md, "Recording").
+  std::filesystem::path record_file;
 };
 
 scenario_result run_scenario(const scenario& s, const run_options& options);

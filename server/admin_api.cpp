@@ -32,42 +32,6 @@ api_response error(int status, std::string_view message) {
   return reply(status, json::object{{"code", status}, {"error", as_utf8(message)}});
 }
 
-// A request's parameters as one object: the query string's, then the JSON body's.
-// nullopt and `why` when either cannot be read.
-std::optional<json::object> parameters(const api_request& r, std::string& why) {
-  json::object out;
-  if (const auto q = r.path.find('?'); q != std::string::npos) {
-    const auto parsed = boost::urls::parse_query(std::string_view(r.path).substr(q + 1));
-    if (!parsed) {
-      why = "bad query string: " + parsed.error().message();
-      return std::nullopt;
-    }
-    // params_view decodes %XX, and '+' as a space. What is not UTF-8 is refused here, as
-    // the JSON parser refuses it in a body: values end up in answers and the event log.
-    for (const auto& p : boost::urls::params_view(*parsed)) {
-      if (!is_utf8(p.key) || !is_utf8(p.value)) {
-        why = "bad query string: a key or value is not UTF-8";
-        return std::nullopt;
-      }
-      out[p.key] = p.value;
-    }
-  }
-  if (!r.body.empty()) {
-    boost::system::error_code ec;
-    json::value v = json::parse(r.body, ec);
-    if (ec) {
-      why = "body is not JSON: " + ec.message();
-      return std::nullopt;
-    }
-    if (!v.is_object()) {
-      why = "body must be a JSON object";
-      return std::nullopt;
-    }
-    for (const auto& [k, val] : v.as_object()) out[k] = val;
-  }
-  return out;
-}
-
 json::object to_json(const session_view& s) {
   return {{"session", s.id},
           {"transport", to_string(s.via)},
@@ -114,6 +78,42 @@ std::string describe(const navigation_fault_rule& r) {
 }
 
 }  // namespace
+
+// A request's parameters as one object: the query string's, then the JSON body's.
+// nullopt and `why` when either cannot be read.
+std::optional<json::object> admin_parameters(const api_request& r, std::string& why) {
+  json::object out;
+  if (const auto q = r.path.find('?'); q != std::string::npos) {
+    const auto parsed = boost::urls::parse_query(std::string_view(r.path).substr(q + 1));
+    if (!parsed) {
+      why = "bad query string: " + parsed.error().message();
+      return std::nullopt;
+    }
+    // params_view decodes %XX, and '+' as a space. What is not UTF-8 is refused here, as
+    // the JSON parser refuses it in a body: values end up in answers and the event log.
+    for (const auto& p : boost::urls::params_view(*parsed)) {
+      if (!is_utf8(p.key) || !is_utf8(p.value)) {
+        why = "bad query string: a key or value is not UTF-8";
+        return std::nullopt;
+      }
+      out[p.key] = p.value;
+    }
+  }
+  if (!r.body.empty()) {
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    if (ec) {
+      why = "body is not JSON: " + ec.message();
+      return std::nullopt;
+    }
+    if (!v.is_object()) {
+      why = "body must be a JSON object";
+      return std::nullopt;
+    }
+    for (const auto& [k, val] : v.as_object()) out[k] = val;
+  }
+  return out;
+}
 
 std::optional<api_response> admin_access(std::string_view token, const api_request& r) {
   if (token.empty()) return std::nullopt;
@@ -260,9 +260,9 @@ struct write_executor {
 };
 
 // The GET endpoints.
-constexpr std::array<std::string_view, 6> k_read_paths = {
-    "/admin/sessions", "/admin/events", "/admin/faults", "/admin/navigation", "/admin/clock",
-    "/admin/status"};
+constexpr std::array<std::string_view, 7> k_read_paths = {
+    "/admin/sessions", "/admin/events",  "/admin/faults", "/admin/navigation",
+    "/admin/clock",    "/admin/status",  "/admin/apps"};
 
 }  // namespace
 
@@ -279,7 +279,7 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
     return error(404, "no admin endpoint " + path + " (see docs/admin-api.md)");
   }
   std::string why;
-  const auto params = parameters(request, why);
+  const auto params = admin_parameters(request, why);
   if (!params) return error(400, why);
 
   if (!get) {
@@ -321,6 +321,25 @@ api_response admin_api::handle(const api_request& request, std::int64_t now_ms) 
     return ok({{"faults", std::move(list)}});
   }
   if (path == "/admin/navigation") return ok(to_json(hub_.faults().navigation()));
+  if (path == "/admin/apps") {
+    // Keys, states and blocked users; never the secrets.
+    std::vector<const app_record*> apps;
+    for (const auto& [key, rec] : hub_.dir().apps()) apps.push_back(&rec);
+    std::sort(apps.begin(), apps.end(),
+              [](const auto* a, const auto* b) { return a->config.key < b->config.key; });
+    json::array list;
+    for (const auto* a : apps) {
+      json::array blocked;
+      for (const auto& [user, rec] : a->users) {
+        if (rec.blocked(now_ms)) blocked.push_back(json::value(user));
+      }
+      list.push_back(json::object{{"key", a->config.key},
+                                  {"state", to_string(a->config.state)},
+                                  {"users", a->users.size()},
+                                  {"blocked", std::move(blocked)}});
+    }
+    return ok({{"apps", std::move(list)}});
+  }
   if (path == "/admin/clock") return ok({{"now_ms", now_ms}});
   return ok({{"now_ms", now_ms},
              {"accepting", control_.accepting()},

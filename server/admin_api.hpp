@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+
+#include <boost/json/object.hpp>
 #include <string_view>
 
 #include "imock/server/hub.hpp"
@@ -31,6 +34,10 @@ class server_control {
   /// Graceful shutdown: DISCONNECT 0x8B to all, bounded wait, the process exits 0.
   virtual void request_shutdown() = 0;
 };
+
+/// A request's parameters as one object: the query string's, then the JSON body's.
+/// nullopt and `why` when either cannot be read (not UTF-8, not a JSON object).
+std::optional<boost::json::object> admin_parameters(const api_request& r, std::string& why);
 
 /// The admin API's door (docs/admin-api.md, "Access"): nullopt lets `r` in; otherwise
 /// the 401 to answer. With an empty `token` every request is let in. A request shows

@@ -283,5 +283,109 @@ TEST(AdminAccess, TheTokenIsRequiredOffLoopback) {
   EXPECT_FALSE(is_loopback_address(":80"));
 }
 
+// Recording (docs/console.md): what was done between a start and a stop, with what it
+// carried and how it was answered, and the events of that span.
+TEST_F(AdminApiTest, ARecordingKeepsTheCallsAndEventsBetweenStartAndStop) {
+  EXPECT_NE(refused(post("/admin/record/stop"), 409).find("no recording is running"),
+            std::string::npos);
+  EXPECT_NE(refused(get("/admin/record/last"), 404).find("no recording yet"), std::string::npos);
+  EXPECT_EQ(refused(get("/admin/record/start"), 405), "/admin/record/start takes POST");
+  ok(post("/admin/kick", R"({"user":"before"})"));  // not in the recording
+
+  EXPECT_TRUE(ok(post("/admin/record/start")).at("recording").as_bool());
+  ok(post("/admin/kick", R"({"user":"alice","code":31010})"));
+  refused(post("/admin/users/block", R"({"app":"nope","user":"alice","duration_ms":1000})"), 400);
+  call({.method = "POST",
+        .path = "/user/getToken.json",
+        .content_type = "application/x-www-form-urlencoded",
+        .headers = {{"app-key", "app"}},
+        .body = "userId=alice&name=Alice&userId=al2"});
+  ok(get("/admin/sessions"));  // reads are not actions
+  const auto running = ok(get("/admin/record"));
+  EXPECT_TRUE(running.at("recording").as_bool());
+  EXPECT_EQ(running.at("actions").to_number<int>(), 3);
+
+  const auto stopped = ok(post("/admin/record/stop"));
+  EXPECT_EQ(stopped.at("actions").to_number<int>(), 3);
+  const auto rec = ok(get("/admin/record/last"));
+  EXPECT_EQ(rec.at("format"), "imock-recording");
+  EXPECT_EQ(rec.at("started_ms").to_number<std::int64_t>(), k_now);
+  EXPECT_EQ(rec.at("events_lost").to_number<int>(), 0);
+  const auto& calls = rec.at("calls").as_array();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].at("path"), "/admin/kick");
+  EXPECT_EQ(calls[0].at("params").at("user"), "alice");
+  EXPECT_EQ(calls[0].at("params").at("code"), 31010);
+  EXPECT_EQ(calls[0].at("status"), 200);
+  EXPECT_EQ(calls[1].at("status"), 400) << "a refused action is kept, with its answer";
+  EXPECT_EQ(calls[2].at("via"), "api");
+  EXPECT_EQ(calls[2].at("app"), "app");
+  EXPECT_EQ(calls[2].at("params").at("userId"), (json::array{"alice", "al2"}));
+  EXPECT_NE(calls[2].at("code"), 200) << "unsigned: refused, and its code kept";
+  // The events of the span: the kick's admin event, the API call's, not the earlier kick.
+  std::string details;
+  for (const auto& e : rec.at("events").as_array()) details += std::string(e.at("detail").as_string()) + "|";
+  EXPECT_NE(details.find("recording started"), std::string::npos) << details;
+  EXPECT_NE(details.find("getToken app=app -> 1004"), std::string::npos) << details;
+  EXPECT_EQ(std::count(details.begin(), details.end(), '|'),
+            static_cast<long>(rec.at("events").as_array().size()));
+  EXPECT_EQ(details.find("kick (0 sessions)|recording started"), std::string::npos)
+      << "the kick before the start is not in it: " << details;
+
+  const auto status = ok(get("/admin/record"));
+  EXPECT_FALSE(status.at("recording").as_bool());
+  EXPECT_TRUE(status.at("finished").as_bool());
+
+  const auto yaml = call(get("/admin/record/scenario?name=field-42"));
+  EXPECT_EQ(yaml.http_status, 200);
+  EXPECT_EQ(yaml.content_type, "application/yaml; charset=utf-8");
+  EXPECT_NE(yaml.body.find("name: field-42\n"), std::string::npos) << yaml.body;
+  EXPECT_NE(yaml.body.find("  - kick: {user: alice, code: 31010}\n"), std::string::npos) << yaml.body;
+  EXPECT_NE(yaml.body.find("/admin/users/block was refused (400): not replayed"), std::string::npos)
+      << yaml.body;
+}
+
+TEST(AdminRecording, SaysHowManyOfItsEventsTheLogHadDropped) {
+  server_config c;
+  c.apps = {{.key = "app", .secret = "secret"}};
+  c.limits.event_log_capacity = 100;
+  hub h(c, 1, k_now);
+  recording_control control;
+  endpoints e(h, control);
+  e.handle(post("/admin/record/start"), k_now);
+  for (int i = 0; i < 150; ++i) e.handle(post("/admin/users/unblock", R"({"app":"app","user":"u"})"), k_now);
+  e.handle(post("/admin/record/stop"), k_now);
+  const auto rec = json::parse(e.handle(get("/admin/record/last"), k_now).body).as_object();
+  EXPECT_EQ(rec.at("calls").as_array().size(), 150u);
+  EXPECT_EQ(rec.at("events").as_array().size(), 100u);
+  EXPECT_EQ(rec.at("events_lost").to_number<int>(), 52) << "start, 150 unblocks, stop: 152 events";
+  EXPECT_NE(e.handle(get("/admin/record/scenario"), k_now).body.find("had dropped 52 events"),
+            std::string::npos);
+}
+
+TEST_F(AdminApiTest, AppsShowKeysStatesAndBlocksButNeverSecrets) {
+  ok(post("/admin/users/block", R"({"app":"app","user":"bob","duration_ms":60000})"));
+  const auto res = call(get("/admin/apps"));
+  EXPECT_EQ(res.body.find("secret"), std::string::npos) << res.body;
+  const auto apps = json::parse(res.body).at("apps").as_array();
+  ASSERT_EQ(apps.size(), 1u);
+  EXPECT_EQ(apps[0].at("key"), "app");
+  EXPECT_EQ(apps[0].at("state"), "active");
+  EXPECT_EQ(apps[0].at("blocked"), (json::array{"bob"}));
+}
+
+TEST_F(AdminApiTest, ConsoleFilesAreListedAndServedByName) {
+  EXPECT_TRUE(ok(get("/admin/files")).at("files").as_array().empty());
+  endpoints_.set_console_files({{"conformance.md", "text/markdown; charset=utf-8", "# matrix\n"}});
+  const auto list = ok(get("/admin/files")).at("files").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("size"), 9);
+  const auto file = call(get("/admin/files/conformance.md"));
+  EXPECT_EQ(file.body, "# matrix\n");
+  EXPECT_EQ(file.content_type, "text/markdown; charset=utf-8");
+  EXPECT_NE(refused(get("/admin/files/../etc/passwd"), 404).find("no console file"), std::string::npos);
+  EXPECT_EQ(refused(post("/admin/files"), 405), "/admin/files takes GET");
+}
+
 }  // namespace
 }  // namespace imock::server

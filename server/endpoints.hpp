@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <string>
@@ -13,9 +14,18 @@
 #include "imock/server/admin_api.hpp"
 #include "imock/server/hub.hpp"
 #include "imock/server/navigation.hpp"
+#include "imock/server/recording.hpp"
 #include "imock/server/server_api.hpp"
 
 namespace imock::server {
+
+/// A file the console shows (imock-server --console-file): a conformance matrix, a
+/// storm chart. Read once at start; served by GET /admin/files/NAME.
+struct console_file {
+  std::string name;  // the file name, without folders
+  std::string content_type;
+  std::string content;
+};
 
 class endpoints {
  public:
@@ -43,8 +53,14 @@ class endpoints {
 
   [[nodiscard]] const server_api& api() const noexcept { return api_; }
 
+  void set_console_files(std::vector<console_file> files) { files_ = std::move(files); }
+  [[nodiscard]] const recorder& recording() const noexcept { return recorder_; }
+
  private:
   api_hooks hooks();
+  std::optional<api_response> handle_console_paths(const api_request& r, std::string_view path);
+  void record(const api_request& r, std::string_view via, std::string_view path,
+              const api_response& answer, std::uint64_t after_seq);
 
   hub& hub_;
   server_control& control_;
@@ -52,6 +68,8 @@ class endpoints {
   server_api api_;
   admin_api admin_;
   navigation navigation_;
+  recorder recorder_;
+  std::vector<console_file> files_;
 };
 
 }  // namespace imock::server

@@ -57,6 +57,11 @@ int main(int argc, char** argv) {
   app.add_option("--admin-token", admin_token,
                  "bearer token the admin API requires (also IMOCK_ADMIN_TOKEN or "
                  "listen.admin_token); needed when --listen-http is not on loopback");
+  std::vector<std::string> console_files;
+  app.add_option("--console-file", console_files,
+                 "a file the console lists and shows (a conformance matrix, a storm chart: "
+                 ".md, .svg, .html, ...); repeat for more")
+      ->check(CLI::ExistingFile);
   app.add_flag("--print-config", print_config, "print the embedded default config and exit");
 
   app.add_flag("--version", version, "print the version and exit");
@@ -104,6 +109,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!ready_file.empty()) opts.ready_file = ready_file;
+  for (const auto& f : console_files) opts.console_files.emplace_back(f);
   opts.speed = speed;
   opts.fault_seed = seed;
   opts.echo_events = echo_events || log_level == "debug" || log_level == "trace";
@@ -128,6 +134,8 @@ int main(int argc, char** argv) {
     for (const auto& n : bound.navigation) {
       std::printf("  navi   http://%s/navi.json  (navigation only)\n", n.c_str());
     }
+    std::printf("  console http://%s/console  (sessions, faults, the event log, recording)\n",
+                bound.http.c_str());
     std::printf("  admin  %s\n", token_set ? "the admin API needs 'Authorization: Bearer TOKEN'"
                                           : "the admin API is open (loopback only)");
     if (!bound.tls_fingerprint_sha256.empty()) {

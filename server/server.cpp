@@ -21,11 +21,13 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "imock/base/yaml_read.hpp"
 #include "imock/net/address.hpp"
 #include "imock/net/clock.hpp"
 #include "imock/net/syn_tarpit.hpp"
 #include "imock/net/tls.hpp"
 #include "imock/net/tls_stream.hpp"
+#include "imock/server/console_assets.hpp"
 #include "imock/server/endpoints.hpp"
 #include "imock/server/hub.hpp"
 #include "imock/server/metrics.hpp"
@@ -165,6 +167,7 @@ class server::impl final : public server_control {
   void on_accept(listener& l, loop_socket socket);
   void schedule_sweep();
   void write_ready_file(const bound_addresses& b) const;
+  void load_console_files();
   void set_navigation_servers(const bound_addresses& b);
 
   server_options opts_;
@@ -558,8 +561,11 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     auto res = srv_.handle_http(r);
     if (res.http_status == 0) return close();  // no answer at all (navigation fault)
     const bool is_json = !res.body.empty() && (res.body.front() == '{');
-    respond(res.http_status, std::move(res.body),
-            is_json ? "application/json" : "text/plain; version=0.0.4", keep_alive);
+    const std::string type = !res.content_type.empty() ? res.content_type
+                             : is_json                 ? "application/json"
+                                                       : "text/plain; version=0.0.4";
+    respond(res.http_status, std::move(res.body), type, keep_alive,
+            path == "/console" || path.starts_with("/console/"));
   }
 
   // /admin/events?since=N&wait_ms=M: answer as soon as there is an event after N,
@@ -627,11 +633,19 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     s->start_ws(std::move(req));
   }
 
-  void respond(int status, std::string body, std::string_view content_type, bool keep_alive) {
+  void respond(int status, std::string body, std::string_view content_type, bool keep_alive,
+               bool console = false) {
     auto res =
         std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
     res->set(http::field::server, "imock");
     res->set(http::field::content_type, content_type);
+    if (console) {
+      // The page talks only to this server; what it shows of clients is never markup.
+      res->set("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' blob: data:; frame-src blob:; "
+               "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'");
+      res->set(http::field::cache_control, "no-cache");
+    }
     res->keep_alive(keep_alive);
     if (status == 401) res->set(http::field::www_authenticate, R"(Bearer realm="imock admin")");
     res->body() = std::move(body);
@@ -671,6 +685,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
 bound_addresses server::impl::start() {
   const auto& listen = opts_.config.listen;
   if (auto why = admin_token_problem(listen)) throw std::runtime_error(*why);
+  load_console_files();
   const bool want_tls = listen.tls_self_signed || (listen.tls_cert && listen.tls_key);
   if ((listen.tls_cert.has_value()) != (listen.tls_key.has_value())) {
     throw std::runtime_error("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
@@ -1014,6 +1029,15 @@ api_response server::impl::handle_http(const api_request& r) {
     return {200,
             render_metrics(hub_, {.accepting = accepting(), .accept_backoffs = accept_backoffs_})};
   }
+  if (r.method == "GET" && (path == "/console" || path == "/console/" || path.starts_with("/console/"))) {
+    const auto name = path.size() <= std::string_view("/console/").size()
+                          ? std::string_view("index.html")
+                          : path.substr(std::string_view("/console/").size());
+    for (const auto& f : console_assets()) {
+      if (f.name == name) return {200, std::string(f.content), std::string(content_type_of(name))};
+    }
+    return {404, R"j({"code":404,"error":"the console has index.html, console.js and console.css"})j"};
+  }
   if (path == "/healthz") {
     return {200,
             boost::json::serialize(boost::json::object{{"code", 200},
@@ -1071,6 +1095,21 @@ api_response server::impl::request(const api_request& r) {
   std::promise<api_response> done;
   asio::post(io_, [&] { done.set_value(handle_http(r)); });
   return done.get_future().get();
+}
+
+// --console-file: read once, at most 4 MiB each, by file name (unique).
+void server::impl::load_console_files() {
+  std::vector<console_file> files;
+  for (const auto& p : opts_.console_files) {
+    auto content = yaml_read::read_file(p, "console file");
+    if (!content.value) throw std::runtime_error(p.string() + ": " + content.error);
+    const auto name = p.filename().string();
+    for (const auto& f : files) {
+      if (f.name == name) throw std::runtime_error("two console files are called '" + name + "'");
+    }
+    files.push_back({name, std::string(content_type_of(name)), std::move(*content.value)});
+  }
+  endpoints_.set_console_files(std::move(files));
 }
 
 void server::impl::write_ready_file(const bound_addresses& b) const {

@@ -30,6 +30,8 @@ struct server_options {
   bool echo_events = false;
   /// SIGINT / SIGTERM: graceful shutdown (DISCONNECT 0x8B to all, bounded wait).
   bool handle_signals = false;
+  /// Files the console lists (GET /admin/files): a conformance matrix, storm charts.
+  std::vector<std::filesystem::path> console_files;
 };
 
 /// The addresses actually bound (port 0 resolved), for --ready-file and tests.

@@ -45,6 +45,8 @@ struct api_response {
   /// in-process caller (server::request, the simulation) sees the 0 as "no answer".
   int http_status = 200;
   std::string body;  // JSON (a fault may answer other text on purpose)
+  /// Empty: JSON when the body starts with '{', else text (the HTTP layer's guess).
+  std::string content_type;
 };
 
 /// Result codes of the server API (SPEC.md §6), plus imock's own 404 and 405 for
