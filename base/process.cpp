@@ -232,9 +232,10 @@ std::optional<std::string> child_process::read_line(clock_type::time_point deadl
   }
 }
 
-bool child_process::wait_output(std::string_view text, std::chrono::milliseconds timeout) {
+bool child_process::wait_output(std::string_view text, std::chrono::milliseconds timeout,
+                                std::size_t from) {
   const auto deadline = clock_type::now() + timeout;
-  while (buffer_.find(text) == std::string::npos) {
+  while (buffer_.find(text, from) == std::string::npos) {
     if (!fill(deadline)) return false;
   }
   return true;

@@ -72,9 +72,10 @@ class child_process {
   /// The next line (without its '\n'), waiting until `deadline`; nullopt on time-out or
   /// at the end of the output (output_closed() tells which).
   std::optional<std::string> read_line(clock_type::time_point deadline);
-  /// Reads until `text` has appeared in the output, or `timeout`; everything read stays
-  /// in output(). Use either this or read_line() on one child.
-  bool wait_output(std::string_view text, std::chrono::milliseconds timeout);
+  /// Reads until `text` has appeared in the output at or after offset `from`, or
+  /// `timeout`; everything read stays in output(). Use either this or read_line() on one
+  /// child. `from = output().size()` waits for a new occurrence.
+  bool wait_output(std::string_view text, std::chrono::milliseconds timeout, std::size_t from = 0);
   /// Reads until the end of the output or `timeout`; returns all of output().
   const std::string& read_all(std::chrono::milliseconds timeout);
   [[nodiscard]] const std::string& output() const noexcept { return buffer_; }

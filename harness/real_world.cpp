@@ -503,6 +503,7 @@ void real_world::introduce() {
   if (bound_.mqtts) note("  mqtts  mqtts://" + *bound_.mqtts);
   if (bound_.https) note("  wss    wss://" + *bound_.https + "/mqtt");
   note("  navigation http://" + bound_.http + "/navi.json   (docs/protocol.md §8)");
+  note("  console http://" + bound_.http + "/console   (watch and break it by hand, docs/console.md)");
   for (const auto& [name, c] : s_.clients) {
     const auto* app = s_.server.find_app(c.app);
     const auto token = token::issue(c.app, c.user, app != nullptr ? app->secret : "x",

@@ -38,6 +38,8 @@ class Recordings : public ::testing::TestWithParam<std::string> {};
 
 // console-kick: kicked with 31010, it stays off. mixed: refusals and a drop, a second
 // client over WebSocket kicked by session, a block and an unblock, server API calls.
+// online-at-start: Record pressed with two apps online; one dropped by session (it
+// reconnects), the other kicked by user.
 TEST_P(Recordings, BecomeTheCommittedScenarioWhichLoadsAndPasses) {
   const auto yaml = convert(GetParam());
   EXPECT_EQ(yaml, slurp(k_dir / (GetParam() + ".yaml")))
@@ -52,7 +54,7 @@ TEST_P(Recordings, BecomeTheCommittedScenarioWhichLoadsAndPasses) {
   EXPECT_TRUE(r.passed) << render_failure(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, Recordings, ::testing::Values("console-kick", "mixed"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, Recordings, ::testing::Values("console-kick", "mixed", "online-at-start"));
 
 TEST(Recording, WhatIsNotARecordingIsSaidSo) {
   std::string why;

@@ -376,10 +376,12 @@ TEST_F(AdminApiTest, AppsShowKeysStatesAndBlocksButNeverSecrets) {
 
 TEST_F(AdminApiTest, ConsoleFilesAreListedAndServedByName) {
   EXPECT_TRUE(ok(get("/admin/files")).at("files").as_array().empty());
-  endpoints_.set_console_files({{"conformance.md", "text/markdown; charset=utf-8", "# matrix\n"}});
+  endpoints_.set_console_files({{"conformance.md", "text/markdown; charset=utf-8", "# matrix\n"},
+                                {"storm chart.svg", "image/svg+xml", "<svg/>"}});
   const auto list = ok(get("/admin/files")).at("files").as_array();
-  ASSERT_EQ(list.size(), 1u);
+  ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0].at("size"), 9);
+  EXPECT_EQ(call(get("/admin/files/storm%20chart.svg")).body, "<svg/>") << "%XX decoded";
   const auto file = call(get("/admin/files/conformance.md"));
   EXPECT_EQ(file.body, "# matrix\n");
   EXPECT_EQ(file.content_type, "text/markdown; charset=utf-8");

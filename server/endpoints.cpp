@@ -86,9 +86,24 @@ int code_of(const api_response& a) {
   return static_cast<int>(json_fields::int_or(v.as_object(), "code", 0));
 }
 
+// The NAME of /admin/files/NAME, %XX decoded (the console encodes it).
 std::string file_name_of(std::string_view path) {
   constexpr std::string_view k_prefix = "/admin/files/";
-  return path.starts_with(k_prefix) ? std::string(path.substr(k_prefix.size())) : std::string();
+  if (!path.starts_with(k_prefix)) return {};
+  const auto encoded = path.substr(k_prefix.size());
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] == '%' && i + 2 < encoded.size() && hex(encoded[i + 1]) >= 0 && hex(encoded[i + 2]) >= 0) {
+      out += static_cast<char>(hex(encoded[i + 1]) * 16 + hex(encoded[i + 2]));
+      i += 2;
+    } else {
+      out += encoded[i];
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -119,7 +134,17 @@ std::optional<api_response> endpoints::handle_console_paths(const api_request& r
   if (path == "/admin/record/start" || path == "/admin/record/stop") {
     if (r.method != "POST") return wrong_method("POST");
     if (path == "/admin/record/start") {
-      recorder_.start(now_ms_, hub_.events().last_seq());
+      json::array online;
+      for (const auto& v : hub_.sessions({})) {
+        if (!v.connected) continue;
+        online.push_back(json::object{{"session", v.id},
+                                      {"app", v.app},
+                                      {"user", v.user},
+                                      {"device", v.device},
+                                      {"transport", to_string(v.via)},
+                                      {"platform", v.platform}});
+      }
+      recorder_.start(now_ms_, hub_.events().last_seq(), std::move(online));
       hub_.log(event_kind::admin, "recording started", now_ms_);
       return json_answer(200, {{"recording", true}, {"started_ms", now_ms_}});
     }

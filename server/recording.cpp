@@ -13,10 +13,11 @@ namespace json = boost::json;
 
 // --- recorder ------------------------------------------------------------------------
 
-void recorder::start(std::int64_t now_ms, std::uint64_t last_seq) {
+void recorder::start(std::int64_t now_ms, std::uint64_t last_seq, json::array sessions) {
   on_ = true;
   started_ms_ = now_ms;
   first_seq_ = last_seq;
+  sessions_ = std::move(sessions);
   calls_.clear();
   calls_lost_ = 0;
 }
@@ -55,9 +56,11 @@ std::optional<json::object> recorder::stop(std::int64_t now_ms, const event_log&
                        {"first_seq", first_seq_},
                        {"events_lost", lost},
                        {"calls_lost", calls_lost_},
+                       {"sessions", std::move(sessions_)},
                        {"calls", std::move(calls_)},
                        {"events", std::move(events)}};
   calls_ = {};
+  sessions_ = {};
   return last_;
 }
 
@@ -222,8 +225,24 @@ class converter {
  private:
   void find_clients() {
     std::set<std::string> taken;
+    // Those connected when the recording started, then those that sent a CONNECT: a
+    // session object has the fields of a connect event (app, user, device, transport,
+    // session) and its platform on its own.
+    std::vector<const json::object*> seen;
+    if (const auto* at_start = rec_.if_contains("sessions"); at_start != nullptr && at_start->is_array()) {
+      for (const auto& v : at_start->as_array()) {
+        if (v.is_object() && !str_of(v.as_object(), "user").empty()) {
+          seen.push_back(&v.as_object());
+          at_start_.push_back(seen.size() - 1);
+        }
+      }
+    }
     for (const auto* e : events_) {
-      if (str_of(*e, "kind") != "connect" || str_of(*e, "user").empty()) continue;
+      if (str_of(*e, "kind") == "connect") seen.push_back(e);
+    }
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+      const auto* e = seen[i];
+      if (str_of(*e, "user").empty()) continue;
       const auto key = str_of(*e, "app") + '\n' + str_of(*e, "user") + '\n' + str_of(*e, "device");
       auto it = by_key_.find(key);
       if (it == by_key_.end()) {
@@ -232,6 +251,7 @@ class converter {
         c.user = str_of(*e, "user");
         c.device = str_of(*e, "device");
         c.transport = str_of(*e, "transport");
+        c.platform = str_of(*e, "platform");
         const auto detail = str_of(*e, "detail");
         if (const auto at = detail.find("platform="); at != std::string::npos) {
           const auto from = at + 9;
@@ -241,6 +261,9 @@ class converter {
         taken.insert(c.name);
         it = by_key_.emplace(key, clients_.size()).first;
         clients_.push_back(c);
+      }
+      if (std::find(at_start_.begin(), at_start_.end(), i) != at_start_.end()) {
+        at_start_clients_.push_back(it->second);
       }
       if (const auto s = int_of(*e, "session"); s && *s != 0) by_session_[*s] = it->second;
     }
@@ -352,6 +375,16 @@ class converter {
       return static_cast<std::uint64_t>(int_of(*c, "after_seq").value_or(0));
     };
     auto t_of = [&](const json::object* c) { return int_of(*c, "t_ms").value_or(started); };
+    // Online when the recording started: it connects first (in a replay, the app is
+    // asked to), and that connect is expected before anything else.
+    for (const auto i : at_start_clients_) {
+      const auto& name = clients_[i].name;
+      if (connected_.contains(name)) continue;
+      comment(name + " was connected when the recording started");
+      step("connect: " + name);
+      step("expect: {server: connect, client: " + name + ", code: 0, within: " + within(0) + "}");
+      connected_.insert(name);
+    }
     write_span(first_seq, calls_.empty() ? k_end : seq_of(calls_.front()), started,
                calls_.empty() ? std::min(stopped, last_event_ms(started) + k_trailing_quiet_ms)
                               : t_of(calls_.front()));
@@ -514,6 +547,8 @@ class converter {
   std::map<std::string, std::size_t> by_key_;
   std::map<std::int64_t, std::size_t> by_session_;
   std::set<std::string> connected_;
+  std::vector<std::size_t> at_start_;          // indexes into find_clients' `seen`
+  std::vector<std::size_t> at_start_clients_;  // into clients_: connected at the start
   std::string steps_;
 };
 

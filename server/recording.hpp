@@ -26,9 +26,11 @@ class recorder {
 
   [[nodiscard]] bool recording() const noexcept { return on_; }
 
-  /// Starts a new recording at `now_ms`; events after `last_seq` belong to it. A
-  /// recording already running starts again.
-  void start(std::int64_t now_ms, std::uint64_t last_seq);
+  /// Starts a new recording at `now_ms`; events after `last_seq` belong to it.
+  /// `sessions`: those connected then (objects with session, app, user, device,
+  /// transport, platform), since a tester presses Record with the app already online.
+  /// A recording already running starts again.
+  void start(std::int64_t now_ms, std::uint64_t last_seq, boost::json::array sessions = {});
 
   /// One admin action or server API call, after it was answered. `via`: "admin" or
   /// "api"; `params`: what the request carried (query and body), `after_seq`: the
@@ -52,6 +54,7 @@ class recorder {
   bool on_ = false;
   std::int64_t started_ms_ = 0;
   std::uint64_t first_seq_ = 0;  // events with seq > first_seq_ are in it
+  boost::json::array sessions_;  // connected at the start
   boost::json::array calls_;
   std::uint64_t calls_lost_ = 0;
   std::optional<boost::json::object> last_;
@@ -66,8 +69,10 @@ struct scenario_options {
 /// The scenario (YAML text) a recording becomes. Deterministic: the same recording
 /// gives the same text. Errors (not a recording) leave `why` set and return "".
 /// What it does, and why (docs/console.md, "From a recording to a scenario"):
-///  - clients: every (app, user, device) that sent a CONNECT, named after its device;
-///  - steps: `connect: NAME` where a client first connected, then each action
+///  - clients: every (app, user, device) connected at the start or that sent a
+///    CONNECT, named after its device;
+///  - steps: `connect: NAME` first for those connected at the start (with their
+///    connect expected), where a client first connected for the others; then each action
 ///    converted to its scenario step, in order;
 ///  - after each: `expect: {server: KIND, ...}` for the client events that followed
 ///    (connect with its code, kick, disconnect, timeout, protocol_error, slow_reader),

@@ -642,8 +642,9 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     if (console) {
       // The page talks only to this server; what it shows of clients is never markup.
       res->set("Content-Security-Policy",
-               "default-src 'self'; img-src 'self' blob: data:; frame-src blob:; "
-               "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'");
+               "default-src 'self'; connect-src 'self' blob:; img-src 'self' blob: data:; "
+               "frame-src blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
+               "base-uri 'none'");
       res->set(http::field::cache_control, "no-cache");
     }
     res->keep_alive(keep_alive);

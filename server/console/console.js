@@ -113,9 +113,10 @@
   // /console#token=TOKEN: take it and take it out of the address bar (and history).
   function readTokenFromHash() {
     const m = /^#token=(.+)$/.exec(location.hash);
-    if (!m) return;
+    if (!m) return false;
     token.set(decodeURIComponent(m[1]));
     history.replaceState(null, '', location.pathname + location.search);
+    return true;
   }
 
   function askForToken(message) {
@@ -179,16 +180,17 @@
     return res.json();
   }
 
-  // The result line of the last thing the tester did.
+  // The result line of the last thing the tester did: data-ok "true" or "false", and
+  // "" while its request is in flight.
   function showStatus(ok, text) {
     const s = $('#status');
     s.textContent = text;
-    s.dataset.ok = ok ? 'true' : 'false';
+    s.dataset.ok = ok === null ? '' : ok ? 'true' : 'false';
   }
 
   // A button's action: POST, show the answer, refresh what it changed.
   async function act(label, path, body = {}) {
-    showStatus(true, `${label} …`);
+    showStatus(null, `${label} …`);
     try {
       const answer = await api(path, body);
       showStatus(true, `${label}: ${JSON.stringify(answer)}`);
@@ -410,7 +412,7 @@
 
   const log = {
     events: [],       // the last MAX_EVENTS events, oldest first
-    since: 0,         // the last seq read
+    since: null,      // the last seq read; null: not known yet
     paused: false,
     shownUpTo: 0,     // while paused: events after this seq wait
     apiCalls: [],
@@ -517,6 +519,10 @@
     let backoff = 1000;
     for (;;) {
       try {
+        if (log.since === null) {
+          // Start at most MAX_EVENTS back: the server may hold 100,000.
+          log.since = Math.max(0, ((await api('/admin/status')).last_event || 0) - MAX_EVENTS);
+        }
         const r = await api(`/admin/events?since=${log.since}&wait_ms=${POLL_WAIT_MS}&limit=1000`,
           undefined, {timeoutMs: 60000});
         backoff = 1000;
@@ -574,7 +580,7 @@
 
   // --- Recording ----------------------------------------------------------------------
 
-  const rec = {recording: false, startedMs: 0, urls: []};
+  const rec = {recording: false, startedMs: 0};
 
   function showRecording(r) {
     rec.recording = !!r.recording;
@@ -594,9 +600,11 @@
     }
   }
 
-  async function refreshRecording() {
+  async function refreshRecording({offerLast = false} = {}) {
     try {
-      showRecording(await api('/admin/record'));
+      const r = await api('/admin/record');
+      showRecording(r);
+      if (offerLast && r.finished && !r.recording) await prepareDownloads();
     } catch (e) {
       if (e.status === 404) $('#record-info').textContent = 'This server cannot record (an older imock-server).';
     }
@@ -615,9 +623,10 @@
   async function prepareDownloads() {
     const name = textOf('#scenario-name') || 'recorded';
     try {
-      const yaml = await api(`/admin/record/scenario?name=${encodeURIComponent(name)}`, undefined, {as: 'text'});
+      const [yaml, json] = await Promise.all([
+        api(`/admin/record/scenario?name=${encodeURIComponent(name)}`, undefined, {as: 'text'}),
+        api('/admin/record/last', undefined, {as: 'text'})]);
       offer($('#download-scenario'), new Blob([yaml], {type: 'application/yaml'}), `${name}.yaml`);
-      const json = await api('/admin/record/last', undefined, {as: 'text'});
       offer($('#download-recording'), new Blob([json], {type: 'application/json'}), `${name}.recording.json`);
     } catch (e) {
       showStatus(false, `recording download: ${e.message}`);
@@ -627,6 +636,7 @@
   async function toggleRecording() {
     const starting = !rec.recording;
     const path = starting ? '/admin/record/start' : '/admin/record/stop';
+    showStatus(null, `${starting ? 'record start' : 'record stop'} …`);
     try {
       const r = await api(path, {});
       showStatus(true, `${starting ? 'record start' : 'record stop'}: ${JSON.stringify(r)}`);
@@ -736,15 +746,24 @@
 
   function setUpToken() {
     $('#token').value = token.get();
-    $('#token-bar').addEventListener('submit', (e) => {
-      e.preventDefault();
-      token.set($('#token').value.trim());
+    const useToken = () => {
       $('#token-bar').hidden = true;
       wakePoll();
       refreshApps().catch(() => {});
       refreshFiles();
       refreshRecording();
       refreshSoon();
+    };
+    $('#token-bar').addEventListener('submit', (e) => {
+      e.preventDefault();
+      token.set($('#token').value.trim());
+      useToken();
+    });
+    // A #token= address pasted into the open page: no reload, so read it here too.
+    window.addEventListener('hashchange', () => {
+      if (!readTokenFromHash()) return;
+      $('#token').value = token.get();
+      useToken();
     });
   }
 
@@ -759,13 +778,9 @@
     const status = refreshStatus();
     await Promise.allSettled([status, status.then(refreshSessions)]);
     document.body.dataset.ready = 'true';
-    try {
-      // Start the log at most MAX_EVENTS back: the server may hold 100,000.
-      log.since = Math.max(0, ((await status).last_event || 0) - MAX_EVENTS);
-    } catch (e) { /* the poll starts from 0 */ }
     pollEvents();
     refreshApps().catch(() => {});
-    refreshRecording();
+    refreshRecording({offerLast: true});
     refreshFiles();
     tickTimer = setTimeout(tick, 1000);
   }
