@@ -13,14 +13,15 @@
 # Environment:
 #   IMOCK_BUILD_DIR   build tree to use (default build/release, the release preset)
 #   BENCH_TRANSPORTS  default "tcp ws tls"; any of tcp ws tls wss
-#   BENCH_TARGETS     default "imock mosquitto"
+#   BENCH_TARGETS     default "imock imock-nolog mosquitto". imock-nolog is imock-server on
+#                     the default config with `event_log: 100`: the event log keeps two
+#                     events per connection (accept, connect), so imock - imock-nolog is
+#                     the log's history per connection, reported in its own column
 #   BENCH_CONCURRENCY connection attempts in flight (default 100: mosquitto listens with a
 #                     backlog of 100; SYNs beyond it are dropped and retried 1 s later)
 #   BENCH_SETTLE      seconds to wait after all N are held before reading RSS (default 1)
-#   IMOCK_CONFIG      a config file for imock-server (the listen flags still win). The
-#                     event log keeps two events per connection (accept, connect); the
-#                     default config (imock-server --print-config) with `event_log: 100`
-#                     leaves that history out of the RSS figure
+#   IMOCK_CONFIG      a config file for imock-server (the listen flags still win; not
+#                     for imock-nolog)
 #   VERBOSE=1         progress on stderr
 #
 # Each process may hold at most `ulimit -Hn` (20,000 here) files, so N must stay a
@@ -33,7 +34,7 @@ BUILD=${IMOCK_BUILD_DIR:-$ROOT/build/release}
 OUT_DIR=$ROOT/build/bench
 JSONL=$OUT_DIR/server_vs_mosquitto.jsonl
 TRANSPORTS=${BENCH_TRANSPORTS:-tcp ws tls}
-TARGETS=${BENCH_TARGETS:-imock mosquitto}
+TARGETS=${BENCH_TARGETS:-imock imock-nolog mosquitto}
 CONCURRENCY=${BENCH_CONCURRENCY:-100}
 SETTLE=${BENCH_SETTLE:-1}
 VERBOSE=${VERBOSE:-0}
@@ -114,9 +115,9 @@ stop_pid() {
 # start_imock / start_mosquitto TRANSPORT: start a fresh broker with all its listeners
 # on free loopback ports; set SERVER_PID and URL (the listener for TRANSPORT).
 start_imock() {
-  local via=$1 ready=$WORK/imock-ready.json
+  local via=$1 config=${2:-${IMOCK_CONFIG:-}} ready=$WORK/imock-ready.json
   rm -f "$ready"
-  "$SERVER" ${IMOCK_CONFIG:+--config "$IMOCK_CONFIG"} --listen-mqtt 127.0.0.1:0 --listen-http 127.0.0.1:0 \
+  "$SERVER" ${config:+--config "$config"} --listen-mqtt 127.0.0.1:0 --listen-http 127.0.0.1:0 \
     --tls-self-signed --listen-mqtts 127.0.0.1:0 --listen-https 127.0.0.1:0 \
     --ready-file "$ready" --log-level warn >"$WORK/imock-$via.log" 2>&1 &
   SERVER_PID=$!
@@ -195,6 +196,12 @@ measure() {
   if [[ $target == imock ]]; then
     start_imock "$via"
     extra=(--app-secret imock-demo-secret)
+  elif [[ $target == imock-nolog ]]; then
+    local nolog=$WORK/imock-nolog.yaml
+    "$SERVER" --print-config | sed -E 's/^( *event_log:) *[0-9]+/\1 100/' >"$nolog"
+    grep -qE '^ *event_log: 100( |$)' "$nolog" || die "no event_log line in --print-config"
+    start_imock "$via" "$nolog"
+    extra=(--app-secret imock-demo-secret)
   else
     start_mosquitto "$via" || return 1
     # Same user name and token as for imock, without the imock user properties.
@@ -250,20 +257,26 @@ for via in $TRANSPORTS; do
 done
 
 # --- table --------------------------------------------------------------------------
+# imock's ratios are to mosquitto on the same transport; "event log" is imock's RSS per
+# connection minus imock-nolog's, from the same script run.
 jq -rs '
   def fmt(x): if x == null then "n/a" else (x | tostring) end;
   def ratio(a; b): if a == null or b == null or b == 0 then "n/a"
                    else ((a / b * 100 | round) / 100 | tostring) end;
   . as $all
-  | "| target | transport | clients | connected | connect rate/s | p50 ms | p99 ms | server CPU µs/connect | RSS per idle connection (KB) | rate imock/mosquitto | CPU imock/mosquitto | RSS imock/mosquitto |",
+  | "| target | transport | clients | connected | connect rate/s (machine-bound) | p50 ms | p99 ms | server CPU µs/connect | CPU /mosquitto | RSS per idle connection (KB) | of which event log (KB) | RSS /mosquitto |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ( $all[]
       | . as $r
       | ($all | map(select(.server == "mosquitto" and .transport == $r.transport)) | first) as $m
-      | "| \(.server) | \(.transport) | \(.clients) | \(.connected) | \(.rate_per_s) | \(.p50_ms) | \(.p99_ms) | \(fmt(.server_cpu_us_per_conn)) | \(fmt(.rss_per_conn_kb)) | "
-        + (if .server == "imock" and $m != null
-           then "\(ratio(.rate_per_s; $m.rate_per_s)) | \(ratio(.server_cpu_us_per_conn; $m.server_cpu_us_per_conn)) | \(ratio(.rss_per_conn_kb; $m.rss_per_conn_kb)) |"
-           else " | | |" end) )
+      | ($all | map(select(.server == "imock-nolog" and .transport == $r.transport)) | first) as $n
+      | (if .server == "imock" and $n != null and .rss_per_conn_kb != null and $n.rss_per_conn_kb != null
+         then (((.rss_per_conn_kb - $n.rss_per_conn_kb) * 100 | round) / 100 | tostring) else "" end) as $log
+      | (.server | startswith("imock")) as $imock
+      | "| \(.server) | \(.transport) | \(.clients) | \(.connected) | \(.rate_per_s) | \(.p50_ms) | \(.p99_ms) | \(fmt(.server_cpu_us_per_conn)) | "
+        + (if $imock and $m != null then ratio(.server_cpu_us_per_conn; $m.server_cpu_us_per_conn) else "" end)
+        + " | \(fmt(.rss_per_conn_kb)) | \($log) | "
+        + (if $imock and $m != null then ratio(.rss_per_conn_kb; $m.rss_per_conn_kb) else "" end) + " |" )
 ' "$JSONL"
 echo
 echo "Raw results: ${JSONL#"$ROOT"/}"

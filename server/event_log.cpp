@@ -2,9 +2,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "imock/base/utf8.hpp"
+#include "imock/protocol/transport.hpp"
 
 namespace imock::server {
 
@@ -48,26 +50,80 @@ std::string to_json(const event& e) {
   return boost::json::serialize(o);
 }
 
+namespace {
+std::uint16_t short_size(std::string_view s) {
+  return static_cast<std::uint16_t>(std::min<std::size_t>(s.size(), 0xffff));
+}
+}  // namespace
+
+event_log::record event_log::compact(const event& e) {
+  static_assert(sizeof(record) <= 40, "an event log record stays compact");
+  record r;
+  r.t_ms = e.t_ms;
+  r.session = e.session;
+  if (const auto t = k_transport_names.parse(e.transport)) r.transport = static_cast<std::uint8_t>(*t);
+  r.code = static_cast<std::int32_t>(e.code);
+  r.kind = e.kind;
+  r.app_size = short_size(e.app);
+  r.user_size = short_size(e.user);
+  r.device_size = short_size(e.device);
+  r.detail_size = static_cast<std::uint32_t>(std::min<std::size_t>(e.detail.size(), 0xffff'ffff));
+  const std::size_t n = std::size_t{r.app_size} + r.user_size + r.device_size + r.detail_size;
+  if (n > 0) {
+    r.text = std::make_unique_for_overwrite<char[]>(n);
+    char* out = r.text.get();
+    out = std::copy_n(e.app.data(), r.app_size, out);
+    out = std::copy_n(e.user.data(), r.user_size, out);
+    out = std::copy_n(e.device.data(), r.device_size, out);
+    std::copy_n(e.detail.data(), r.detail_size, out);
+  }
+  return r;
+}
+
+event event_log::expand(const record& r, std::uint64_t seq) const {
+  event e;
+  e.seq = seq;
+  e.t_ms = r.t_ms;
+  e.kind = r.kind;
+  e.session = r.session;
+  e.code = r.code;
+  if (r.transport != k_no_transport) e.transport = to_string(static_cast<transport>(r.transport));
+  const char* in = r.text.get();
+  e.app.assign(in, r.app_size);
+  in += r.app_size;
+  e.user.assign(in, r.user_size);
+  in += r.user_size;
+  e.device.assign(in, r.device_size);
+  in += r.device_size;
+  e.detail.assign(in, r.detail_size);
+  return e;
+}
+
 std::uint64_t event_log::add(event e) {
   e.seq = next_seq_++;
   for (const auto& l : listeners_) l(e);
-  events_.push_back(std::move(e));
+  auto r = compact(e);
+  text_bytes_ += std::size_t{r.app_size} + r.user_size + r.device_size + r.detail_size;
+  events_.push_back(std::move(r));
   while (events_.size() > capacity_) {
+    const auto& old = events_.front();
+    text_bytes_ -= std::size_t{old.app_size} + old.user_size + old.device_size + old.detail_size;
     events_.pop_front();
+    ++first_seq_;
   }
-  return next_seq_ - 1;
+  return e.seq;
 }
 
 std::vector<event> event_log::since(std::uint64_t after_seq, std::size_t limit) const {
   std::vector<event> out;
-  if (events_.empty() || after_seq >= events_.back().seq) {
+  if (events_.empty() || after_seq >= last_seq()) {
     return out;
   }
   // Sequence numbers are dense within the deque: index arithmetic, no search.
-  const std::uint64_t first = events_.front().seq;
-  std::size_t i = after_seq < first ? 0 : static_cast<std::size_t>(after_seq - first + 1);
+  std::size_t i = after_seq < first_seq_ ? 0 : static_cast<std::size_t>(after_seq - first_seq_ + 1);
+  out.reserve(std::min(limit, events_.size() - i));
   for (; i < events_.size() && out.size() < limit; ++i) {
-    out.push_back(events_[i]);
+    out.push_back(expand(events_[i], first_seq_ + i));
   }
   return out;
 }

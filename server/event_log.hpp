@@ -2,11 +2,15 @@
 // kicks, drops, faults fired, API, navigation and admin calls. The harness asserts on it;
 // the admin API serves it (GET /admin/events). Bounded: the oldest events are
 // dropped past `capacity` (sequence numbers keep counting, so a reader sees the gap).
+// Kept compact: a record of 40 bytes and one allocation of exactly its text (app, user,
+// device and detail side by side), so a kept connect costs about 150 bytes, not the
+// 260 of an `event` with four strings (benchmarks/README.md, "The event log's share").
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,7 +93,7 @@ struct event {
   std::string app;
   std::string user;
   std::string device;
-  std::string_view transport;  // a name from to_string(transport): static storage
+  std::string_view transport;  // empty or to_string(transport): static storage
   int code = 0;                // documented rc code where one applies (0 = success/none)
   std::string detail;          // human-readable rest
 };
@@ -107,11 +111,16 @@ class event_log {
   /// Appends `e` (seq assigned here) and tells every listener. Returns the seq.
   std::uint64_t add(event e);
 
-  /// Events with seq > after_seq that are still kept, oldest first, at most `limit`.
+  /// Events with seq > after_seq that are still kept, oldest first, at most `limit`
+  /// (made again from the compact records).
   [[nodiscard]] std::vector<event> since(std::uint64_t after_seq, std::size_t limit = 10'000) const;
 
   [[nodiscard]] std::uint64_t last_seq() const noexcept { return next_seq_ - 1; }
   [[nodiscard]] std::size_t size() const noexcept { return events_.size(); }
+  /// Heap bytes the kept events hold (records and their text; allocator overhead aside).
+  [[nodiscard]] std::size_t bytes() const noexcept {
+    return events_.size() * sizeof(record) + text_bytes_;
+  }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   /// Events no longer kept: the oldest go once `capacity` are held.
   [[nodiscard]] std::uint64_t dropped() const noexcept { return last_seq() - events_.size(); }
@@ -122,7 +131,25 @@ class event_log {
   void add_listener(listener l) { listeners_.push_back(std::move(l)); }
 
  private:
-  std::deque<event> events_;
+  // One kept event. Its seq is first_seq_ plus its index; its text is app, user, device
+  // and detail one after the other (lengths below; a longer field is cut at 65,535).
+  struct record {
+    std::int64_t t_ms = 0;
+    std::uint64_t session = 0;
+    std::unique_ptr<char[]> text;
+    std::int32_t code = 0;
+    std::uint32_t detail_size = 0;
+    std::uint16_t app_size = 0, user_size = 0, device_size = 0;
+    event_kind kind = event_kind::admin;
+    std::uint8_t transport = k_no_transport;  // a transport's index in k_transport_names
+  };
+  static constexpr std::uint8_t k_no_transport = 0xff;
+  [[nodiscard]] static record compact(const event& e);
+  [[nodiscard]] event expand(const record& r, std::uint64_t seq) const;
+
+  std::deque<record> events_;
+  std::uint64_t first_seq_ = 1;  // seq of events_.front()
+  std::size_t text_bytes_ = 0;
   std::size_t capacity_;
   std::uint64_t next_seq_ = 1;
   std::vector<listener> listeners_;

@@ -1441,6 +1441,61 @@ event full_event() {
   return e;
 }
 
+TEST(EventLogTest, KeptEventsComeBackWithEveryField) {
+  event_log log;
+  auto e = full_event();
+  e.detail += std::string(300, 'x');  // past any small-string buffer
+  log.add(e);
+  auto bare = make_event(event_kind::shutdown, 1'000);  // no strings, no transport
+  bare.code = -1;
+  log.add(bare);
+  for (const auto t : {transport::tls, transport::ws, transport::wss}) {
+    auto with = make_event(event_kind::accept);
+    with.transport = to_string(t);
+    log.add(with);
+  }
+  const auto kept = log.since(0);
+  ASSERT_EQ(kept.size(), 5u);
+  EXPECT_EQ(kept[0].seq, 1u);
+  EXPECT_EQ(kept[0].t_ms, e.t_ms);
+  EXPECT_EQ(kept[0].kind, e.kind);
+  EXPECT_EQ(kept[0].session, e.session);
+  EXPECT_EQ(kept[0].app, e.app);
+  EXPECT_EQ(kept[0].user, e.user);
+  EXPECT_EQ(kept[0].device, e.device);
+  EXPECT_EQ(kept[0].transport, "tcp");
+  EXPECT_EQ(kept[0].code, e.code);
+  EXPECT_EQ(kept[0].detail, e.detail);
+  EXPECT_EQ(kept[1].kind, event_kind::shutdown);
+  EXPECT_EQ(kept[1].code, -1);
+  EXPECT_TRUE(kept[1].app.empty() && kept[1].user.empty() && kept[1].device.empty() &&
+              kept[1].detail.empty() && kept[1].transport.empty());
+  EXPECT_EQ(kept[2].transport, "tls");
+  EXPECT_EQ(kept[3].transport, "ws");
+  EXPECT_EQ(kept[4].transport, "wss");
+}
+
+TEST(EventLogTest, BytesCountTheKeptRecordsAndTheirTextOnly) {
+  event_log log(2);
+  EXPECT_EQ(log.bytes(), 0u);
+  auto e = make_event(event_kind::connect);
+  e.app = "app";
+  e.user = "alice";
+  e.device = "phone";
+  e.detail = "ok";
+  log.add(e);
+  const auto one = log.bytes();
+  EXPECT_GT(one, 15u);  // the 15 bytes of text and a record
+  EXPECT_LE(one, 15u + 64u) << "a compact record, not an event with four strings";
+  log.add(e);
+  EXPECT_EQ(log.bytes(), 2 * one);
+  log.add(e);  // the first goes
+  EXPECT_EQ(log.bytes(), 2 * one);
+  e.detail = "a longer detail";
+  log.add(e);
+  EXPECT_EQ(log.bytes(), 2 * one + 13);
+}
+
 TEST(EventLogTest, ToTextCarriesTheFields) {
   EXPECT_EQ(to_text(full_event()),
             "12.345 connect #7 app/alice/phone tcp code=31004 "

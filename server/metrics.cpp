@@ -96,6 +96,9 @@ std::string render_metrics(const hub& h, const metrics_extras& extras) {
   family(out, "imock_events_kept", "gauge",
          "Events /admin/events still holds (at most limits.event_log).");
   sample(out, "imock_events_kept", h.events().size());
+  family(out, "imock_events_kept_bytes", "gauge",
+         "Heap bytes the kept events hold: their records and text, allocator overhead aside.");
+  sample(out, "imock_events_kept_bytes", h.events().bytes());
   family(out, "imock_events_dropped_total", "counter",
          "Events dropped from the log because it was at capacity (the oldest go first).");
   sample(out, "imock_events_dropped_total", h.events().dropped());

@@ -339,6 +339,14 @@ TEST(Exhaustion, EventLogAtCapacityDropsTheOldestAndCountsThem) {
   EXPECT_EQ(metric_sum(m, "imock_events_kept"), 100u) << m;
   EXPECT_EQ(metric_sum(m, "imock_events_dropped_total"), last - 100) << m;
   EXPECT_EQ(metric_sum(m, "imock_events_total"), last) << m;
+  // Their memory: a 40-byte record each and its text, which the served events show.
+  std::size_t text = 0;
+  for (const auto& e : events) {
+    for (const auto* field : {"app", "user", "device", "detail"}) {
+      if (const auto* f = e.as_object().if_contains(field)) text += f->as_string().size();
+    }
+  }
+  EXPECT_EQ(metric_sum(m, "imock_events_kept_bytes"), 100u * 40u + text) << m;
   // Still logging and serving.
   auto again = wire_client::open(transport::tcp, bound);
   ASSERT_TRUE(again);
