@@ -77,6 +77,9 @@ std::string render_metrics(const hub& h, const metrics_extras& extras) {
   sample(out, "imock_bytes_sent_total", c.bytes_out);
   family(out, "imock_accept_backoffs_total", "counter", "Accept failures for lack of descriptors.");
   sample(out, "imock_accept_backoffs_total", extras.accept_backoffs);
+  family(out, "imock_memory_trims_total", "counter",
+         "Free heap pages returned to the system (malloc_trim) after a burst of closes.");
+  sample(out, "imock_memory_trims_total", extras.memory_trims);
   family(out, "imock_accepting", "gauge", "1 while the MQTT listeners accept connections.");
   sample(out, "imock_accepting", extras.accepting ? 1 : 0);
   family(out, "imock_messages_total", "counter",

@@ -11,6 +11,7 @@ class hub;
 struct metrics_extras {
   bool accepting = true;
   std::uint64_t accept_backoffs = 0;
+  std::uint64_t memory_trims = 0;
 };
 
 std::string render_metrics(const hub& h, const metrics_extras& extras);

@@ -13,6 +13,9 @@
 #include <boost/json.hpp>
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -166,6 +169,7 @@ class server::impl final : public server_control {
   void accept_loop(listener& l);
   void on_accept(listener& l, loop_socket socket);
   void schedule_sweep();
+  void return_freed_memory();
   void write_ready_file(const bound_addresses& b) const;
   void load_console_files();
   void set_navigation_servers(const bound_addresses& b);
@@ -186,6 +190,8 @@ class server::impl final : public server_control {
   accept_mode accept_mode_ = accept_mode::accept;
   bool stopping_ = false;
   std::uint64_t accept_backoffs_ = 0;
+  std::uint64_t opened_at_sweep_ = 0, closed_at_sweep_ = 0, closed_at_trim_ = 0;
+  std::uint64_t memory_trims_ = 0;  // malloc_trim calls (/metrics imock_memory_trims_total)
   std::unique_ptr<asio::signal_set> signals_;
 
   friend class server;
@@ -939,8 +945,31 @@ void server::impl::schedule_sweep() {
   sweep_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping_) return;
     apply(hub_.tick(now_ms()));
+    return_freed_memory();
     schedule_sweep();
   });
+}
+
+// After a burst of closes (a drop-all storm) the freed sessions sit in malloc's free
+// lists all through the heap, and glibc gives back to the kernel only the heap's top:
+// RSS would stay at the storm's high-water mark for good. Once the churn settles (a
+// sweep period with no connection opened or closed) after at least 1,024 closes,
+// malloc_trim(0) returns every free page (benchmarks/README.md, "After storms").
+void server::impl::return_freed_memory() {
+  std::uint64_t opened = 0, closed = 0;
+  for (std::size_t t = 0; t < k_transport_count; ++t) {
+    opened += hub_.counters().accepted[t];
+    closed += hub_.counters().closed[t];
+  }
+  const bool quiet = opened == opened_at_sweep_ && closed == closed_at_sweep_;
+  opened_at_sweep_ = opened;
+  closed_at_sweep_ = closed;
+  if (!quiet || closed - closed_at_trim_ < 1024) return;
+  closed_at_trim_ = closed;
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+  ++memory_trims_;
+#endif
 }
 
 void server::impl::apply(actions&& todo) {
@@ -1028,7 +1057,8 @@ api_response server::impl::handle_http(const api_request& r) {
   if (endpoints::handles(path)) return endpoints_.handle(r, now_ms());
   if (path == "/metrics") {
     return {200,
-            render_metrics(hub_, {.accepting = accepting(), .accept_backoffs = accept_backoffs_})};
+            render_metrics(hub_, {.accepting = accepting(), .accept_backoffs = accept_backoffs_,
+                                    .memory_trims = memory_trims_})};
   }
   if (r.method == "GET" && (path == "/console" || path == "/console/" || path.starts_with("/console/"))) {
     const auto name = path.size() <= std::string_view("/console/").size()

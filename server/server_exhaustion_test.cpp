@@ -358,6 +358,37 @@ TEST(Exhaustion, EventLogAtCapacityDropsTheOldestAndCountsThem) {
   expect_counters_add_up(bound.http);
 }
 
+// A drop-all storm leaves its freed sessions all through the heap; once the churn
+// settles the server hands the free pages back (malloc_trim), so RSS after storms
+// follows the connections held, not the storm's high-water mark.
+TEST(Exhaustion, FreedMemoryGoesBackToTheSystemOnceABurstOfClosesSettles) {
+  ASSERT_GE(net::raise_open_files_limit(), 4096u);
+  local_server srv(server_options{.config = test_config(false)});
+  const auto bound = srv.bound();
+  const auto scrape = [&](std::string_view family) {
+    return metric_sum(metrics_of(bound.http), family);
+  };
+  // Each scrape is a round trip to the server: the waits are scrapes until a deadline.
+  const auto wait_for = [&](std::string_view family, std::uint64_t at_least) {
+    const auto until = steady::now() + 10s;
+    std::uint64_t v = 0;
+    while ((v = scrape(family)) < at_least && steady::now() < until) {
+    }
+    return v;
+  };
+  raw_connections burst;
+  std::string error;
+  ASSERT_TRUE(burst.open(bound.mqtt, 1100, &error)) << error;
+  ASSERT_EQ(wait_for("imock_accepted_total", 1100), 1100u);
+  EXPECT_EQ(scrape("imock_memory_trims_total"), 0u) << "accepts alone free nothing";
+  burst.close_all();
+  ASSERT_EQ(wait_for("imock_closed_total", 1100), 1100u);
+  // The sweep (every 250 ms) trims once a period passes with no open or close.
+  const auto trims = wait_for("imock_memory_trims_total", 1);
+  EXPECT_EQ(trims, 1u) << "one trim for one burst";
+  expect_counters_add_up(bound.http);
+}
+
 TEST(Exhaustion, SlowReaderIsDisconnectedAndCountedInsteadOfGrowingServerMemory) {
   auto c = test_config(false);
   c.limits.outbound_queue_bytes = std::size_t{64} * 1024;

@@ -1176,7 +1176,19 @@ std::string summary_text(const run_result& r) {
                     std::to_string(r.storms.size());
     const auto& f = r.storms.front();
     const auto& l = r.storms.back();
-    if (r.storms.size() > 1 && f.server_rss_after_kb && l.server_rss_after_kb) {
+    // Idle: all connected after the ramp, before the first trigger. Settled: --between
+    // after the storm before the last, when the server has freed what the storm took;
+    // RSS "after" is read the moment the last client is back, before that.
+    if (r.storms.size() > 1 && f.server_rss_before_kb && l.server_rss_before_kb &&
+        *f.server_rss_before_kb > 0) {
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.2fx",
+                    static_cast<double>(*l.server_rss_before_kb) /
+                        static_cast<double>(*f.server_rss_before_kb));
+      v += "; server RSS idle after the ramp " + mb_text(*f.server_rss_before_kb) +
+           ", settled after storm " + std::to_string(l.index - 1) + " " +
+           mb_text(*l.server_rss_before_kb) + " (" + ratio + ")";
+    } else if (r.storms.size() > 1 && f.server_rss_after_kb && l.server_rss_after_kb) {
       v += "; server RSS after storm 1 " + mb_text(*f.server_rss_after_kb) + ", after storm " +
            std::to_string(l.index) + " " + mb_text(*l.server_rss_after_kb);
     }
