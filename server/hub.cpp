@@ -77,12 +77,26 @@ hub::hub(const server_config& config, std::uint64_t fault_seed, std::int64_t sta
       mailbox_(config.messages.max_stored_per_user, config.messages.multi_device_sync),
       uid_seed_(fault_seed) {}
 
-std::string hub::user_key(std::string_view app, std::string_view user) {
-  std::string key;
-  key.reserve(app.size() + user.size() + 1);
-  key.append(app).push_back('\x1f');
-  key.append(user);
-  return key;
+std::uint64_t hub::index_key(std::string_view app, std::string_view name) noexcept {
+  // FNV-1a over app, a separator no name is split at, and name.
+  std::uint64_t h = 14695981039346656037ull;
+  const auto mix = [&h](unsigned char c) { h = (h ^ c) * 1099511628211ull; };
+  for (const char c : app) mix(static_cast<unsigned char>(c));
+  mix(0x1f);
+  for (const char c : name) mix(static_cast<unsigned char>(c));
+  return h;
+}
+
+std::vector<session_id> hub::indexed(const name_index& index, std::string session::*field,
+                                     std::string_view app, std::string_view name) const {
+  std::vector<session_id> out;
+  const auto [from, to] = index.equal_range(index_key(app, name));
+  for (auto it = from; it != to; ++it) {
+    const auto& s = sessions_.at(it->second);
+    if (s.app == app && s.*field == name) out.push_back(it->second);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 void hub::emit(event_kind kind, const session& s, int code, std::string detail,
@@ -348,13 +362,13 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
 
   // Login policy (SPEC.md §4). Collect the other devices first, decide, then act.
   std::vector<session_id> to_kick;
-  if (const auto same = by_device_.find(user_key(s.app, s.device)); same != by_device_.end()) {
-    to_kick.push_back(same->second);  // MQTT: a client id is one session at a time
+  for (const session_id same : indexed(by_device_, &session::device, s.app, s.device)) {
+    to_kick.push_back(same);  // MQTT: a client id is one session at a time
   }
   if (app->config.policy == login_policy::single_mobile_device && s.mobile) {
-    if (const auto users = by_user_.find(user_key(s.app, s.user)); users != by_user_.end()) {
+    if (const auto users = indexed(by_user_, &session::user, s.app, s.user); !users.empty()) {
       std::vector<session_id> others;
-      for (session_id other : users->second) {
+      for (session_id other : users) {
         const auto& o = sessions_.at(other);
         if (o.mobile && o.device != s.device) others.push_back(other);
       }
@@ -614,20 +628,32 @@ void hub::mark_closing(session& s) {
   s.deadline_ms = 0;
 }
 
+namespace {
+void erase_entry(std::unordered_multimap<std::uint64_t, session_id>& index, std::uint64_t key,
+                 session_id id) {
+  const auto [from, to] = index.equal_range(key);
+  for (auto it = from; it != to; ++it) {
+    if (it->second == id) {
+      index.erase(it);
+      return;
+    }
+  }
+}
+}  // namespace
+
 void hub::add_to_user_index(const session& s) {
-  by_user_[user_key(s.app, s.user)].push_back(s.id);
-  by_device_[user_key(s.app, s.device)] = s.id;
+  by_user_.emplace(index_key(s.app, s.user), s.id);
+  // A client id is one session's: the one logging in takes it over (the other is kicked).
+  const auto device_key = index_key(s.app, s.device);
+  for (const session_id before : indexed(by_device_, &session::device, s.app, s.device)) {
+    erase_entry(by_device_, device_key, before);
+  }
+  by_device_.emplace(device_key, s.id);
 }
 
 void hub::remove_from_user_index(const session& s) {
-  if (const auto it = by_user_.find(user_key(s.app, s.user)); it != by_user_.end()) {
-    std::erase(it->second, s.id);
-    if (it->second.empty()) by_user_.erase(it);
-  }
-  if (const auto it = by_device_.find(user_key(s.app, s.device));
-      it != by_device_.end() && it->second == s.id) {
-    by_device_.erase(it);
-  }
+  erase_entry(by_user_, index_key(s.app, s.user), s.id);
+  erase_entry(by_device_, index_key(s.app, s.device), s.id);
 }
 
 bool hub::matches(const session& s, const session_filter& f) const {
@@ -706,7 +732,7 @@ actions hub::shutdown(std::int64_t now_ms) {
 }
 
 bool hub::is_online(std::string_view app, std::string_view user) const {
-  return by_user_.contains(user_key(app, user));
+  return !indexed(by_user_, &session::user, app, user).empty();
 }
 
 std::vector<session_view> hub::sessions(const session_filter& f) const {

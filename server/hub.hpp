@@ -233,7 +233,15 @@ class hub {
   void emit_message(event_kind kind, const stored_message& m, std::string detail,
                     std::int64_t now_ms);
 
-  static std::string user_key(std::string_view app, std::string_view user);
+  // The user and device indexes: a 64-bit hash of (app, name) to the logged-in sessions
+  // with it. Lookups check the names in the session records, so a collision costs a
+  // comparison, never a wrong answer; the keys hold no strings (memory per connection).
+  using name_index = std::unordered_multimap<std::uint64_t, session_id>;
+  static std::uint64_t index_key(std::string_view app, std::string_view name) noexcept;
+  /// The logged-in sessions of `app` whose `field` (&session::user or &session::device)
+  /// is `name`, oldest session first.
+  std::vector<session_id> indexed(const name_index& index, std::string session::*field,
+                                  std::string_view app, std::string_view name) const;
 
   const server_config config_;
   directory dir_;
@@ -249,10 +257,8 @@ class hub {
   mailbox mailbox_;
   std::uint64_t uid_seed_ = 1;
   std::uint64_t uids_assigned_ = 0;
-  // app \x1f user -> its logged-in sessions
-  std::unordered_map<std::string, std::vector<session_id>> by_user_;
-  // app \x1f client id -> the logged-in session using it
-  std::unordered_map<std::string, session_id> by_device_;
+  name_index by_user_;    // (app, user) -> its logged-in sessions
+  name_index by_device_;  // (app, client id) -> the logged-in session using it
   std::size_t open_by_transport_[k_transport_count] = {};
   std::size_t connected_ = 0;
   session_id next_id_ = 1;

@@ -45,9 +45,7 @@ void hub::emit_message(event_kind kind, const stored_message& m, std::string det
 
 std::vector<hub::session*> hub::receivers(std::string_view app, std::string_view user) {
   std::vector<session*> out;
-  const auto it = by_user_.find(user_key(app, user));
-  if (it == by_user_.end()) return out;
-  for (session_id id : it->second) {
+  for (session_id id : indexed(by_user_, &session::user, app, user)) {
     auto& s = sessions_.at(id);
     if (s.connected && !s.closing && !s.blackholed && s.takes_messages) out.push_back(&s);
   }
@@ -251,9 +249,7 @@ actions hub::publish(const publish_request& r, std::int64_t now_ms,
       // To the devices online now, fire and forget; never stored (SPEC.md §8.5).
       ++counters_.messages_sent;
       emit_message(event_kind::message_sent, m, "status objectName=" + m.object_name, now_ms);
-      const auto it = by_user_.find(user_key(r.app, to));
-      if (it == by_user_.end()) continue;
-      for (session_id id : it->second) {
+      for (session_id id : indexed(by_user_, &session::user, r.app, to)) {
         const auto& s = sessions_.at(id);
         if (s.closing || s.blackholed || !s.takes_messages) continue;
         mqtt::publish p{.topic = std::string(msg::k_status_topic), .payload = m.content};
