@@ -204,8 +204,10 @@ namespace {
 //
 // Reads: plain TCP waits for readability and then reads into the server's shared
 // chunk, so an idle connection holds no read buffer; the other streams need a
-// buffer of their own while a read is pending. Writes: one in flight; packets sent
-// meanwhile collect in pending_. When pending_ grows past limits.outbound_queue_bytes
+// buffer of their own while a read is pending. The decoder exists only while a read is
+// being decoded or part of a packet is buffered. Writes: one in flight; packets sent
+// meanwhile collect in the outbox's pending bytes, and the outbox exists only while
+// there is something to write. When pending grows past limits.outbound_queue_bytes
 // the peer is a slow reader: the session is closed at once and the hub logs it,
 // so a client that stops reading cannot grow server memory.
 template <typename Stream>
@@ -217,7 +219,7 @@ class mqtt_session final : public session_base,
   static constexpr bool k_ws = is_websocket<Stream>::value;
 
   mqtt_session(server::impl& srv, Stream&& stream, transport via)
-      : srv_(srv), stream_(std::move(stream)), via_(via), decoder_(srv.limits().max_packet_size) {}
+      : srv_(srv), stream_(std::move(stream)), via_(via) {}
 
   /// TCP and TLS: register and start (TLS handshakes first).
   void start() {
@@ -265,10 +267,12 @@ class mqtt_session final : public session_base,
 
   void send(const mqtt::packet& p) override {
     if (closed_ || close_after_) return;
-    const auto before = pending_.size();
-    if (!mqtt::encode(p, pending_)) return;
-    srv_.the_hub().count_bytes(0, pending_.size() - before);
-    if (pending_.size() + writing_.size() > srv_.limits().outbound_queue_bytes) {
+    if (!out_) out_ = std::make_unique<outbox>();
+    auto& pending = out_->pending;
+    const auto before = pending.size();
+    if (!mqtt::encode(p, pending)) return;
+    srv_.the_hub().count_bytes(0, pending.size() - before);
+    if (pending.size() + out_->writing.size() > srv_.limits().outbound_queue_bytes) {
       srv_.the_hub().on_slow_reader(id_, srv_.now_ms());
       return hard_close("slow reader: outbound queue full");
     }
@@ -335,23 +339,20 @@ class mqtt_session final : public session_base,
   void on_bytes(std::string_view bytes) {
     auto& h = srv_.the_hub();
     h.count_bytes(bytes.size(), 0);
-    decoder_.feed(bytes);
+    if (!decoder_) decoder_ = std::make_unique<mqtt::decoder>(srv_.limits().max_packet_size);
+    decoder_->feed(bytes);
     std::error_code ec;
     while (!closed_ && !close_after_) {
-      auto p = decoder_.next(ec);
+      auto p = decoder_->next(ec);
       if (ec) {
-        srv_.apply(h.on_decode_error(id_, ec, decoder_.error_detail(), srv_.now_ms()));
+        srv_.apply(h.on_decode_error(id_, ec, decoder_->error_detail(), srv_.now_ms()));
         return;
       }
       if (!p) break;
       srv_.apply(h.on_packet(id_, std::move(*p), srv_.now_ms()));
     }
-    // An idle connection should hold no decode buffer. Swap, not assign: assigning
-    // an empty decoder keeps the old buffer's capacity.
-    if (decoder_.buffered() == 0) {
-      mqtt::decoder fresh(srv_.limits().max_packet_size);
-      std::swap(decoder_, fresh);
-    }
+    // An idle connection holds no decoder (nor its buffer).
+    if (decoder_->buffered() == 0) decoder_.reset();
     do_read();
   }
 
@@ -362,27 +363,28 @@ class mqtt_session final : public session_base,
 
   void do_write() {
     if (closed_ || write_active_) return;
-    if (pending_.empty()) {
+    if (!out_ || out_->pending.empty()) {
+      out_.reset();  // idle connections are the common case: they hold no outbox
       if (close_after_) graceful_close();
       return;
     }
-    std::swap(pending_, writing_);
+    std::swap(out_->pending, out_->writing);
     write_active_ = true;
     auto handler = [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
       self->write_active_ = false;
       if (ec) return self->fail(ec, "write: ");
-      // Idle connections are the common case: keep no write buffer between writes.
-      std::string().swap(self->writing_);
+      std::string().swap(self->out_->writing);
       self->do_write();
     };
+    const auto& writing = out_->writing;
     if constexpr (k_ws) {
-      stream_.async_write(asio::buffer(writing_), std::move(handler));
+      stream_.async_write(asio::buffer(writing), std::move(handler));
     } else if constexpr (k_tls) {
-      stream_.async_write(writing_, [handler = std::move(handler)](boost::system::error_code ec) {
+      stream_.async_write(writing, [handler = std::move(handler)](boost::system::error_code ec) {
         handler(ec, 0);
       });
     } else {
-      asio::async_write(stream_, asio::buffer(writing_), std::move(handler));
+      asio::async_write(stream_, asio::buffer(writing), std::move(handler));
     }
   }
 
@@ -450,9 +452,12 @@ class mqtt_session final : public session_base,
   Stream stream_;
   transport via_;
   session_id id_ = 0;
-  mqtt::decoder decoder_;
-  std::string pending_;
-  std::string writing_;
+  std::unique_ptr<mqtt::decoder> decoder_;  // while bytes are being decoded or buffered
+  struct outbox {
+    std::string pending;  // sent since the write in flight started
+    std::string writing;  // the write in flight
+  };
+  std::unique_ptr<outbox> out_;  // while something is to be written
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<asio::steady_timer> linger_;
   bool handshaken_ = false;
