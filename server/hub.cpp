@@ -611,14 +611,12 @@ std::optional<std::int64_t> hub::next_deadline() const {
 }
 
 void hub::mark_closing(session& s) {
-  if (!s.in_flight.empty()) {
+  if (s.work && !s.work->in_flight.empty()) {
     // Not acknowledged: pending again, for this user's next delivery (SPEC.md §8.5).
     mailbox_.release(s.app, s.user, s.id);
-    s.in_flight.clear();
   }
-  s.syncing = false;
+  s.work.reset();  // no sync, nothing in flight, no held-back message
   s.sync_due_ms = 0;
-  s.held_back.reset();
   if (s.connected) {
     remove_from_user_index(s);
     s.connected = false;

@@ -186,15 +186,31 @@ class hub {
       std::string uid;
       bool counted = true;  // false for a fault's duplicate: its PUBACK moves no package
     };
-    std::unordered_map<std::uint16_t, delivery> in_flight;
+    // Deliveries and a sync in progress: on the heap only while there are some (an idle
+    // session holds a null pointer, not an empty hash map; memory per connection).
+    struct in_progress {
+      std::unordered_map<std::uint16_t, delivery> in_flight;
+      // A `reorder` fault's message, until the next one. On the heap: an action holds a
+      // whole mqtt::packet (over 1 KB), and nearly every session never has one.
+      std::unique_ptr<action> held_back;
+      bool syncing = false;
+      std::size_t package_unacked = 0;  // messages of the current package not yet acknowledged
+      [[nodiscard]] bool idle() const noexcept {
+        return in_flight.empty() && !held_back && !syncing && package_unacked == 0;
+      }
+    };
+    std::unique_ptr<in_progress> work;
+    in_progress& busy() {
+      if (!work) work = std::make_unique<in_progress>();
+      return *work;
+    }
+    void settle() noexcept {
+      if (work && work->idle()) work.reset();
+    }
+    [[nodiscard]] bool syncing() const noexcept { return work && work->syncing; }
     std::uint16_t last_packet_id = 0;
     std::uint64_t deliveries = 0;  // messages sent to this session (a delivery fault's nth)
-    // A `reorder` fault's message, until the next one. On the heap: an action holds a
-    // whole mqtt::packet (over 1 KB), and nearly every session never has one.
-    std::unique_ptr<action> held_back;
-    bool syncing = false;
     std::int64_t sync_due_ms = 0;  // a `sync` delay fault: the sync starts then (0: not held)
-    std::size_t package_unacked = 0;  // messages of the current package not yet acknowledged
     std::int64_t send_window_ms = 0;
     std::uint32_t sends_in_window = 0;
   };

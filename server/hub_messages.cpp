@@ -62,15 +62,15 @@ std::vector<hub::session*> hub::receivers(std::string_view app, std::string_view
 std::uint16_t hub::next_packet_id(session& s) {
   do {
     s.last_packet_id = static_cast<std::uint16_t>(s.last_packet_id == 0xFFFF ? 1 : s.last_packet_id + 1);
-  } while (s.in_flight.contains(s.last_packet_id));  // 65,535 unacknowledged: not reached
+  } while (s.work && s.work->in_flight.contains(s.last_packet_id));  // 65,535 unacknowledged: not reached
   return s.last_packet_id;
 }
 
 actions hub::release_held(session& s) {
   actions out;
-  if (s.held_back) {
-    out.push_back(std::move(*s.held_back));
-    s.held_back.reset();
+  if (s.work && s.work->held_back) {
+    out.push_back(std::move(*s.work->held_back));
+    s.work->held_back.reset();
   }
   return out;
 }
@@ -89,7 +89,7 @@ actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_p
   }
   ++s.deliveries;
   const auto packet_id = next_packet_id(s);
-  s.in_flight.emplace(packet_id, session::delivery{m.uid});
+  s.busy().in_flight.emplace(packet_id, session::delivery{m.uid});
   m.in_flight.push_back(s.id);
   ++m.deliveries;
 
@@ -125,16 +125,16 @@ actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_p
         // The same message again, under a packet id of its own.
         auto copy = p;
         copy.packet_id = next_packet_id(s);
-        s.in_flight.emplace(copy.packet_id, session::delivery{m.uid, /*counted=*/false});
+        s.busy().in_flight.emplace(copy.packet_id, session::delivery{m.uid, /*counted=*/false});
         out.push_back(std::move(a));
         out.push_back(action{.session = s.id, .send = std::move(copy)});
         for (auto& h : release_held(s)) out.push_back(std::move(h));
         return out;
       }
       case fault_action::reorder:
-        if (!s.held_back) {
+        if (!s.busy().held_back) {
           emit(event_kind::fault, s, 0, "reorder: held back until the next delivery" + rule, now_ms);
-          s.held_back = std::make_unique<action>(std::move(a));
+          s.busy().held_back = std::make_unique<action>(std::move(a));
           return out;
         }
         break;
@@ -153,7 +153,7 @@ actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_p
 }
 
 actions hub::start_sync(session& s, std::int64_t now_ms) {
-  s.syncing = true;
+  s.busy().syncing = true;
   if (faults_.any_for(fault_trigger::sync)) {
     if (auto r = faults_.match({fault_trigger::sync, s.app, s.user, s.device})) {
       if (r->action != fault_action::delay) return apply_fault(s, *r, now_ms);
@@ -177,14 +177,15 @@ actions hub::send_package(session& s, std::int64_t now_ms) {
   auto batch = mailbox_.pending(s.app, s.user, s.device, s.id, size);
   if (batch.empty()) {
     // Nothing (more) to sync: the marker, once per connect (SPEC.md §8.3).
-    s.syncing = false;
-    s.package_unacked = 0;
+    s.busy().syncing = false;
+    s.busy().package_unacked = 0;
+    s.settle();
     out.push_back(action{.session = s.id,
                          .send = mqtt::publish{.topic = std::string(msg::k_sync_done_topic)}});
     return out;
   }
   const bool has_package = total > batch.size();
-  s.package_unacked = batch.size();
+  s.busy().package_unacked = batch.size();
   for (std::size_t i = 0; i < batch.size() && !s.closing; ++i) {
     for (auto& a : deliver(s, *batch[i], batch.size() - 1 - i, has_package, now_ms)) {
       out.push_back(std::move(a));
@@ -196,7 +197,7 @@ actions hub::send_package(session& s, std::int64_t now_ms) {
 
 actions hub::flush(session& s, std::int64_t now_ms) {
   actions out;
-  if (s.syncing) return out;  // the sync's next package picks them up, in order
+  if (s.syncing()) return out;  // the sync's next package picks them up, in order
   for (auto* m : mailbox_.pending(s.app, s.user, s.device, s.id, mailbox_.size())) {
     if (s.closing) break;
     for (auto& a : deliver(s, *m, 0, false, now_ms)) out.push_back(std::move(a));
@@ -339,14 +340,17 @@ actions hub::handle_send(session& s, const mqtt::publish& p, std::int64_t now_ms
 
 actions hub::handle_message_ack(session& s, std::uint16_t packet_id, std::int64_t now_ms) {
   actions out;
-  const auto it = s.in_flight.find(packet_id);
-  if (it == s.in_flight.end()) return out;  // not ours (a plain MQTT QoS 1 publish), or twice
+  if (!s.work) return out;  // nothing in flight: not ours (a plain MQTT QoS 1 publish)
+  auto& w = *s.work;
+  const auto it = w.in_flight.find(packet_id);
+  if (it == w.in_flight.end()) return out;  // not ours, or twice
   mailbox_.taken(s.app, s.user, it->second.uid, s.device, s.id);
   const bool counted = it->second.counted;
-  s.in_flight.erase(it);
-  if (counted && s.syncing && s.package_unacked > 0 && --s.package_unacked == 0) {
+  w.in_flight.erase(it);
+  if (counted && w.syncing && w.package_unacked > 0 && --w.package_unacked == 0) {
     return send_package(s, now_ms);  // the next package, or the sync-completed marker
   }
+  s.settle();
   return out;
 }
 
