@@ -132,5 +132,76 @@ TEST_F(SimHosts, TheServerKeepAliveCheckFiresAtOnePointFiveTimesTheKeepAlive) {
   EXPECT_EQ(*server_->hub().next_deadline(), k_t0 + 15'000);
 }
 
+
+// --- the accept path's capacity (connect_model, imock-storm --sim) ---------------------
+
+class SimConnectModel : public SimHosts {
+ protected:
+  // n clients connect at once; returns when each was Connected (-1: never), in order.
+  std::vector<std::int64_t> connect_all(std::size_t n, std::int64_t run_ms) {
+    std::vector<std::int64_t> at(n, -1);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto c = std::make_unique<client_host>(clock_, *server_, server::transport::tcp, latency{});
+      auto o = std::make_shared<client::options>();
+      o->app_key = config_.apps.front().key;
+      o->device_id = "d" + std::to_string(i);
+      EXPECT_EQ(c->init(o, 7), rc::code::ok);
+      c->set_observer([this, &at, i](const client::action& a, std::int64_t now) {
+        const auto* s = std::get_if<client::status_changed>(&a);
+        if (s != nullptr && s->value == rc::status::connected && at[i] < 0) at[i] = now - k_t0;
+      });
+      c->connect(token("u" + std::to_string(i)), 0);
+      clients_.push_back(std::move(c));
+    }
+    clock_.run_until(k_t0 + run_ms, {});
+    return at;
+  }
+};
+
+TEST_F(SimConnectModel, TheServerAcceptsOneConnectionPerServiceTime) {
+  start();
+  server_->set_connect_model({.backlog = 0, .service_us = 2500});
+  const auto at = connect_all(4, 1000);
+  // 2.5 ms each, one after the other, counted in microseconds: 2.5, 5, 7.5, 10 ms,
+  // seen at the millisecond each ends.
+  EXPECT_EQ(at, (std::vector<std::int64_t>{3, 5, 8, 10}));
+  EXPECT_EQ(server_->accept_counts().accepted, 4u);
+  EXPECT_EQ(server_->accept_counts().syns_dropped, 0u);
+}
+
+TEST_F(SimConnectModel, ASynThatFindsTheQueueFullIsSentAgainAfterTheKernelsWait) {
+  start();
+  // Room for 2 waiting connections; the server takes 100 ms for each.
+  server_->set_connect_model({.backlog = 2, .service_us = 100'000});
+  const auto at = connect_all(3, 5000);
+  // The first two wait in the queue (100, 200 ms); the third SYN is dropped and
+  // arrives again 1 s later, when the queue has room.
+  EXPECT_EQ(at, (std::vector<std::int64_t>{100, 200, 1100}));
+  EXPECT_EQ(server_->accept_counts().syns, 4u);
+  EXPECT_EQ(server_->accept_counts().syns_dropped, 1u);
+  EXPECT_EQ(server_->accept_counts().queue_peak, 2u);
+}
+
+TEST_F(SimConnectModel, ClosesTakeServerTimeInTheOrderAsked) {
+  start();
+  server_->set_connect_model({.backlog = 0, .service_us = 1000, .close_us = 10'000});
+  const auto at = connect_all(2, 100);
+  EXPECT_EQ(at, (std::vector<std::int64_t>{1, 2}));
+  // Drop both: 10 ms of server time each. They reconnect 50 ms after they hear it
+  // (the documented schedule), and the server is free by then.
+  server_->request({.method = "POST", .path = "/admin/drop", .body = "{}"});
+  std::vector<std::int64_t> lost;
+  for (auto& c : clients_) {
+    c->set_observer([this, &lost](const client::action& a, std::int64_t now) {
+      const auto* s = std::get_if<client::status_changed>(&a);
+      if (s != nullptr && s->value != rc::status::connected && s->value != rc::status::connecting) {
+        lost.push_back(now - k_t0);
+      }
+    });
+  }
+  clock_.run_until(k_t0 + 1000, {});
+  EXPECT_EQ(lost, (std::vector<std::int64_t>{110, 120}));
+}
+
 }  // namespace
 }  // namespace imock::sim

@@ -1,26 +1,27 @@
 #include "imock/sim/scheduler.hpp"
 
-#include <algorithm>
 
 namespace imock::sim {
 
 void scheduler::at(std::int64_t t_ms, task fn) {
-  queue_.push_back(entry{t_ms < now_ ? now_ : t_ms, next_seq_++, std::move(fn)});
-  std::push_heap(queue_.begin(), queue_.end(), later{});
+  queue_[t_ms < now_ ? now_ : t_ms].push_back(std::move(fn));
+  ++pending_;
 }
 
 std::optional<std::int64_t> scheduler::next_at() const {
   if (queue_.empty()) return std::nullopt;
-  return queue_.front().t;
+  return queue_.begin()->first;
 }
 
 bool scheduler::run_until(std::int64_t until_ms, const std::function<bool()>& stop) {
   if (stop && stop()) return true;
-  while (!queue_.empty() && queue_.front().t <= until_ms) {
-    std::pop_heap(queue_.begin(), queue_.end(), later{});
-    entry e = std::move(queue_.back());
-    queue_.pop_back();
-    now_ = e.t;
+  while (!queue_.empty() && queue_.begin()->first <= until_ms) {
+    const auto first = queue_.begin();
+    now_ = first->first;
+    task fn = std::move(first->second.front());
+    first->second.pop_front();
+    --pending_;
+    if (first->second.empty()) queue_.erase(first);  // what fn schedules now comes after
     if (now_ != same_ms_t_) {
       same_ms_t_ = now_;
       same_ms_count_ = 0;
@@ -31,7 +32,7 @@ bool scheduler::run_until(std::int64_t until_ms, const std::function<bool()>& st
                         " events at one millisecond (something retries without waiting)");
     }
     ++events_run_;
-    e.fn();
+    fn();
     if (stop && stop()) return true;
   }
   if (until_ms > now_) now_ = until_ms;

@@ -1,5 +1,6 @@
 #include "imock/sim/server_host.hpp"
 
+#include <algorithm>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -53,6 +54,7 @@ void server_host::on_syn(std::uint64_t link) {
     links_.erase(link);
     return;
   }
+  ++counts_.syns;
   if (accept_mode_ == accept_mode::drop_syn && !shut_down_) {
     // A full listen queue: the SYN is dropped and nothing ever answers it. The client
     // gives up on its own (30010); its later attempts open new links.
@@ -60,24 +62,98 @@ void server_host::on_syn(std::uint64_t link) {
     return;
   }
   if (accept_mode_ != accept_mode::accept || shut_down_) {
-    l->server_open = false;
-    clock_.after(l->lat.down_ms, [this, link] {
-      auto* x = find(link);
-      if (x == nullptr) return;
-      auto* end = x->client_open ? x->end : nullptr;
-      x->client_open = false;
-      links_.erase(link);
-      if (end != nullptr) end->on_refused(link);
-    });
+    refuse(link);
     return;
   }
-  l->session = hub_.open(l->via, "sim:" + std::to_string(link), now_ms());
-  link_of_session_.emplace(l->session, link);
-  keep_ticking();
+  const bool limited = model_.backlog > 0 || model_.service_us > 0;
+  if (limited && model_.backlog > 0 && accept_queue_.size() >= model_.backlog) {
+    ++counts_.syns_dropped;
+    if (l->syn_sent < model_.syn_retry_ms.size()) {
+      // The client's kernel sends the SYN again; it arrives that much later.
+      clock_.after(model_.syn_retry_ms[l->syn_sent++], [this, link] { on_syn(link); });
+    } else {
+      ++counts_.gave_up;
+      refuse(link);
+    }
+    return;
+  }
+  if (limited) {
+    l->queued = true;
+    accept_queue_.push_back(link);
+    counts_.queue_peak = std::max(counts_.queue_peak, accept_queue_.size());
+    schedule_accept();
+  } else {
+    open_session(link);
+  }
   clock_.after(l->lat.down_ms, [this, link] {
     auto* x = find(link);
     if (x != nullptr && x->client_open) x->end->on_connected(link);
   });
+}
+
+void server_host::refuse(std::uint64_t link) {
+  auto* l = find(link);
+  if (l == nullptr) return;
+  l->server_open = false;
+  clock_.after(l->lat.down_ms, [this, link] {
+    auto* x = find(link);
+    if (x == nullptr) return;
+    auto* end = x->client_open ? x->end : nullptr;
+    x->client_open = false;
+    links_.erase(link);
+    if (end != nullptr) end->on_refused(link);
+  });
+}
+
+void server_host::open_session(std::uint64_t link) {
+  auto* l = find(link);
+  l->session = hub_.open(l->via, "sim:" + std::to_string(link), now_ms());
+  link_of_session_.emplace(l->session, link);
+  keep_ticking();
+}
+
+// The server does one thing at a time: a close the hub asked for (close_us each, in
+// the order asked) before the next accept (service_us each). Its clock is kept in
+// microseconds; events fall on the millisecond each job ends.
+void server_host::schedule_accept(bool continuing) {
+  if (accept_scheduled_ || (accept_queue_.empty() && close_work_.empty())) return;
+  accept_scheduled_ = true;
+  // A busy server's next job starts when the last one ended, not at the event.
+  const auto start = continuing ? busy_until_us_ : std::max(busy_until_us_, clock_.now() * 1000);
+  const bool close = !close_work_.empty();
+  busy_until_us_ = start + (close ? model_.close_us : model_.service_us);
+  clock_.at((busy_until_us_ + 999) / 1000, [this, close] {
+    // accept_scheduled_ stays set while the job runs: what it causes (the hub's
+    // answer to a CONNECT) must not start the next job at this event's time.
+    if (close) {
+      server::actions one;
+      one.push_back(std::move(close_work_.front()));
+      close_work_.pop_front();
+      apply_now(std::move(one));
+    } else {
+      accept_next();
+    }
+    accept_scheduled_ = false;
+    schedule_accept(true);
+  });
+}
+
+void server_host::accept_next() {
+  while (!accept_queue_.empty()) {
+    const auto link = accept_queue_.front();
+    accept_queue_.pop_front();
+    auto* l = find(link);
+    if (l == nullptr || !l->queued) continue;
+    l->queued = false;
+    if (!l->client_open || !l->server_open) {  // closed while it waited
+      forget_if_done(link);
+      continue;
+    }
+    ++counts_.accepted;
+    open_session(link);
+    if (!l->unread.empty()) receive(link, std::exchange(l->unread, {}));
+    break;
+  }
 }
 
 void server_host::send(std::uint64_t link, std::string bytes) {
@@ -88,6 +164,10 @@ void server_host::send(std::uint64_t link, std::string bytes) {
 
 void server_host::receive(std::uint64_t link, const std::string& bytes) {
   auto* l = find(link);
+  if (l != nullptr && l->queued && l->server_open) {  // not accepted yet: it waits
+    l->unread += bytes;
+    return;
+  }
   if (l == nullptr || !l->server_open || l->session == 0) return;
   hub_.count_bytes(bytes.size(), 0);
   l->rx.feed(bytes);
@@ -159,8 +239,10 @@ void server_host::server_reset(std::uint64_t link) {
   auto* l = find(link);
   if (l == nullptr || !l->server_open) return;
   l->server_open = false;
-  link_of_session_.erase(l->session);
-  hub_.on_closed(l->session, "reset by server", now_ms());
+  if (l->session != 0) {  // 0: never accepted (reset in the accept queue)
+    link_of_session_.erase(l->session);
+    hub_.on_closed(l->session, "reset by server", now_ms());
+  }
   clock_.after(l->lat.down_ms, [this, link] {
     auto* x = find(link);
     if (x == nullptr) return;
@@ -175,6 +257,23 @@ void server_host::forget_if_done(std::uint64_t link) {
 }
 
 void server_host::apply(server::actions&& todo) {
+  if (model_.close_us <= 0) {
+    apply_now(std::move(todo));
+    return;
+  }
+  server::actions now;
+  for (auto& a : todo) {
+    if (a.close && !a.reset && a.delay_ms <= 0) {
+      close_work_.push_back(std::move(a));  // the server gets to it in turn
+    } else {
+      now.push_back(std::move(a));
+    }
+  }
+  apply_now(std::move(now));
+  schedule_accept();
+}
+
+void server_host::apply_now(server::actions&& todo) {
   for (auto& a : todo) {
     if (a.delay_ms > 0) {
       const auto delay = std::exchange(a.delay_ms, 0);
@@ -209,6 +308,15 @@ void server_host::apply(server::actions&& todo) {
 }
 
 void server_host::keep_ticking() {
+  if (model_.sweep_ms > 0) {
+    if (tick_at_) return;
+    tick_at_ = clock_.now() + model_.sweep_ms;
+    clock_.at(*tick_at_, [this] {
+      tick_at_.reset();
+      apply(hub_.tick(now_ms()));  // schedules the next sweep
+    });
+    return;
+  }
   const auto next = hub_.next_deadline();
   if (!next || (tick_at_ && *tick_at_ <= *next)) return;
   tick_at_ = *next;
@@ -237,6 +345,18 @@ void server_host::navigate(const std::string& url, const std::string& app_key,
   });
 }
 
+void server_host::set_accept_mode(accept_mode m) {
+  accept_mode_ = m;
+  if (m == accept_mode::accept) return;
+  // The listener is gone or refusing: what waited in its accept queue is reset.
+  for (const auto link : std::exchange(accept_queue_, {})) {
+    auto* l = find(link);
+    if (l == nullptr || !l->queued) continue;
+    l->queued = false;
+    server_reset(link);
+  }
+}
+
 void server_host::resume_accepting_after(std::int64_t after_ms) {
   clock_.after(after_ms, [this] {
     if (shut_down_) return;
@@ -247,7 +367,7 @@ void server_host::resume_accepting_after(std::int64_t after_ms) {
 
 void server_host::request_shutdown() {
   shut_down_ = true;
-  accept_mode_ = accept_mode::refuse;
+  set_accept_mode(accept_mode::refuse);
   apply(hub_.shutdown(now_ms()));
 }
 

@@ -49,11 +49,8 @@ bool write_file(const std::string& path, const std::string& text) {
 }
 
 std::string chart_title(const run_result& r) {
-  const std::string kind = r.target_kind == "imock"       ? "imock-server"
-                           : r.target_kind == "mosquitto" ? "mosquitto"
-                                                          : r.target;
   return "imock-storm: " + std::to_string(r.clients) + " clients, " + r.policy + " policy, " +
-         r.trigger + " -> " + kind;
+         r.trigger + " -> " + target_name(r, r.target);
 }
 
 // Summary on stdout (stderr with --json), JSON, chart. Returns the exit code.
@@ -309,6 +306,38 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->group(trg);
 
+  auto* sg = "Simulation";
+  auto* sim_flag =
+      app.add_flag("--sim", o.sim,
+                   "run the storms on the virtual-time engine instead of sockets: imock-server's "
+                   "hub and N reference connection machines on a simulated network (a million "
+                   "clients in well under a minute; docs/storm.md, Simulation)")
+          ->group(sg);
+  app.add_option("--sim-backlog", o.sim_backlog,
+                 "--sim: the listen queues' room (imock-server: 4 queues of net.core.somaxconn "
+                 "4096); a SYN that finds it full is dropped and sent again by the client's "
+                 "kernel after 1, 2, 4 ... 32 s")
+      ->capture_default_str()
+      ->check(CLI::Range(1ul, 1ul << 20))
+      ->group(sg);
+  app.add_option("--sim-service-us", o.sim_service_us,
+                 "--sim: server time per connect (accept, CONNECT, token, CONNACK); 0: the "
+                 "calibrated " +
+                     std::to_string(static_cast<int>(k_sim_default_service_us)) + " us")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6))
+      ->group(sg);
+  app.add_option("--sim-close-us", o.sim_close_us,
+                 "--sim: server time per close it does (a drop, a kick); 0: the calibrated " +
+                     std::to_string(static_cast<int>(k_sim_default_close_us)) + " us")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6))
+      ->group(sg);
+  app.add_option("--sim-rtt-ms", o.sim_rtt_ms, "--sim: every client link's round trip")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10'000))
+      ->group(sg);
+
   auto* og = "Output";
   app.add_flag("--json", o.json, "print one JSON document on stdout (the summary goes to stderr)")
       ->group(og);
@@ -330,6 +359,28 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // --- checks ---
+  if (o.sim) {
+    const auto* given = [&]() -> const char* {
+      for (const char* name : {"--target", "--admin", "--shard", "--server-bin", "--mosquitto-bin",
+                               "--source-ips", "--threads", "--messages-per-s"}) {
+        if (app.count(name) > 0) return name;
+      }
+      if (o.broker != "imock") return "--broker";
+      if (o.procs > 1) return "--procs";
+      if (o.restart_mode == "process") return "--restart-mode process";
+      return nullptr;
+    }();
+    if (given != nullptr) {
+      return fail(std::string(given) +
+                  " does not apply to --sim: the simulation runs imock-server's hub and every "
+                  "client in this one process, on a simulated network (docs/storm.md)");
+    }
+  } else if (app.count("--sim-backlog") + app.count("--sim-service-us") +
+                 app.count("--sim-close-us") + app.count("--sim-rtt-ms") >
+             0) {
+    return fail("--sim-backlog, --sim-service-us, --sim-close-us and --sim-rtt-ms need --sim");
+  }
+  (void)sim_flag;
   if (!o.shard_text.empty()) {
     std::string why;
     const auto s = parse_shard(o.shard_text, &why);
@@ -431,7 +482,7 @@ int main(int argc, char** argv) {
   const std::size_t per_process =
       shard_range(o.clients, 0, parts).size();  // the largest share (shard 0)
   const std::size_t need = per_process + 100;
-  if (need > fd_limit) {
+  if (need > fd_limit && !o.sim) {
     const auto per = fd_limit > 100 ? fd_limit - 100 : 1;
     const auto procs = (o.clients + per - 1) / per;
     return fail(std::to_string(per_process) + " clients in one process need about " +

@@ -12,10 +12,6 @@
 namespace imock::storm {
 namespace {
 
-constexpr int k_connected = static_cast<int>(rc::status::connected);
-constexpr int k_connecting = static_cast<int>(rc::status::connecting);
-constexpr std::int64_t k_none = -1;
-
 // The clock pair read once: monotonic time from then on, in epoch units.
 struct clock_base {
   std::chrono::steady_clock::time_point steady = std::chrono::steady_clock::now();
@@ -42,11 +38,6 @@ std::uint64_t read_rss_kb() {
   return 0;
 }
 
-bool terminal_status(int status) {
-  const auto* info = rc::find_status(status);
-  return info != nullptr && info->terminal;
-}
-
 }  // namespace
 
 std::int64_t now_us() noexcept {
@@ -59,37 +50,6 @@ std::int64_t now_us() noexcept {
 std::string user_id(const std::string& prefix, std::size_t shard, std::size_t local) {
   return prefix + "-" + std::to_string(shard) + "-" + std::to_string(local);
 }
-
-group_status& group_status::operator+=(const group_status& o) {
-  clients += o.clients;
-  started += o.started;
-  connected += o.connected;
-  alive += o.alive;
-  attempts += o.attempts;
-  at_arm += o.at_arm;
-  affected += o.affected;
-  recovered += o.recovered;
-  groups += o.groups;
-  origin_set += o.origin_set;
-  rss_kb += o.rss_kb;
-  return *this;
-}
-
-bool storm_complete(const group_status& s, bool need_all) {
-  return s.origin_set >= s.groups && s.connected >= s.alive && s.recovered >= s.affected &&
-         (!need_all || s.affected >= s.at_arm);
-}
-
-// One client and what the counters need to know about it. Written on the client's
-// strand (its callbacks); read by the driver thread.
-struct client_group::slot {
-  std::atomic<std::int64_t> attempt_us{0};         // start of the current attempt
-  std::atomic<std::int64_t> lost_us{0};            // first loss in storm `gen`
-  std::atomic<std::int64_t> recovered_us{k_none};  // first Connected after it
-  std::atomic<std::uint32_t> gen{0};               // storm the two fields above belong to
-  std::atomic<std::uint8_t> status{static_cast<std::uint8_t>(rc::status::unconnected)};
-  std::atomic<bool> alive{true};
-};
 
 // What one client sent, as its messages' fate is learnt: acknowledged by the server
 // (the sender's callback) and shown to the receiver (its listener), by sequence number.
@@ -104,17 +64,19 @@ struct client_group::sender_log {
   static constexpr std::uint8_t k_shown = 2;
 };
 
-client_group::client_group(group_options o) : o_(std::move(o)) {
-  const auto n = std::max<std::size_t>(1, o_.max_buckets);
-  b_attempts_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
-  b_successes_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
-  b_failures_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
-  if (o_.messages_per_s > 0) {
-    b_delivered_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
-    b_delivery_max_us_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
-  }
-  b_connected_.assign(n, -1);
+namespace {
+
+counts_options counts_for(const group_options& o) {
+  return {.count = o.count,
+          .t0_ms = o.t0_ms,
+          .bucket_ms = o.bucket_ms,
+          .max_buckets = o.max_buckets,
+          .messages = o.messages_per_s > 0};
 }
+
+}  // namespace
+
+client_group::client_group(group_options o) : o_(std::move(o)), counts_(counts_for(o_)) {}
 
 client_group::~client_group() {
   stop_ramp_ = true;
@@ -125,20 +87,12 @@ client_group::~client_group() {
   rt_.reset();
 }
 
-std::size_t client_group::bucket(std::int64_t at_us) const {
-  const auto b = (at_us / 1000 - o_.t0_ms) / std::max<std::int64_t>(1, o_.bucket_ms);
-  return static_cast<std::size_t>(std::clamp<std::int64_t>(
-      b, 0, static_cast<std::int64_t>(std::max<std::size_t>(1, o_.max_buckets)) - 1));
-}
-
 std::string client_group::prepare() {
   client::runtime_options ro;
   ro.io_threads = std::max(1u, o_.threads);
   ro.inline_callbacks = true;
   rt_ = std::make_unique<client::runtime>(ro);
-  slots_ = std::make_unique<slot[]>(o_.count);
   clients_.reserve(o_.count);
-  alive_ = o_.count;
   for (std::size_t i = 0; i < o_.count; ++i) {
     auto c = std::make_unique<client::client>(*rt_);
     client::sdk_options so;
@@ -163,11 +117,11 @@ std::string client_group::prepare() {
       return "client init failed with " + std::to_string(static_cast<int>(rc)) +
              " (bad URL or options?)";
     }
-    slot* s = &slots_[i];
-    c->set_connection_status_listener([this, s](rc::status st, rc::code cause) {
-      on_status(*s, static_cast<int>(st), static_cast<int>(cause));
+    c->set_connection_status_listener([this, i](rc::status st, rc::code cause) {
+      counts_.on_status(i, static_cast<int>(st), static_cast<int>(cause), now_us());
     });
-    c->set_attempt_listener([this, s](std::int64_t, std::uint32_t) { on_attempt(*s); });
+    c->set_attempt_listener(
+        [this, i](std::int64_t, std::uint32_t) { counts_.on_attempt(i, now_us()); });
     if (o_.messages_per_s > 0) {
       c->set_receive_listener(
           [this](const client::message& m, int, bool, bool) { on_message(m.content); });
@@ -189,7 +143,7 @@ void client_group::start_ramp() {
 // Clients start at phases spread over one period, so the load is even.
 void client_group::traffic_loop() {
   const auto period_us = static_cast<std::int64_t>(1e6 / o_.messages_per_s);
-  while (!stop_traffic_ && !ramp_over_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!stop_traffic_ && !counts_.ramp_over()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const auto start = now_us();
   for (std::size_t i = 0; i < o_.count; ++i) {
     logs_[i].next_due_us =
@@ -204,7 +158,7 @@ void client_group::traffic_loop() {
 
 void client_group::send_due(std::size_t i, std::int64_t now) {
   auto& log = logs_[i];
-  if (slots_[i].status.load() != k_connected) return;  // the app waits for Connected
+  if (!counts_.connected(i)) return;  // the app waits for Connected
   std::vector<std::pair<std::int64_t, std::uint32_t>> again;
   {
     std::lock_guard lock(log.mu);
@@ -277,21 +231,7 @@ void client_group::on_message(const std::string& content) {
   }
   m_delivered_.fetch_add(1);
   const auto us = static_cast<std::uint64_t>(std::max<long long>(0, t - sent_us));
-  const auto b = bucket(t);
-  b_delivered_[b].fetch_add(1, std::memory_order_relaxed);
-  auto seen = b_delivery_max_us_[b].load(std::memory_order_relaxed);
-  while (us > seen && !b_delivery_max_us_[b].compare_exchange_weak(seen, us)) {
-  }
-  std::lock_guard lock(mu_);
-  if (gen_.load() != 0) {
-    d_during_.add(us);
-    current_.delivery_during_us.add(us);
-  } else if (!armed_once_) {
-    d_before_.add(us);
-  } else {
-    d_after_.add(us);
-    if (!storms_.empty()) storms_.back().delivery_after_us.add(us);
-  }
+  counts_.on_delivery(us, t);
 }
 
 // Nothing on its way: every send answered, every failure resent, every acknowledged
@@ -314,168 +254,28 @@ void client_group::ramp_loop() {
     const auto token =
         token::issue(o_.app_key, user_id(o_.user_prefix, o_.shard, i), o_.app_secret, t0);
     clients_[i]->connect(token.value_or("bad-token"), 0, {}, {}, {});
-    started_.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-// --- callbacks (event-loop threads) ----------------------------------------------------
-
-void client_group::on_attempt(slot& s) {
-  const auto t = now_us();
-  s.attempt_us.store(t, std::memory_order_relaxed);
-  attempts_.fetch_add(1, std::memory_order_relaxed);
-  b_attempts_[bucket(t)].fetch_add(1, std::memory_order_relaxed);
-  if (!ramp_over_.load(std::memory_order_relaxed)) ramp_attempts_.fetch_add(1);
-  if (gen_.load(std::memory_order_relaxed) != 0) storm_attempts_.fetch_add(1);
-}
-
-void client_group::mark_lost(slot& s, std::int64_t at_us) {
-  const auto g = gen_.load();
-  if (g == 0) return;
-  auto old = s.gen.load();
-  if (old == g || !s.gen.compare_exchange_strong(old, g)) return;
-  s.recovered_us.store(k_none);
-  s.lost_us.store(at_us);
-  affected_.fetch_add(1);
-}
-
-void client_group::on_status(slot& s, int st, int cause) {
-  const auto t = now_us();
-  const int prev = s.status.exchange(static_cast<std::uint8_t>(st));
-  if (st == k_connected) {
-    const auto latency = std::max<std::int64_t>(0, t - s.attempt_us.load());
-    connected_.fetch_add(1);
-    b_successes_[bucket(t)].fetch_add(1, std::memory_order_relaxed);
-    {
-      std::lock_guard lock(mu_);
-      const auto us = static_cast<std::uint64_t>(latency);
-      latency_all_.add(us);
-      (ramp_over_ ? latency_storm_ : latency_ramp_).add(us);
-    }
-    if (s.gen.load() == gen_.load() && gen_.load() != 0) {
-      std::int64_t none = k_none;
-      if (s.recovered_us.compare_exchange_strong(none, t)) recovered_.fetch_add(1);
-    }
-    return;
-  }
-  const bool stopped = terminal_status(st);
-  if (prev == k_connected) {
-    connected_.fetch_sub(1);
-    mark_lost(s, t);
-  } else if (prev == k_connecting && cause != 0 &&
-             !(st == static_cast<int>(rc::status::network_unavailable) &&
-               cause == static_cast<int>(rc::code::network_unavailable))) {
-    // A failed attempt (a flap's own NetworkUnavailable is not one).
-    b_failures_[bucket(t)].fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mu_);
-    ++failures_all_[cause];
-    if (gen_.load() != 0) ++failures_storm_[cause];
-    auto& series = b_failures_by_code_[cause];
-    if (series.empty()) series.assign(std::max<std::size_t>(1, o_.max_buckets), 0);
-    ++series[bucket(t)];
-  }
-  if (stopped && s.alive.exchange(false)) {
-    alive_.fetch_sub(1);
-    std::lock_guard lock(mu_);
-    ++stopped_[cause];
+    counts_.started();
   }
 }
 
 // --- driver calls -----------------------------------------------------------------------
 
 group_status client_group::status() const {
-  group_status g;
-  g.clients = o_.count;
-  g.started = started_.load();
-  g.connected = connected_.load();
-  g.alive = alive_.load();
-  g.attempts = attempts_.load();
-  g.at_arm = at_arm_.load();
-  g.affected = affected_.load();
-  g.recovered = recovered_.load();
-  g.origin_set = origin_set_.load() ? 1 : 0;
+  auto g = counts_.status();
   g.rss_kb = read_rss_kb();
   return g;
 }
 
-void client_group::end_ramp(std::int64_t at_us) {
-  std::lock_guard lock(mu_);
-  ramp_end_us_ = at_us;
-  ramp_connected_ = connected_.load();
-  ramp_over_ = true;
-}
-
+void client_group::end_ramp(std::int64_t at_us) { counts_.end_ramp(at_us); }
 void client_group::arm(int index, const std::string& trigger, std::int64_t armed_us) {
-  {
-    std::lock_guard lock(mu_);
-    current_ = storm_result{};
-    current_.index = index;
-    current_.trigger = trigger;
-    current_.armed_ms = armed_us / 1000;
-    armed_once_ = true;
-    latency_storm_ = {};
-    failures_storm_.clear();
-  }
-  origin_set_ = false;
-  affected_ = 0;
-  recovered_ = 0;
-  storm_attempts_ = 0;
-  at_arm_ = alive_.load();
-  gen_ = static_cast<std::uint32_t>(index);
-  // Clients that are down already are affected from the start.
-  for (std::size_t i = 0; i < o_.count; ++i) {
-    auto& s = slots_[i];
-    if (!s.alive.load() || s.status.load() == k_connected) continue;
-    mark_lost(s, armed_us);
-    if (s.status.load() == k_connected) {  // came back meanwhile
-      std::int64_t none = k_none;
-      if (s.recovered_us.compare_exchange_strong(none, armed_us)) recovered_.fetch_add(1);
-    }
-  }
+  counts_.arm(index, trigger, armed_us);
 }
-
-void client_group::set_origin(std::int64_t origin_us) {
-  {
-    std::lock_guard lock(mu_);
-    current_.origin_ms = origin_us / 1000;
-  }
-  origin_set_ = true;
-}
-
-void client_group::end_storm(std::int64_t end_us) {
-  const auto g = gen_.load();
-  std::lock_guard lock(mu_);
-  auto& s = current_;
-  s.end_ms = end_us / 1000;
-  s.clients = at_arm_.load();
-  s.attempts = storm_attempts_.load();
-  s.latency_us = latency_storm_;
-  s.failures = failures_storm_;
-  const std::int64_t origin_us = s.origin_ms * 1000;
-  for (std::size_t i = 0; i < o_.count; ++i) {
-    const auto& sl = slots_[i];
-    if (sl.gen.load() != g) continue;
-    ++s.affected;
-    const auto back = sl.recovered_us.load();
-    if (back != k_none && back <= end_us) {
-      ++s.recovered;
-      s.recovery_us.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, back - origin_us)));
-    } else {
-      ++s.lost;
-    }
-  }
-  s.complete = s.lost == 0 && origin_set_.load();
-  storms_.push_back(s);
-  gen_ = 0;  // between storms nothing is attributed
-}
+void client_group::set_origin(std::int64_t origin_us) { counts_.set_origin(origin_us); }
+void client_group::end_storm(std::int64_t end_us) { counts_.end_storm(end_us); }
+void client_group::sample(std::int64_t at_us) { counts_.sample(at_us); }
 
 void client_group::set_network(bool available) {
   for (auto& c : clients_) c->set_network_available(available);
-}
-
-void client_group::sample(std::int64_t at_us) {
-  const auto b = bucket(at_us);
-  b_connected_[b] = static_cast<std::int64_t>(connected_.load());
 }
 
 void client_group::finish(run_result& r, std::int64_t drain_ms) {
@@ -491,31 +291,19 @@ void client_group::finish(run_result& r, std::int64_t drain_ms) {
     traffic_thread_.join();
   }
   const auto end = now_us();
-  sample(end);
+  counts_.sample(end);
   // Destroying a client closes its socket; no callback runs afterwards.
   clients_.clear();
   rt_.reset();
-
-  std::lock_guard lock(mu_);
-  r.clients = o_.count;
-  r.ramp_end_ms = ramp_end_us_ / 1000;
-  r.ramp_connected = ramp_connected_;
-  r.ramp_attempts = ramp_attempts_.load();
-  r.ramp_latency_us = latency_ramp_;
-  r.latency_us = latency_all_;
-  r.failures = failures_all_;
-  r.stopped = stopped_;
-  r.storms = storms_;
+  counts_.fill(r, end);
   if (logs_) {
     traffic_result t{.per_client_per_s = o_.messages_per_s,
                      .sent = m_sent_.load(),
                      .send_failures = m_failures_.load(),
                      .unconfirmed = static_cast<std::uint64_t>(std::max<std::int64_t>(0, m_pending_.load())),
                      .delivered = m_delivered_.load(),
-                     .duplicates = m_duplicates_.load(),
-                     .before_us = d_before_,
-                     .during_us = d_during_,
-                     .after_us = d_after_};
+                     .duplicates = m_duplicates_.load()};
+    counts_.fill_deliveries(t);
     for (std::size_t i = 0; i < o_.count; ++i) {
       std::lock_guard log_lock(logs_[i].mu);
       for (const auto st : logs_[i].state) {
@@ -523,32 +311,6 @@ void client_group::finish(run_result& r, std::int64_t drain_ms) {
       }
     }
     r.traffic = std::move(t);
-  }
-  // The timeline up to the last bucket in use.
-  const auto last = bucket(end);
-  timeline& tl = r.tl;
-  tl.t0_ms = o_.t0_ms;
-  tl.bucket_ms = o_.bucket_ms;
-  tl.resize(last + 1);
-  std::int64_t carry = 0;
-  for (std::size_t i = 0; i <= last; ++i) {
-    tl.attempts[i] = b_attempts_[i].load();
-    tl.successes[i] = b_successes_[i].load();
-    tl.failures[i] = b_failures_[i].load();
-    if (b_connected_[i] >= 0) carry = b_connected_[i];  // a late tick: previous value
-    tl.connected[i] = carry;
-  }
-  if (b_delivered_) {
-    tl.with_messages = true;
-    tl.resize(last + 1);
-    for (std::size_t i = 0; i <= last; ++i) {
-      tl.delivered[i] = b_delivered_[i].load();
-      tl.delivery_max_us[i] = b_delivery_max_us_[i].load();
-    }
-  }
-  for (const auto& [code, series] : b_failures_by_code_) {
-    tl.failures_by_code[code].assign(series.begin(),
-                                     series.begin() + static_cast<std::ptrdiff_t>(last + 1));
   }
 }
 

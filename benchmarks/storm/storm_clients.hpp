@@ -1,13 +1,10 @@
-// The simulated clients of one imock-storm process: N reference-SDK clients
+// The clients of one imock-storm process over real sockets: N reference-SDK clients
 // (client::client on one client::runtime with inline callbacks), connected at a
-// ramp rate, and the live counting of what they do: attempts, successes and
-// failures per time bucket, connect latency, and per storm who lost the
-// connection and when it came back.
+// ramp rate, counted by storm_counts with the wall clock's time.
 //
 // Threads: the SDK's event-loop threads run the callbacks (status listener,
 // attempt listener) and update the counters; the caller's thread (the storm
-// driver) calls everything below. Counters are atomics; histograms and code maps
-// sit behind one mutex (a few thousand updates per second at most).
+// driver) calls everything below.
 #pragma once
 
 #include <atomic>
@@ -18,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "imock/benchmarks/storm/storm_counts.hpp"
 #include "imock/benchmarks/storm/storm_report.hpp"
 #include "imock/client/connection.hpp"
 
@@ -61,26 +59,6 @@ struct group_options {
   std::size_t max_buckets = 3600;
 };
 
-/// A snapshot of the counters (sums across processes are meaningful).
-struct group_status {
-  std::uint64_t clients = 0;     // clients of this group
-  std::uint64_t started = 0;     // connect() called
-  std::uint64_t connected = 0;   // status Connected now
-  std::uint64_t alive = 0;       // not stopped by a terminal code
-  std::uint64_t attempts = 0;    // since the start
-  std::uint64_t at_arm = 0;      // alive clients when the current storm was armed
-  std::uint64_t affected = 0;    // current storm
-  std::uint64_t recovered = 0;   // current storm
-  std::uint64_t groups = 1;      // groups summed here
-  std::uint64_t origin_set = 0;  // groups whose current storm has its origin
-  std::uint64_t rss_kb = 0;      // this process
-  group_status& operator+=(const group_status& o);
-};
-
-/// Whether a storm is over: the origin is known, every alive client is connected,
-/// every affected one is back, and (need_all) every client was affected.
-bool storm_complete(const group_status& s, bool need_all);
-
 class client_group {
  public:
   explicit client_group(group_options o);
@@ -92,7 +70,7 @@ class client_group {
   std::string prepare();
   /// Starts connecting at the ramp rate on a thread of its own.
   void start_ramp();
-  [[nodiscard]] group_status status() const;
+  [[nodiscard]] group_status status() const;  // with this process's RSS
   /// The ramp is over: later connects count towards storms, not the ramp.
   void end_ramp(std::int64_t at_us);
   /// Storm `index` begins at `armed_us`: from now on a lost connection is counted
@@ -110,14 +88,9 @@ class client_group {
   /// first stops new messages and waits (up to `drain_ms`) for the ones on their way.
   void finish(run_result& r, std::int64_t drain_ms = 20'000);
 
-  struct slot;
   struct sender_log;
 
  private:
-  void on_attempt(slot& s);
-  void on_status(slot& s, int status, int cause);
-  void mark_lost(slot& s, std::int64_t at_us);
-  [[nodiscard]] std::size_t bucket(std::int64_t at_us) const;
   void ramp_loop();
   // --- message traffic (messages_per_s > 0) ---
   void traffic_loop();
@@ -127,8 +100,8 @@ class client_group {
   [[nodiscard]] bool drained();
 
   group_options o_;
+  storm_counts counts_;
   std::unique_ptr<client::runtime> rt_;
-  std::unique_ptr<slot[]> slots_;
   std::vector<std::unique_ptr<client::client>> clients_;
   std::thread ramp_thread_;
   std::atomic<bool> stop_ramp_{false};
@@ -139,28 +112,6 @@ class client_group {
   std::atomic<std::uint64_t> m_sent_{0}, m_failures_{0}, m_delivered_{0}, m_duplicates_{0};
   std::atomic<std::int64_t> m_pending_{0};  // sends without their callback yet
   std::atomic<std::int64_t> m_to_resend_{0};
-
-  // Counters.
-  std::atomic<std::uint64_t> started_{0}, connected_{0}, alive_{0}, attempts_{0};
-  std::atomic<std::uint64_t> ramp_attempts_{0}, storm_attempts_{0};
-  std::atomic<std::uint64_t> at_arm_{0}, affected_{0}, recovered_{0};
-  std::atomic<std::uint32_t> gen_{0};  // current storm index, 0: none yet
-  std::atomic<bool> ramp_over_{false};
-  std::atomic<bool> origin_set_{false};
-  std::unique_ptr<std::atomic<std::uint64_t>[]> b_attempts_, b_successes_, b_failures_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> b_delivered_, b_delivery_max_us_;
-  std::vector<std::int64_t> b_connected_;  // driver thread only
-
-  mutable std::mutex mu_;  // guards everything below
-  histogram latency_all_, latency_ramp_, latency_storm_;
-  std::map<int, std::uint64_t> failures_all_, failures_storm_, stopped_;
-  std::map<int, std::vector<std::uint64_t>> b_failures_by_code_;
-  std::int64_t ramp_end_us_ = 0;
-  std::uint64_t ramp_connected_ = 0;
-  storm_result current_;
-  std::vector<storm_result> storms_;
-  bool armed_once_ = false;
-  histogram d_before_, d_during_, d_after_;
 };
 
 }  // namespace imock::storm

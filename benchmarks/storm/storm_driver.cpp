@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "imock/base/json_exact.hpp"
+#include "imock/benchmarks/storm/storm_sim.hpp"
 #include "imock/client/sdk.hpp"
 
 namespace imock::storm {
@@ -257,6 +258,16 @@ class child_population final : public population {
 
 enum class role { solo, leader, follower };
 
+// Real runs' time: the monotonic clock in epoch units (storm_clients.hpp).
+class wall_clock final : public run_clock {
+ public:
+  std::int64_t now_us() override { return storm::now_us(); }
+  void wait_until(std::int64_t t_us) override {
+    const auto now = storm::now_us();
+    if (t_us > now) std::this_thread::sleep_for(std::chrono::microseconds(t_us - now));
+  }
+};
+
 struct trigger_rules {
   bool server_side = false;  // needs the admin API (or, for restart, our own broker)
   bool need_all = true;      // every client is expected to lose its connection
@@ -288,6 +299,9 @@ class driver {
     result_.notes.push_back(text);
     if (!o_.json) std::fprintf(stderr, "imock-storm: %s\n", text.c_str());
   }
+  // The run's time: the wall clock's, or the simulation's.
+  [[nodiscard]] std::int64_t now_us() const { return clock_->now_us(); }
+  [[nodiscard]] std::int64_t now_ms() const { return now_us() / 1000; }
   [[nodiscard]] double elapsed_s() const { return static_cast<double>(now_us() - start_us_) / 1e6; }
   [[nodiscard]] double left_s() const { return o_.duration_limit - elapsed_s(); }
 
@@ -298,8 +312,12 @@ class driver {
   std::string url_;
   std::string kind_;  // imock, mosquitto, url
   std::string admin_base_;
+  wall_clock wall_;
+  std::unique_ptr<sim_world> sim_;  // --sim: the clock, the server and the clients' world
+  run_clock* clock_ = &wall_;
   std::unique_ptr<broker_process> broker_;
-  std::unique_ptr<admin_client> admin_;
+  std::unique_ptr<admin_client> http_admin_;
+  admin_api* admin_ = nullptr;  // http_admin_ or sim_
   std::unique_ptr<population> pop_;
   std::int64_t start_us_ = 0;
   std::int64_t next_tick_us_ = 0;
@@ -316,6 +334,12 @@ class driver {
 };
 
 std::string driver::setup_target() {
+  if (sim_) {
+    url_ = sim_->mqtt_url();
+    kind_ = "imock";
+    admin_base_ = sim_->http_base();
+    return {};
+  }
   if (!o_.target.empty()) {
     url_ = o_.target;
     kind_ = "url";
@@ -398,7 +422,7 @@ bool driver::tick() {
   auto now = now_us();
   if (next_tick_us_ == 0) next_tick_us_ = now;
   if (now < next_tick_us_) {
-    std::this_thread::sleep_for(std::chrono::microseconds(next_tick_us_ - now));
+    clock_->wait_until(next_tick_us_);
     now = now_us();
   }
   // Sample in the middle of a bucket so a late tick still lands in the right one.
@@ -409,6 +433,11 @@ bool driver::tick() {
   last_status_ = s;
   if (stop_.load()) {
     if (result_.stopped_by == "done") result_.stopped_by = "interrupted";
+    return false;
+  }
+  if (sim_ && !sim_->error().empty()) {
+    result_.stopped_by = "error";
+    note(sim_->error());
     return false;
   }
   if (left_s() <= 0) {
@@ -569,6 +598,10 @@ bool driver::wait_event(int index, std::int64_t& origin_us) {
 }
 
 run_result driver::run() {
+  if (o_.sim) {
+    sim_ = std::make_unique<sim_world>(o_);
+    clock_ = sim_.get();
+  }
   start_us_ = now_us();
   tty_ = ::isatty(2) != 0;
   show_progress_ = !o_.no_progress && (o_.progress || tty_);
@@ -587,11 +620,14 @@ run_result driver::run() {
 
   if (auto err = setup_target(); !err.empty()) return finish_with_error(err);
   result_.target = url_;
-  result_.target_kind = kind_;
+  result_.target_kind = sim_ ? "sim" : kind_;
   if (broker_) result_.server_pid = broker_->pid();
-  if (!admin_base_.empty()) {
+  if (sim_) {
+    admin_ = sim_.get();
+  } else if (!admin_base_.empty()) {
     try {
-      admin_ = std::make_unique<admin_client>(admin_base_, o_.admin_token);
+      http_admin_ = std::make_unique<admin_client>(admin_base_, o_.admin_token);
+      admin_ = http_admin_.get();
     } catch (const std::exception& e) {
       return finish_with_error(e.what());
     }
@@ -631,7 +667,7 @@ run_result driver::run() {
   } else {
     auto g = group_for(effective, url_, o_.shard, o_.shards);
     total_clients_ = g.count;
-    pop_ = make_local_population(g);
+    pop_ = sim_ ? sim_->make_population(g) : make_local_population(g);
   }
   phase_ = "prepare";
   if (auto err = pop_->prepare(); !err.empty()) return finish_with_error(err);
@@ -784,6 +820,15 @@ run_result driver::run() {
     broker_->stop();
   }
   result_.end_ms = now_ms();
+  if (sim_) {
+    result_.notes.push_back(sim_->model_notes());
+    if (o_.clients >= 100'000) {
+      // The process ends right after the report; freeing millions of small objects
+      // one by one would add seconds to a run of a million clients.
+      (void)pop_.release();
+      (void)sim_.release();
+    }
+  }
   return result_;
 }
 
@@ -811,7 +856,15 @@ json::object to_json(const options& o) {
                  {"duration_limit_s", o.duration_limit},
                  {"bucket_ms", o.bucket_ms},
                  {"plain", o.plain},
-                 {"broker", o.target.empty() ? o.broker : std::string("url")}};
+                 {"broker", o.sim              ? std::string("sim")
+                            : o.target.empty() ? o.broker
+                                               : std::string("url")}};
+  if (o.sim) {
+    j["sim_backlog"] = o.sim_backlog;
+    j["sim_service_us"] = o.sim_service_us > 0 ? o.sim_service_us : k_sim_default_service_us;
+    j["sim_close_us"] = o.sim_close_us > 0 ? o.sim_close_us : k_sim_default_close_us;
+    j["sim_rtt_ms"] = o.sim_rtt_ms;
+  }
   if (o.trigger == "restart") {
     j["restart_down_ms"] = o.restart_down_ms;
     j["restart_mode"] = o.restart_mode.empty() ? "auto" : o.restart_mode;

@@ -68,13 +68,35 @@ struct options {
   bool progress = false;
   bool no_progress = false;
   int bucket_ms = 100;
+  // Simulation (--sim): the model's network and server (storm_sim.hpp).
+  bool sim = false;
+  std::size_t sim_backlog = 16384;  // listen queues: imock-server's 4 of net.core.somaxconn
+  double sim_service_us = 0;        // server time per connect; 0: the calibrated default
+  double sim_close_us = 0;          // server time per close; 0: the calibrated default
+  int sim_rtt_ms = 0;              // round trip of every client's link
   // Internal: a child of --procs (commands on stdin).
   bool child = false;
   std::int64_t t0_ms = 0;
 };
 
+/// The server time per connect and per close --sim takes unless told: fitted to real
+/// drop-all storms of 10,000 clients on the 2-core machines imock is developed on
+/// (docs/storm.md, "Simulation": how, and the validation at 5k and 15k).
+inline constexpr double k_sim_default_service_us = 30;
+inline constexpr double k_sim_default_close_us = 53;
+
 /// The options as JSON (echoed in the result).
 boost::json::object to_json(const options& o);
+
+/// Where a run's time comes from: the wall clock, or the simulation's virtual clock.
+class run_clock {
+ public:
+  virtual ~run_clock() = default;
+  /// Microseconds since the epoch.
+  virtual std::int64_t now_us() = 0;
+  /// Lets time pass until `t_us`: the wall clock sleeps, the simulation runs its events.
+  virtual void wait_until(std::int64_t t_us) = 0;
+};
 
 /// The clients, wherever they run. Calls come from the driver thread only.
 class population {

@@ -1029,6 +1029,13 @@ std::string table_cell(const std::optional<double>& x) { return x ? format("%.2f
 
 }  // namespace
 
+std::string target_name(const run_result& r, const std::string& other) {
+  if (r.target_kind == "imock") return "imock-server";
+  if (r.target_kind == "sim") return "imock-server (simulated)";
+  if (r.target_kind == "mosquitto") return "mosquitto";
+  return other;
+}
+
 std::string summary_text(const run_result& r) {
   std::string out;
   const auto line = [&](std::string_view head, const std::string& text) {
@@ -1036,10 +1043,8 @@ std::string summary_text(const run_result& r) {
     h.resize(11, ' ');
     out += h + " " + text + "\n";
   };
-  const std::string kind = r.target_kind == "imock"       ? "imock-server"
-                           : r.target_kind == "mosquitto" ? "mosquitto"
-                                                          : "broker";
-  line("imock-storm", std::to_string(r.clients) + " clients -> " + kind + " " + r.target);
+  line("imock-storm", std::to_string(r.clients) + " clients -> " + target_name(r, "broker") + " " +
+                          r.target);
   std::string setup = "policy " + r.policy + ", trigger " + r.trigger;
   if (!r.storms.empty()) setup += " x" + std::to_string(r.storms.size());
   if (r.shard_count > 1) {
@@ -1122,7 +1127,7 @@ std::string summary_text(const run_result& r) {
     }
     const auto& first = r.server_samples.front();
     const auto& last = r.server_samples.back();
-    line("server", kind + (r.server_pid ? " pid " + std::to_string(*r.server_pid) : "") + ": RSS " +
+    line("server", target_name(r, "broker") + (r.server_pid ? " pid " + std::to_string(*r.server_pid) : "") + ": RSS " +
                        mb_text(first.rss_kb) + " at start, peak " + mb_text(peak) + ", " +
                        mb_text(last.rss_kb) + " at the end; CPU " +
                        seconds_text(static_cast<double>(cpu_ms) / 1000) + " during the run");

@@ -189,7 +189,7 @@ struct run_result {
   std::vector<std::size_t> shards;  // the shards this result holds
   std::uint64_t clients = 0;        // clients this result covers
   std::string target;               // URL
-  std::string target_kind;          // imock, mosquitto, url
+  std::string target_kind;          // imock, mosquitto, url, sim (imock-storm --sim)
   std::string policy;               // documented, full-jitter, decorrelated
   std::string trigger;              // drop-all, restart, blackhole, kicks, flap, none
   std::int64_t start_ms = 0;
@@ -234,6 +234,10 @@ std::optional<run_result> from_json(const boost::json::value& v, std::string* er
 /// time; storms are matched by index. Config, target and policy come from the first.
 /// Server readings come from whichever result has them (the one that started it).
 run_result merge(const std::vector<run_result>& parts);
+
+/// What the target was, for people: imock-server, "imock-server (simulated)" (--sim),
+/// mosquitto, or `other` for a broker given by URL.
+std::string target_name(const run_result& r, const std::string& other);
 
 /// The summary a person reads at a glance (several lines, no colour).
 std::string summary_text(const run_result& r);

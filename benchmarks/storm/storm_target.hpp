@@ -38,19 +38,30 @@ struct http_result {
   [[nodiscard]] std::string what() const;  // for messages
 };
 
+/// imock-server's admin API as imock-storm calls it: over HTTP (admin_client), or
+/// inside the simulation (storm_sim).
+class admin_api {
+ public:
+  virtual ~admin_api() = default;
+  /// POST `path` with a JSON body; every call is bounded by `timeout_ms`.
+  virtual http_result post(std::string_view path, std::string_view json_body,
+                           int timeout_ms = 10'000) = 0;
+  /// GET `target` (path and query).
+  virtual http_result get(std::string_view target, int timeout_ms = 10'000) = 0;
+};
+
 /// A small blocking HTTP/1.1 client for imock-server's admin API, keeping one
 /// connection open between calls (rolling kicks make hundreds per second).
 /// Not thread-safe: one per thread.
-class admin_client {
+class admin_client final : public admin_api {
  public:
   /// `base` is http://HOST:PORT. Throws std::invalid_argument when it is not.
   /// A non-empty `token` goes with every call as "Authorization: Bearer TOKEN".
   explicit admin_client(const std::string& base, const std::string& token = {});
 
-  /// POST `path` with a JSON body; every call is bounded by `timeout_ms`.
-  http_result post(std::string_view path, std::string_view json_body, int timeout_ms = 10'000);
-  /// GET `target` (path and query).
-  http_result get(std::string_view target, int timeout_ms = 10'000);
+  http_result post(std::string_view path, std::string_view json_body,
+                   int timeout_ms = 10'000) override;
+  http_result get(std::string_view target, int timeout_ms = 10'000) override;
 
  private:
   net::http_client http_;
