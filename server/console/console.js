@@ -620,12 +620,19 @@
     a.hidden = false;
   }
 
+  // The newest request wins: a name typed while the last one was on its way asks
+  // again, and the older answer is dropped.
+  let downloadsAsked = 0;
+  let stoppedOnce = false;
+
   async function prepareDownloads() {
+    const asked = ++downloadsAsked;
     const name = textOf('#scenario-name') || 'recorded';
     try {
       const [yaml, json] = await Promise.all([
         api(`/admin/record/scenario?name=${encodeURIComponent(name)}`, undefined, {as: 'text'}),
         api('/admin/record/last', undefined, {as: 'text'})]);
+      if (asked !== downloadsAsked) return;
       offer($('#download-scenario'), new Blob([yaml], {type: 'application/yaml'}), `${name}.yaml`);
       offer($('#download-recording'), new Blob([json], {type: 'application/json'}), `${name}.recording.json`);
     } catch (e) {
@@ -644,7 +651,10 @@
         for (const a of [$('#download-scenario'), $('#download-recording')]) a.hidden = true;
       }
       showRecording(r);
-      if (!starting) await prepareDownloads();
+      if (!starting) {
+        stoppedOnce = true;
+        await prepareDownloads();
+      }
     } catch (e) {
       showStatus(false, `${starting ? 'record start' : 'record stop'}: ${e.message}`);
       refreshRecording();
@@ -656,7 +666,7 @@
     let timer = 0;
     $('#scenario-name').addEventListener('input', () => {
       clearTimeout(timer);
-      if (!$('#download-scenario').hidden) timer = setTimeout(prepareDownloads, 400);
+      if (stoppedOnce && !rec.recording) timer = setTimeout(prepareDownloads, 400);
     });
   }
 
