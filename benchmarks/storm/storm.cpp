@@ -1,5 +1,6 @@
 // imock-storm: the reconnect-storm load generator. Runs N reference-SDK clients
-// (client::client, the SDK's own state machine) over real sockets against
+// (client::client, the SDK's own state machine) over real sockets (or, with --sim,
+// on the virtual-time engine: benchmarks/storm/storm_sim.hpp) against
 // imock-server (started here, or given by URL) or any MQTT 5 broker, fires a
 // trigger (drop-all, restart, blackhole, rolling kicks, a network flap) and
 // measures how the clients come back. docs/storm.md has every flag and how to
@@ -129,7 +130,8 @@ int main(int argc, char** argv) {
 
   options o;
   CLI::App app{
-      "imock-storm: a reconnect storm made of N reference-SDK clients over real sockets.\n"
+      "imock-storm: a reconnect storm made of N reference-SDK clients over real sockets\n"
+      "(or, with --sim, on the virtual-time engine: imock-server's hub and the SDK's machine).\n"
       "Connects them (ramp), holds, fires a trigger, measures how they come back, repeats\n"
       "(--storms). Starts imock-server itself unless --target is given. Loopback only unless\n"
       "--allow-remote; every run ends by itself (--duration-limit).\n"
@@ -307,12 +309,11 @@ int main(int argc, char** argv) {
       ->group(trg);
 
   auto* sg = "Simulation";
-  auto* sim_flag =
-      app.add_flag("--sim", o.sim,
+  app.add_flag("--sim", o.sim,
                    "run the storms on the virtual-time engine instead of sockets: imock-server's "
                    "hub and N reference connection machines on a simulated network (a million "
-                   "clients in well under a minute; docs/storm.md, Simulation)")
-          ->group(sg);
+                   "clients in about a minute; docs/storm.md, Simulation)")
+      ->group(sg);
   app.add_option("--sim-backlog", o.sim_backlog,
                  "--sim: the listen queues' room (imock-server: 4 queues of net.core.somaxconn "
                  "4096); a SYN that finds it full is dropped and sent again by the client's "
@@ -380,7 +381,6 @@ int main(int argc, char** argv) {
              0) {
     return fail("--sim-backlog, --sim-service-us, --sim-close-us and --sim-rtt-ms need --sim");
   }
-  (void)sim_flag;
   if (!o.shard_text.empty()) {
     std::string why;
     const auto s = parse_shard(o.shard_text, &why);

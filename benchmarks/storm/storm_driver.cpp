@@ -42,8 +42,7 @@ client::jitter_kind jitter_of(const std::string& policy) {
 
 class local_population final : public population {
  public:
-  explicit local_population(const group_options& g)
-      : group_(g), rss_before_kb_(read_proc(0).rss_kb) {}
+  explicit local_population(const group_options& g) : group_(g) {}
 
   std::string prepare() override { return group_.prepare(); }
   void start_ramp() override { group_.start_ramp(); }
@@ -53,8 +52,7 @@ class local_population final : public population {
   }
   void end_ramp(std::int64_t at_us) override {
     group_.end_ramp(at_us);
-    rss_connected_kb_ = read_proc(0).rss_kb;
-    connected_at_ramp_ = group_.status().connected;
+    memory_.at_ramp_end(group_.status().connected);
   }
   void arm(int index, const std::string& trigger, std::int64_t at_us) override {
     group_.arm(index, trigger, at_us);
@@ -64,19 +62,13 @@ class local_population final : public population {
   void set_network(bool available) override { group_.set_network(available); }
   std::string finish(run_result& r) override {
     group_.finish(r);
-    r.tool.processes = 1;
-    r.tool.rss_before_kb = rss_before_kb_;
-    r.tool.rss_connected_kb = rss_connected_kb_;
-    r.tool.clients_connected = connected_at_ramp_;
-    r.tool.peak_kb = read_proc(0).peak_kb;
+    memory_.fill(r.tool);
     return {};
   }
 
  private:
+  process_memory memory_;  // first: read before the clients exist
   client_group group_;
-  std::uint64_t rss_before_kb_ = 0;
-  std::uint64_t rss_connected_kb_ = 0;
-  std::uint64_t connected_at_ramp_ = 0;
 };
 
 // --- the clients in child processes (--procs) -----------------------------------------

@@ -98,6 +98,29 @@ class run_clock {
   virtual void wait_until(std::int64_t t_us) = 0;
 };
 
+/// This process's memory as a run reports it (run_result::tool): read when made
+/// (before any client exists), at the ramp's end, and when the clients finish.
+class process_memory {
+ public:
+  process_memory() : before_kb_(read_proc(0).rss_kb) {}
+  void at_ramp_end(std::uint64_t clients_connected) {
+    connected_kb_ = read_proc(0).rss_kb;
+    clients_connected_ = clients_connected;
+  }
+  void fill(tool_memory& t) const {
+    t.processes = 1;
+    t.rss_before_kb = before_kb_;
+    t.rss_connected_kb = connected_kb_;
+    t.clients_connected = clients_connected_;
+    t.peak_kb = read_proc(0).peak_kb;
+  }
+
+ private:
+  std::uint64_t before_kb_ = 0;
+  std::uint64_t connected_kb_ = 0;
+  std::uint64_t clients_connected_ = 0;
+};
+
 /// The clients, wherever they run. Calls come from the driver thread only.
 class population {
  public:

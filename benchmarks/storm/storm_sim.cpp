@@ -76,8 +76,7 @@ class sim_population final : public population {
         counts_({.count = g.count,
                  .t0_ms = g.t0_ms,
                  .bucket_ms = g.bucket_ms,
-                 .max_buckets = g.max_buckets}),
-        rss_before_kb_(read_proc(0).rss_kb) {}
+                 .max_buckets = g.max_buckets}) {}
 
   std::string prepare() override {
     const auto url = net::parse_server_url(g_.url);
@@ -126,8 +125,7 @@ class sim_population final : public population {
   }
   void end_ramp(std::int64_t at_us) override {
     counts_.end_ramp(at_us);
-    rss_connected_kb_ = read_proc(0).rss_kb;
-    connected_at_ramp_ = counts_.status().connected;
+    memory_.at_ramp_end(counts_.status().connected);
   }
   void arm(int index, const std::string& trigger, std::int64_t at_us) override {
     counts_.arm(index, trigger, at_us);
@@ -141,11 +139,7 @@ class sim_population final : public population {
     const auto end = w_.clock.now() * 1000;
     counts_.sample(end);
     counts_.fill(r, end);
-    r.tool.processes = 1;
-    r.tool.rss_before_kb = rss_before_kb_;
-    r.tool.rss_connected_kb = rss_connected_kb_;
-    r.tool.clients_connected = connected_at_ramp_;
-    r.tool.peak_kb = read_proc(0).peak_kb;
+    memory_.fill(r.tool);
     return {};
   }
 
@@ -173,9 +167,7 @@ class sim_population final : public population {
   std::vector<std::unique_ptr<sim::client_host>> hosts_;
   std::size_t next_ = 0;
   std::int64_t ramp_start_ms_ = 0;
-  std::uint64_t rss_before_kb_ = 0;
-  std::uint64_t rss_connected_kb_ = 0;
-  std::uint64_t connected_at_ramp_ = 0;
+  process_memory memory_;
 };
 
 }  // namespace
