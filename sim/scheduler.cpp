@@ -4,7 +4,12 @@
 namespace imock::sim {
 
 void scheduler::at(std::int64_t t_ms, task fn) {
-  queue_[t_ms < now_ ? now_ : t_ms].push_back(std::move(fn));
+  const auto [it, created] = queue_.try_emplace(t_ms < now_ ? now_ : t_ms);
+  if (created && !spare_.empty()) {
+    it->second.tasks = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  it->second.tasks.push_back(std::move(fn));
   ++pending_;
 }
 
@@ -18,10 +23,17 @@ bool scheduler::run_until(std::int64_t until_ms, const std::function<bool()>& st
   while (!queue_.empty() && queue_.begin()->first <= until_ms) {
     const auto first = queue_.begin();
     now_ = first->first;
-    task fn = std::move(first->second.front());
-    first->second.pop_front();
+    due& d = first->second;
+    task fn = std::move(d.tasks[d.next++]);
     --pending_;
-    if (first->second.empty()) queue_.erase(first);  // what fn schedules now comes after
+    if (d.next == d.tasks.size()) {  // what fn schedules now comes after
+      constexpr std::size_t keep = 256;
+      if (spare_.size() < keep && d.tasks.capacity() <= 4096) {
+        d.tasks.clear();
+        spare_.push_back(std::move(d.tasks));
+      }
+      queue_.erase(first);
+    }
     if (now_ != same_ms_t_) {
       same_ms_t_ = now_;
       same_ms_count_ = 0;

@@ -5,12 +5,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace imock::sim {
 
@@ -53,8 +53,16 @@ class scheduler {
 
  private:
   // By time; at each millisecond, in the order scheduled. Most events fall on a few
-  // milliseconds near now, so this beats one heap of millions of entries.
-  std::map<std::int64_t, std::deque<task>> queue_;
+  // milliseconds near now, so this beats one heap of millions of entries. A
+  // millisecond's tasks are a vector read from `next`; emptied vectors are kept for
+  // the next milliseconds (a spread-out storm touches a new millisecond every few
+  // events, and allocating each one's storage was a tenth of a million-client run).
+  struct due {
+    std::vector<task> tasks;
+    std::size_t next = 0;
+  };
+  std::map<std::int64_t, due> queue_;
+  std::vector<std::vector<task>> spare_;
   std::size_t pending_ = 0;
   std::int64_t now_;
   std::uint64_t events_run_ = 0;
