@@ -207,9 +207,9 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
           ack.reasons.push_back(0x87);  // not authorized: messages come without asking
           continue;
         }
-        if (std::find(s.subscriptions.begin(), s.subscriptions.end(), entry.topic_filter) ==
-            s.subscriptions.end()) {
-          s.subscriptions.push_back(entry.topic_filter);
+        auto& subs = s.used().subscriptions;
+        if (std::find(subs.begin(), subs.end(), entry.topic_filter) == subs.end()) {
+          subs.push_back(entry.topic_filter);
         }
         ack.reasons.push_back(std::min<std::uint8_t>(entry.options & 0x03, 1));
       }
@@ -220,11 +220,12 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
       auto& unsub = std::get<mqtt::unsubscribe>(p);
       mqtt::unsuback ack{.packet_id = unsub.packet_id};
       for (const auto& filter : unsub.topic_filters) {
-        const auto f = std::find(s.subscriptions.begin(), s.subscriptions.end(), filter);
-        if (f == s.subscriptions.end()) {
+        auto& subs = s.used().subscriptions;
+        const auto f = std::find(subs.begin(), subs.end(), filter);
+        if (f == subs.end()) {
           ack.reasons.push_back(0x11);  // no subscription existed
         } else {
-          s.subscriptions.erase(f);
+          subs.erase(f);
           ack.reasons.push_back(0x00);
         }
       }
@@ -257,10 +258,10 @@ actions hub::route_publish(const session& from, const mqtt::publish& p) {
   actions out;
   for (const auto& [id, other] : sessions_) {
     if (!other.connected || other.closing || other.blackholed || other.app != from.app ||
-        other.subscriptions.empty()) {
+        !other.more || other.more->subscriptions.empty()) {
       continue;
     }
-    for (const auto& filter : other.subscriptions) {
+    for (const auto& filter : other.more->subscriptions) {
       if (topic_matches(filter, p.topic)) {
         mqtt::publish copy{.topic = p.topic, .props = {}, .payload = p.payload};
         copy.props.user_properties = p.props.user_properties;
@@ -274,9 +275,9 @@ actions hub::route_publish(const session& from, const mqtt::publish& p) {
 
 actions hub::handle_connect(session& s, mqtt::connect&& c, std::int64_t now_ms) {
   s.device = c.client_id;
-  s.app = c.username.value_or("");
+  s.app = names_.get(c.username.value_or(""));
   if (const auto* platform = c.props.find_user_property("imock-platform")) {
-    s.platform = *platform;
+    s.platform = names_.get(*platform);
   }
   s.mobile = is_mobile(s.platform);
   if (c.password) {
@@ -410,7 +411,7 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
   add_to_user_index(s);
   ++counters_.connects_by_code[0];
   emit(event_kind::connect, s, 0,
-       std::string("ok platform=") + (s.platform.empty() ? "-" : s.platform) + " reconnect=" +
+       std::string("ok platform=") + (s.platform.empty() ? std::string("-") : s.platform.str()) + " reconnect=" +
            (reconnect ? "1" : "0") + " reconnect_kick=" + (reconnect_kick ? "1" : "0") +
            " keep_alive=" + std::to_string(keep_alive),
        now_ms);

@@ -22,6 +22,7 @@
 #include "imock/server/event_log.hpp"
 #include "imock/server/faults.hpp"
 #include "imock/server/mailbox.hpp"
+#include "imock/server/name_pool.hpp"
 
 namespace imock::server {
 
@@ -174,11 +175,10 @@ class hub {
     std::int64_t deadline_ms = 0;  // CONNECT timeout before login, keep-alive expiry after
     std::uint64_t packets = 0;
     std::string remote;
-    std::string app;
+    shared_name app;  // one copy per distinct value (names_): most sessions share both
     std::string user;
     std::string device;
-    std::string platform;
-    std::vector<std::string> subscriptions;
+    shared_name platform;
     // Messages: what this session has not acknowledged (packet id -> messageUID), the
     // offline sync in progress, and the client's send rate window.
     bool takes_messages = false;  // CONNECT said imock-messages=1
@@ -208,11 +208,22 @@ class hub {
       if (work && work->idle()) work.reset();
     }
     [[nodiscard]] bool syncing() const noexcept { return work && work->syncing; }
-    std::uint16_t last_packet_id = 0;
-    std::uint64_t deliveries = 0;  // messages sent to this session (a delivery fault's nth)
     std::int64_t sync_due_ms = 0;  // a `sync` delay fault: the sync starts then (0: not held)
-    std::int64_t send_window_ms = 0;
-    std::uint32_t sends_in_window = 0;
+    // Subscriptions and message counters: on the heap from the first SUBSCRIBE or
+    // message on (an idle session holds a null pointer; memory per connection).
+    struct traffic {
+      std::vector<std::string> subscriptions;
+      std::uint64_t deliveries = 0;  // messages sent to this session (a delivery fault's nth)
+      std::int64_t send_window_ms = 0;
+      std::uint32_t sends_in_window = 0;
+      std::uint16_t last_packet_id = 0;
+    };
+    std::unique_ptr<traffic> more;
+    traffic& used() {
+      if (!more) more = std::make_unique<traffic>();
+      return *more;
+    }
+    [[nodiscard]] std::uint64_t deliveries() const noexcept { return more ? more->deliveries : 0; }
   };
 
   /// Every deadline and held sync is set through these, so that tick()'s hints stay
@@ -269,6 +280,7 @@ class hub {
   static constexpr std::int64_t k_no_hint = std::numeric_limits<std::int64_t>::max();
   std::int64_t deadline_hint_ms_ = k_no_hint;
   std::int64_t sync_hint_ms_ = k_no_hint;
+  name_pool names_;  // before sessions_: their app and platform handles point into it
   std::unordered_map<session_id, session> sessions_;
   mailbox mailbox_;
   std::uint64_t uid_seed_ = 1;

@@ -60,10 +60,11 @@ std::vector<hub::session*> hub::receivers(std::string_view app, std::string_view
 }
 
 std::uint16_t hub::next_packet_id(session& s) {
+  auto& last = s.used().last_packet_id;
   do {
-    s.last_packet_id = static_cast<std::uint16_t>(s.last_packet_id == 0xFFFF ? 1 : s.last_packet_id + 1);
-  } while (s.work && s.work->in_flight.contains(s.last_packet_id));  // 65,535 unacknowledged: not reached
-  return s.last_packet_id;
+    last = static_cast<std::uint16_t>(last == 0xFFFF ? 1 : last + 1);
+  } while (s.work && s.work->in_flight.contains(last));  // 65,535 unacknowledged: not reached
+  return last;
 }
 
 actions hub::release_held(session& s) {
@@ -79,7 +80,7 @@ actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_p
                      std::int64_t now_ms) {
   std::optional<fault_rule> fault;
   if (faults_.any_for(fault_trigger::delivery)) {
-    fault = faults_.match({fault_trigger::delivery, s.app, s.user, s.device, s.deliveries + 1});
+    fault = faults_.match({fault_trigger::delivery, s.app, s.user, s.device, s.deliveries() + 1});
     if (fault && (fault->action == fault_action::drop || fault->action == fault_action::kick ||
                   fault->action == fault_action::blackhole || fault->action == fault_action::refuse)) {
       // The connection goes (or goes silent) instead of this delivery: the message and
@@ -87,7 +88,7 @@ actions hub::deliver(session& s, stored_message& m, std::size_t left, bool has_p
       return apply_fault(s, *fault, now_ms);
     }
   }
-  ++s.deliveries;
+  ++s.used().deliveries;
   const auto packet_id = next_packet_id(s);
   s.busy().in_flight.emplace(packet_id, session::delivery{m.uid});
   m.in_flight.push_back(s.id);
@@ -278,11 +279,12 @@ actions hub::handle_send(session& s, const mqtt::publish& p, std::int64_t now_ms
   };
   const auto& cfg = config_.messages;
   if (cfg.client_send_rate_per_s > 0) {
-    if (now_ms - s.send_window_ms >= 1000) {
-      s.send_window_ms = now_ms;
-      s.sends_in_window = 0;
+    auto& t = s.used();
+    if (now_ms - t.send_window_ms >= 1000) {
+      t.send_window_ms = now_ms;
+      t.sends_in_window = 0;
     }
-    if (++s.sends_in_window > cfg.client_send_rate_per_s) {
+    if (++t.sends_in_window > cfg.client_send_rate_per_s) {
       return refuse(k_puback_quota_exceeded, static_cast<int>(msg::send_code::send_too_frequently),
                     "over " + std::to_string(cfg.client_send_rate_per_s) + " messages/s");
     }

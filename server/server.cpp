@@ -46,7 +46,10 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 constexpr std::size_t k_tcp_read_chunk = std::size_t{64} * 1024;  // shared by all TCP sessions
-constexpr std::size_t k_stream_read_chunk = 2048;                 // per TLS / WebSocket session
+// Per WebSocket session, held by its pending read even when idle: small, since the
+// decoder gathers a packet over as many reads as it takes (2048 -> 512: 1.5 KB less per
+// idle WS connection; benchmarks/README.md).
+constexpr std::size_t k_stream_read_chunk = 512;
 constexpr auto k_linger = std::chrono::seconds(1);  // wait for the peer's FIN after ours
 constexpr auto k_http_timeout = std::chrono::seconds(30);
 constexpr auto k_handshake_timeout = std::chrono::seconds(10);
