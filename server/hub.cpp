@@ -220,14 +220,9 @@ actions hub::on_packet(session_id id, mqtt::packet&& p, std::int64_t now_ms) {
       auto& unsub = std::get<mqtt::unsubscribe>(p);
       mqtt::unsuback ack{.packet_id = unsub.packet_id};
       for (const auto& filter : unsub.topic_filters) {
-        auto& subs = s.used().subscriptions;
-        const auto f = std::find(subs.begin(), subs.end(), filter);
-        if (f == subs.end()) {
-          ack.reasons.push_back(0x11);  // no subscription existed
-        } else {
-          subs.erase(f);
-          ack.reasons.push_back(0x00);
-        }
+        // A filter is kept once (SUBSCRIBE adds it only if absent).
+        const bool had = s.more && std::erase(s.more->subscriptions, filter) > 0;
+        ack.reasons.push_back(had ? 0x00 : 0x11);  // 0x11: no subscription existed
       }
       reply(std::move(ack));
       break;
@@ -411,7 +406,7 @@ actions hub::accept(session& s, const mqtt::connect& c, std::int64_t now_ms) {
   add_to_user_index(s);
   ++counters_.connects_by_code[0];
   emit(event_kind::connect, s, 0,
-       std::string("ok platform=") + (s.platform.empty() ? std::string("-") : s.platform.str()) + " reconnect=" +
+       std::string("ok platform=") + (s.platform.empty() ? "-" : s.platform.str()) + " reconnect=" +
            (reconnect ? "1" : "0") + " reconnect_kick=" + (reconnect_kick ? "1" : "0") +
            " keep_alive=" + std::to_string(keep_alive),
        now_ms);
