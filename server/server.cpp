@@ -99,6 +99,8 @@ class session_base {
   virtual ~session_base() = default;
   virtual void send(const mqtt::packet& p) = 0;
   virtual void close_when_sent() = 0;
+  /// `p` is the last packet: send it, then close as close_when_sent does.
+  virtual void send_last(const mqtt::packet& p) = 0;
   /// Close at once with a TCP RST: what was not yet written is dropped.
   virtual void reset() = 0;
 };
@@ -269,23 +271,20 @@ class mqtt_session final : public session_base,
   }
 
   void send(const mqtt::packet& p) override {
-    if (closed_ || close_after_) return;
-    if (!out_) out_ = std::make_unique<outbox>();
-    auto& pending = out_->pending;
-    const auto before = pending.size();
-    if (!mqtt::encode(p, pending)) return;
-    srv_.the_hub().count_bytes(0, pending.size() - before);
-    if (pending.size() + out_->writing.size() > srv_.limits().outbound_queue_bytes) {
-      srv_.the_hub().on_slow_reader(id_, srv_.now_ms());
-      return hard_close("slow reader: outbound queue full");
-    }
-    do_write();
+    if (queue(p)) do_write();
   }
 
   void close_when_sent() override {
     if (closed_) return;
     close_after_ = true;
     do_write();
+  }
+
+  // Known to be last before the write starts: over TCP the bytes can then share a
+  // segment with the FIN (do_write), so a drop of N clients sends N segments, not 2N.
+  void send_last(const mqtt::packet& p) override {
+    if (!queue(p)) return;
+    close_when_sent();
   }
 
   void reset() override {
@@ -364,6 +363,34 @@ class mqtt_session final : public session_base,
         id_, mqtt::make_error_code(mqtt::reason_code::protocol_error), what, srv_.now_ms()));
   }
 
+  // Encodes `p` into the outbox; false if nothing is to be written (closed, or
+  // closed now because the peer reads too slowly).
+  bool queue(const mqtt::packet& p) {
+    if (closed_ || close_after_) return false;
+    if (!out_) out_ = std::make_unique<outbox>();
+    auto& pending = out_->pending;
+    const auto before = pending.size();
+    if (!mqtt::encode(p, pending)) return false;
+    srv_.the_hub().count_bytes(0, pending.size() - before);
+    if (pending.size() + out_->writing.size() > srv_.limits().outbound_queue_bytes) {
+      srv_.the_hub().on_slow_reader(id_, srv_.now_ms());
+      hard_close("slow reader: outbound queue full");
+      return false;
+    }
+    return true;
+  }
+
+  // Over TCP, the last bytes before a close go out with MSG_MORE: the kernel holds
+  // them until graceful_close's shutdown, which sends them with the FIN in one
+  // segment. True if all of `bytes` went to the kernel.
+  bool write_last(std::string& bytes) requires k_tcp {
+    boost::system::error_code ec;
+    const auto n = stream_.send(asio::buffer(bytes), MSG_MORE, ec);
+    if (ec) return false;  // would block, or broken: the asynchronous write says which
+    bytes.erase(0, n);
+    return bytes.empty();
+  }
+
   void do_write() {
     if (closed_ || write_active_) return;
     if (!out_ || out_->pending.empty()) {
@@ -387,7 +414,12 @@ class mqtt_session final : public session_base,
         handler(ec, 0);
       });
     } else {
-      asio::async_write(stream_, asio::buffer(writing), std::move(handler));
+      if (close_after_ && write_last(out_->writing)) {
+        write_active_ = false;
+        out_.reset();
+        return graceful_close();
+      }
+      asio::async_write(stream_, asio::buffer(out_->writing), std::move(handler));
     }
   }
 
@@ -1001,8 +1033,13 @@ void server::impl::apply(actions&& todo) {
       s->reset();
       continue;
     }
-    if (a.send) s->send(*a.send);
-    if (a.close) s->close_when_sent();
+    if (a.send && a.close) {
+      s->send_last(*a.send);
+    } else if (a.send) {
+      s->send(*a.send);
+    } else if (a.close) {
+      s->close_when_sent();
+    }
   }
 }
 
