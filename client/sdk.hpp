@@ -27,6 +27,8 @@
 namespace imock::client {
 
 struct runtime_options {
+  /// Event-loop threads, each running its own loop; a client stays on one of them
+  /// (assigned in turn), so all of one client's events run on one thread.
   unsigned io_threads = 1;
   /// Client time runs `speed` times faster than the wall clock (the harness).
   double speed = 1.0;
