@@ -84,11 +84,15 @@ std::string describe(const boost::system::error_code& ec) {
 // executor instead of a type-erased one, which counts with 10,000s of idle clients.
 using loop_socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 
+std::string remote_text(const tcp::endpoint& ep) {
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
 template <typename Socket>
 std::string remote_of(const Socket& s) {
   boost::system::error_code ec;
   const auto ep = s.remote_endpoint(ec);
-  return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  return ec ? std::string("?") : remote_text(ep);
 }
 
 }  // namespace
@@ -168,11 +172,12 @@ class server::impl final : public server_control {
     std::unique_ptr<net::syn_tarpit> tarpit;  // stop accepting, silently (queue 0 only)
     std::chrono::steady_clock::time_point last_emfile_log{};
     std::uint64_t emfile_count = 0;
+    tcp::endpoint peer;  // filled by each accept
   };
 
   void open_listener(listener& l);
   void accept_loop(listener& l);
-  void on_accept(listener& l, loop_socket socket);
+  void on_accept(listener& l, loop_socket socket, const tcp::endpoint& peer);
   void schedule_sweep();
   void return_freed_memory();
   void write_ready_file(const bound_addresses& b) const;
@@ -226,10 +231,10 @@ class mqtt_session final : public session_base,
   mqtt_session(server::impl& srv, Stream&& stream, transport via)
       : srv_(srv), stream_(std::move(stream)), via_(via) {}
 
-  /// TCP and TLS: register and start (TLS handshakes first).
-  void start() {
-    auto& sock = beast::get_lowest_layer(stream_);
-    id_ = srv_.open_session(this->shared_from_this(), via_, remote_of(socket_of(sock)));
+  /// TCP and TLS: register and start (TLS handshakes first). `peer` is the address
+  /// accept returned.
+  void start(const tcp::endpoint& peer) {
+    id_ = srv_.open_session(this->shared_from_this(), via_, remote_text(peer));
     if constexpr (k_tls) {
       stream_.async_handshake([self = this->shared_from_this()](boost::system::error_code ec) {
         if (ec) return self->fail(ec, "TLS handshake: ");
@@ -238,8 +243,14 @@ class mqtt_session final : public session_base,
       });
     } else {
       handshaken_ = true;
-      if constexpr (k_tcp) stream_.non_blocking(true);
-      do_read();
+      if constexpr (k_tcp) {
+        stream_.non_blocking(true);
+        // In a storm the CONNECT is usually in before the accept: read it now
+        // rather than wait for a readiness event that has already happened.
+        read_now();
+      } else {
+        do_read();
+      }
     }
   }
 
@@ -307,11 +318,7 @@ class mqtt_session final : public session_base,
     if constexpr (k_tcp) {
       stream_.async_wait(tcp::socket::wait_read, [self](boost::system::error_code ec) {
         if (ec) return self->fail(ec, "");
-        auto& chunk = self->srv_.read_chunk();
-        const auto n = self->stream_.read_some(asio::buffer(chunk), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) return self->do_read();
-        if (ec) return self->fail(ec, "");
-        self->on_bytes(std::string_view(chunk.data(), n));
+        self->read_now();
       });
     } else if constexpr (k_tls) {
       // Like TCP: no read buffer per connection; OpenSSL frees its own when empty.
@@ -336,6 +343,16 @@ class mqtt_session final : public session_base,
                                 self->on_bytes(std::string_view(self->read_buffer_.get(), n));
                               });
     }
+  }
+
+  // What has arrived, without waiting; nothing yet: wait (do_read).
+  void read_now() requires k_tcp {
+    boost::system::error_code ec;
+    auto& chunk = srv_.read_chunk();
+    const auto n = stream_.read_some(asio::buffer(chunk), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return do_read();
+    if (ec) return fail(ec, "");
+    on_bytes(std::string_view(chunk.data(), n));
   }
 
   void on_bytes(std::string_view bytes) {
@@ -905,7 +922,7 @@ void server::impl::open_listener(listener& l) {
 void server::impl::accept_loop(listener& l) {
   if (!l.acceptor || !l.acceptor->is_open()) return;
   l.acceptor->async_accept(
-      io_.get_executor(), [this, &l](boost::system::error_code ec, loop_socket socket) {
+      io_.get_executor(), l.peer, [this, &l](boost::system::error_code ec, loop_socket socket) {
         if (ec == asio::error::operation_aborted || !l.acceptor || !l.acceptor->is_open()) return;
         if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open ||
             ec == boost::system::errc::too_many_files_open_in_system ||
@@ -929,15 +946,15 @@ void server::impl::accept_loop(listener& l) {
           return;
         }
         if (!ec) {
-          on_accept(l, std::move(socket));
+          on_accept(l, std::move(socket), l.peer);
           // A reconnect storm fills the listen queue faster than one accept per wake-up
           // drains it: take what is already queued (bounded) before waiting again.
           for (int i = 0; i < k_accept_batch && l.acceptor && l.acceptor->is_open(); ++i) {
             loop_socket more(io_);
             boost::system::error_code more_ec;
-            l.acceptor->accept(more, more_ec);
+            l.acceptor->accept(more, l.peer, more_ec);
             if (more_ec) break;  // would_block: the queue is empty; errors: the async path reports
-            on_accept(l, std::move(more));
+            on_accept(l, std::move(more), l.peer);
           }
         } else {
           spdlog::warn("accept: {}", ec.message());
@@ -946,18 +963,18 @@ void server::impl::accept_loop(listener& l) {
       });
 }
 
-void server::impl::on_accept(listener& l, loop_socket socket) {
+void server::impl::on_accept(listener& l, loop_socket socket, const tcp::endpoint& peer) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   switch (l.kind) {
     case listener_kind::mqtt:
       std::make_shared<mqtt_session<loop_socket>>(*this, std::move(socket), transport::tcp)
-          ->start();
+          ->start(peer);
       break;
     case listener_kind::mqtts:
       std::make_shared<mqtt_session<tls_socket>>(*this, tls_socket(std::move(socket), *tls_),
                                                  transport::tls)
-          ->start();
+          ->start(peer);
       break;
     case listener_kind::http:
       std::make_shared<http_session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)))
