@@ -146,6 +146,8 @@ class hub {
   [[nodiscard]] std::size_t stored_messages() const noexcept { return mailbox_.size(); }
 
   [[nodiscard]] bool is_online(std::string_view app, std::string_view user) const;
+  /// The key of (app, name) in the user and device indexes (a 64-bit FNV-1a hash).
+  static std::uint64_t index_key(std::string_view app, std::string_view name) noexcept;
   [[nodiscard]] std::vector<session_view> sessions(const session_filter& f) const;
   [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
   [[nodiscard]] std::size_t connected_count() const noexcept { return connected_; }
@@ -264,7 +266,6 @@ class hub {
   // with it. Lookups check the names in the session records, so a collision costs a
   // comparison, never a wrong answer; the keys hold no strings (memory per connection).
   using name_index = std::unordered_multimap<std::uint64_t, session_id>;
-  static std::uint64_t index_key(std::string_view app, std::string_view name) noexcept;
   /// The logged-in sessions of `app` whose `field` (&session::user or &session::device)
   /// is `name`, oldest session first.
   std::vector<session_id> indexed(const name_index& index, std::string session::*field,

@@ -30,6 +30,8 @@ const std::string k_blocked_app = "app-blocked";
 const std::string k_deleted_app = "app-deleted";
 const std::string k_strict = "app-strict";  // revoked tokens give 31004, not 31020
 const std::string k_short = "app-short";    // tokens live one minute
+// An app whose key with a user's name hashes like k_multi's with another name (index_key).
+const std::string k_colliding = k_multi + '\x1f' + "x";
 constexpr std::int64_t k_short_lifetime_ms = 60'000;
 // A user of k_app banned for the first minute of the test.
 const std::string k_banned = "banned";
@@ -79,6 +81,7 @@ server_config test_config() {
   auto short_lived = make_app(k_short);
   short_lived.token_lifetime_ms = k_short_lifetime_ms;
   config.apps.push_back(short_lived);
+  config.apps.push_back(make_app(k_colliding, app_state::active, login_policy::multi_device));
   config.users.push_back({.app_key = k_app, .user_id = k_banned, .blocked_until_ms = k_ban_end_ms});
   return config;  // default limits: keep alive 5..600 s, CONNECT timeout 10 s
 }
@@ -790,6 +793,20 @@ TEST_F(HubTest, IsOnlineFollowsLoginAndClose) {
   EXPECT_FALSE(h().is_online(k_app, "alice"));
   EXPECT_EQ(h().session_count(), 0u);
   EXPECT_EQ(events_of("closed").size(), 1u);
+}
+
+// The user and device indexes are keyed by a hash of app and name: two pairs with the
+// same key are still different. App "app-multi" + 0x1f + "x" with name "y", and app
+// "app-multi" with name "x" + 0x1f + "y", hash alike (the separator is 0x1f); a
+// lookup that trusted the hash would take one for the other.
+TEST_F(HubTest, ALookupComparesNamesNotJustTheirIndexKey) {
+  const std::string split = std::string("x") + '\x1f' + "y";
+  ASSERT_EQ(hub::index_key(k_colliding, "y"), hub::index_key(k_multi, split));
+  const auto phone = login(k_multi, "alice", split);  // device "x" 0x1f "y"
+  login(k_colliding, "y", "y");                        // user "y" on device "y"
+  EXPECT_TRUE(is_connected(phone)) << "another app's device \"y\" took over the session";
+  EXPECT_TRUE(h().is_online(k_colliding, "y"));
+  EXPECT_FALSE(h().is_online(k_multi, split));
 }
 
 TEST_F(HubTest, DisconnectUserSends0x98With31009ToEveryDeviceOfThatUser) {
