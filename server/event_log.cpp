@@ -56,6 +56,39 @@ std::uint16_t short_size(std::string_view s) {
 }
 }  // namespace
 
+char* event_log::text_for(record& r, std::size_t n) {
+  if (blocks_.empty() || blocks_.back().size - blocks_.back().used < n) {
+    const std::size_t size = std::max(n, k_text_block);
+    blocks_.push_back({.data = std::make_unique_for_overwrite<char[]>(size), .size = size});
+    block_bytes_ += size;
+  }
+  auto& b = blocks_.back();
+  r.block = first_block_ + static_cast<std::uint32_t>(blocks_.size() - 1);
+  r.offset = static_cast<std::uint32_t>(b.used);  // < k_text_block, or 0 in a block of its own
+  b.used += n;
+  ++b.events;
+  return b.data.get() + r.offset;
+}
+
+// The oldest event goes, and its text block with it if no other kept event's text is
+// there. Events fill blocks in order, so that block is the front one.
+void event_log::drop_oldest() {
+  const auto& old = events_.front();
+  text_bytes_ -= std::size_t{old.app_size} + old.user_size + old.device_size + old.detail_size;
+  auto& b = block_of(old);
+  if (--b.events == 0) {
+    if (blocks_.size() > 1) {
+      block_bytes_ -= b.size;
+      blocks_.pop_front();
+      ++first_block_;
+    } else {
+      b.used = 0;  // the one block, empty: filled again from its start
+    }
+  }
+  events_.pop_front();
+  ++first_seq_;
+}
+
 event_log::record event_log::compact(const event& e) {
   static_assert(sizeof(record) <= 40, "an event log record stays compact");
   record r;
@@ -69,14 +102,11 @@ event_log::record event_log::compact(const event& e) {
   r.device_size = short_size(e.device);
   r.detail_size = static_cast<std::uint32_t>(std::min<std::size_t>(e.detail.size(), 0xffff'ffff));
   const std::size_t n = std::size_t{r.app_size} + r.user_size + r.device_size + r.detail_size;
-  if (n > 0) {
-    r.text = std::make_unique_for_overwrite<char[]>(n);
-    char* out = r.text.get();
-    out = std::copy_n(e.app.data(), r.app_size, out);
-    out = std::copy_n(e.user.data(), r.user_size, out);
-    out = std::copy_n(e.device.data(), r.device_size, out);
-    std::copy_n(e.detail.data(), r.detail_size, out);
-  }
+  char* out = text_for(r, n);
+  out = std::copy_n(e.app.data(), r.app_size, out);
+  out = std::copy_n(e.user.data(), r.user_size, out);
+  out = std::copy_n(e.device.data(), r.device_size, out);
+  std::copy_n(e.detail.data(), r.detail_size, out);
   return r;
 }
 
@@ -88,7 +118,7 @@ event event_log::expand(const record& r, std::uint64_t seq) const {
   e.session = r.session;
   e.code = r.code;
   if (r.transport != k_no_transport) e.transport = to_string(static_cast<transport>(r.transport));
-  const char* in = r.text.get();
+  const char* in = block_of(r).data.get() + r.offset;
   e.app.assign(in, r.app_size);
   in += r.app_size;
   e.user.assign(in, r.user_size);
@@ -105,12 +135,7 @@ std::uint64_t event_log::add(event e) {
   auto r = compact(e);
   text_bytes_ += std::size_t{r.app_size} + r.user_size + r.device_size + r.detail_size;
   events_.push_back(std::move(r));
-  while (events_.size() > capacity_) {
-    const auto& old = events_.front();
-    text_bytes_ -= std::size_t{old.app_size} + old.user_size + old.device_size + old.detail_size;
-    events_.pop_front();
-    ++first_seq_;
-  }
+  while (events_.size() > capacity_) drop_oldest();
   return e.seq;
 }
 

@@ -122,6 +122,8 @@ class event_log {
     return events_.size() * sizeof(record) + text_bytes_;
   }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  /// Bytes of the blocks the kept events' text is in, unused ends included.
+  [[nodiscard]] std::size_t text_block_bytes() const noexcept { return block_bytes_; }
   /// Events no longer kept: the oldest go once `capacity` are held.
   [[nodiscard]] std::uint64_t dropped() const noexcept { return last_seq() - events_.size(); }
 
@@ -132,11 +134,13 @@ class event_log {
 
  private:
   // One kept event. Its seq is first_seq_ plus its index; its text is app, user, device
-  // and detail one after the other (lengths below; a longer field is cut at 65,535).
+  // and detail one after the other (lengths below; a longer field is cut at 65,535),
+  // at `offset` in text block number `block`.
   struct record {
     std::int64_t t_ms = 0;
     std::uint64_t session = 0;
-    std::unique_ptr<char[]> text;
+    std::uint32_t block = 0;
+    std::uint32_t offset = 0;
     std::int32_t code = 0;
     std::uint32_t detail_size = 0;
     std::uint16_t app_size = 0, user_size = 0, device_size = 0;
@@ -144,10 +148,30 @@ class event_log {
     std::uint8_t transport = k_no_transport;  // a transport's index in k_transport_names
   };
   static constexpr std::uint8_t k_no_transport = 0xff;
-  [[nodiscard]] static record compact(const event& e);
+  // The kept events' text, oldest first, in blocks of k_text_block bytes (a longer
+  // text gets a block of its own): one allocation per block, not per event, and
+  // blocks go first in, first out, as the events do, so they leave no holes between
+  // the sessions' allocations. A block goes with the last event whose text it holds.
+  struct text_block {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0;
+    std::size_t used = 0;
+    std::size_t events = 0;  // kept events whose text is here
+  };
+  static constexpr std::size_t k_text_block = 64 * 1024;
+  [[nodiscard]] record compact(const event& e);
   [[nodiscard]] event expand(const record& r, std::uint64_t seq) const;
+  char* text_for(record& r, std::size_t n);  // n bytes for r's text, r.block/offset set
+  void drop_oldest();
+  [[nodiscard]] text_block& block_of(const record& r) { return blocks_[r.block - first_block_]; }
+  [[nodiscard]] const text_block& block_of(const record& r) const {
+    return blocks_[r.block - first_block_];
+  }
 
   std::deque<record> events_;
+  std::deque<text_block> blocks_;
+  std::uint32_t first_block_ = 0;  // number of blocks_.front() (wraps; differences stay right)
+  std::size_t block_bytes_ = 0;
   std::uint64_t first_seq_ = 1;  // seq of events_.front()
   std::size_t text_bytes_ = 0;
   std::size_t capacity_;

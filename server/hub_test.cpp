@@ -1513,6 +1513,36 @@ TEST(EventLogTest, BytesCountTheKeptRecordsAndTheirTextOnly) {
   EXPECT_EQ(log.bytes(), 2 * one + 13);
 }
 
+// The text lives in 64 KiB blocks that go as the events do: a full log that keeps
+// turning over holds a bounded number of them, and a text longer than a block gets
+// one of its own, which goes with its event.
+TEST(EventLogTest, TextBlocksGoWithTheirEvents) {
+  event_log log(100);
+  auto e = make_event(event_kind::connect);
+  e.app = "imock-demo-key";
+  e.device = "dev-0-12345";
+  e.detail = "accepted, single device";
+  for (int i = 0; i < 100'000; ++i) {
+    e.user = "user-0-" + std::to_string(i);
+    log.add(e);
+  }
+  EXPECT_LE(log.text_block_bytes(), 2u * 64 * 1024) << "blocks of dropped events were kept";
+  const auto kept = log.since(0);
+  ASSERT_EQ(kept.size(), 100u);
+  EXPECT_EQ(kept.front().user, "user-0-99900");
+  EXPECT_EQ(kept.back().user, "user-0-99999");
+  EXPECT_EQ(kept.back().detail, e.detail);
+
+  auto big = e;
+  big.detail.assign(200'000, 'd');  // longer than a block
+  log.add(big);
+  EXPECT_GE(log.text_block_bytes(), 200'000u);
+  EXPECT_EQ(log.since(log.last_seq() - 1).at(0).detail, big.detail);
+  for (int i = 0; i < 200; ++i) log.add(e);  // the long one is dropped
+  EXPECT_LE(log.text_block_bytes(), 2u * 64 * 1024) << "the long text's block was kept";
+  EXPECT_EQ(log.since(0).back().detail, e.detail);
+}
+
 TEST(EventLogTest, ToTextCarriesTheFields) {
   EXPECT_EQ(to_text(full_event()),
             "12.345 connect #7 app/alice/phone tcp code=31004 "
