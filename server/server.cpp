@@ -292,7 +292,8 @@ class mqtt_session final : public session_base,
   }
 
   // Known to be last before the write starts: over TCP the bytes can then share a
-  // segment with the FIN (do_write), so a drop of N clients sends N segments, not 2N.
+  // segment with the FIN (do_write), so kicking or refusing N clients sends N
+  // segments, not 2N. (A silent drop sends no packet: close_when_sent alone.)
   void send_last(const mqtt::packet& p) override {
     if (!queue(p)) return;
     close_when_sent();
