@@ -115,7 +115,7 @@
 //    arrive when the machine expects none are ignored.
 //  - Report every whole packet with packet_received; a decode error or a peer
 //    close as transport_closed (or transport_failed(32054) on reset).
-//  - Events run one at a time (one strand); callbacks are run by the driver.
+//  - Events run one at a time (the client's one event loop); callbacks are run by the driver.
 #pragma once
 
 #include <array>

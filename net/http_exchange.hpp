@@ -1,5 +1,5 @@
 // One HTTP/1.1 request on a fresh connection, asynchronously, on an event loop that
-// other things share: the SDK's navigation request runs on its client's strand this
+// other things share: the SDK's navigation request runs on its client's event loop this
 // way. (Blocking callers use net/http_client.hpp.) Resolve, bind a source address,
 // connect, write, read the answer with a bounded body; no time-out of its own: the
 // owner closes the exchange when its own deadline passes.
