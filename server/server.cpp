@@ -13,6 +13,8 @@
 #include <boost/json.hpp>
 
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -443,10 +445,23 @@ class mqtt_session final : public session_base,
 
   // Our last packet is out: say goodbye at the stream's level, and give the peer
   // a bounded time (k_linger) to close its side before we close the socket.
+  //
+  // Over TCP the wait is for a close that could otherwise lose data: if the peer's
+  // bytes arrive after close(), the kernel answers with RST and drops what it has not
+  // delivered of ours. When all we sent is acknowledged (a silent drop of a quiet
+  // connection: every client of a drop-all storm), nothing can be lost: send the FIN,
+  // read what the peer sent, close now. No timer, no wait and no wake-up per
+  // connection; the peer's FIN is then answered by the kernel alone.
   void graceful_close() {
     if (closing_started_) return;
     closing_started_ = true;
     if (!handshaken_) return hard_close("closed by server");
+    if constexpr (k_tcp) {
+      const bool all_acknowledged = unacknowledged_bytes() == 0;
+      boost::system::error_code ignored;
+      stream_.shutdown(tcp::socket::shutdown_send, ignored);
+      if (all_acknowledged && drained_now()) return hard_close("closed by server");
+    }
     auto self = this->shared_from_this();
     linger_ = std::make_unique<asio::steady_timer>(srv_.io_);
     linger_->expires_after(k_linger);
@@ -454,8 +469,6 @@ class mqtt_session final : public session_base,
       if (!ec) self->hard_close("closed by server");
     });
     if constexpr (k_tcp) {
-      boost::system::error_code ignored;
-      stream_.shutdown(tcp::socket::shutdown_send, ignored);
       drain();
     } else if constexpr (k_tls) {
       stream_.async_shutdown(
@@ -465,6 +478,26 @@ class mqtt_session final : public session_base,
         self->hard_close("closed by server");
       });
     }
+  }
+
+  // What we wrote that the peer has not acknowledged (SIOCOUTQ), or -1 if unknown.
+  int unacknowledged_bytes() requires k_tcp {
+    int n = -1;
+    if (::ioctl(stream_.native_handle(), SIOCOUTQ, &n) != 0) return -1;
+    return n;
+  }
+
+  // Reads what the peer has sent, without waiting: true when nothing is left unread
+  // (the reads found nothing more, the peer's FIN, or an error), false if it is still
+  // sending after a few reads.
+  bool drained_now() requires k_tcp {
+    auto& chunk = srv_.read_chunk();
+    for (int i = 0; i < 4; ++i) {
+      boost::system::error_code ec;
+      const auto n = stream_.read_some(asio::buffer(chunk), ec);
+      if (ec || n == 0) return true;  // would_block (all read), EOF, or a broken link
+    }
+    return false;
   }
 
   void drain() requires k_tcp {

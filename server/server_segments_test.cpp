@@ -1,7 +1,10 @@
 // What imock-server puts on the wire, counted in TCP segments (the kernel's
-// tcp_info on the client's socket). A storm of kicks or refusals is N last packets
-// each followed by a close; sent with the FIN in one segment, that is N segments
-// for the server to send and the clients to take in, not 2N.
+// tcp_info on the client's socket), and when it lets go of a connection it closes.
+// A storm of kicks or refusals is N last packets each followed by a close; sent with
+// the FIN in one segment, that is N segments for the server to send and the clients
+// to take in, not 2N. A drop-all storm is N silent closes of quiet connections: with
+// nothing of the server's unacknowledged, each is closed at once, not held until the
+// client's FIN comes back.
 //
 // Raw POSIX sockets on purpose: tcp_info comes from <linux/tcp.h>, which does not mix
 // with the <netinet/tcp.h> that Asio includes.
@@ -16,6 +19,7 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
 #include <string>
 
 #include "imock/protocol/mqtt.hpp"
@@ -27,6 +31,9 @@ namespace {
 
 constexpr std::string_view k_app = "segments-app";
 constexpr std::string_view k_secret = "segments-secret";
+// tcpi_state values (the kernel's tcp_states.h; <netinet/tcp.h> has them, but does not
+// mix with <linux/tcp.h>).
+constexpr int k_close_wait = 8;
 
 // A blocking TCP connection to "HOST:PORT", every wait bounded by `deadline`.
 class raw_connection {
@@ -75,6 +82,18 @@ class raw_connection {
   }
 
   [[nodiscard]] bool eof() const { return eof_; }
+
+  // The socket's TCP state: CLOSE_WAIT (8) after the server's FIN, CLOSE (7) after a
+  // reset.
+  [[nodiscard]] int tcp_state() const {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+    return info.tcpi_state;
+  }
+
+  // Our side's FIN (the server has sent its own, or will).
+  void close_our_side() { ::shutdown(fd_, SHUT_WR); }
 
   // Segments this socket has received so far (the SYN-ACK included).
   [[nodiscard]] std::uint32_t segments_in() const {
@@ -130,6 +149,29 @@ class ServerSegments : public ::testing::Test {
   std::string token_for(std::string_view user) {
     return *token::issue(k_app, user, k_secret, srv_->get().now_ms());
   }
+  // An admin call, answered on the server's loop after everything posted before it.
+  api_response admin(std::string method, std::string path, std::string body = {}) {
+    return srv_->get().request({.method = std::move(method),
+                                .path = std::move(path),
+                                .content_type = "application/json",
+                                .headers = {},
+                                .body = std::move(body)});
+  }
+  // The sessions the hub holds, closing ones included (/admin/status).
+  std::int64_t sessions() {
+    const auto r = admin("GET", "/admin/status");
+    const auto at = r.body.find("\"sessions\":");
+    return at == std::string::npos ? -1 : std::stoll(r.body.substr(at + 11));
+  }
+  // Waits, bounded, until the hub holds `n` sessions.
+  bool sessions_reach(std::int64_t n) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (sessions() != n) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
   std::unique_ptr<local_server> srv_;
 };
 
@@ -175,6 +217,44 @@ TEST_F(ServerSegments, AKicksDisconnectCarriesTheFin) {
   ASSERT_TRUE(p && std::holds_alternative<mqtt::disconnect>(*p));
   ASSERT_TRUE(a.wait_eof());
   EXPECT_EQ(a.segments_in(), before + 1) << "the DISCONNECT and the FIN came apart";
+}
+
+// A silent drop of a quiet connection: all the server sent is acknowledged, so no
+// reset can cost the client data, and the server closes at once. Its session is gone
+// when the drop is answered, while the client has not closed its side; the client
+// sees a FIN, not a reset. A server that waited for the client's FIN (or its 1 s
+// linger) still holds the session; one that closed with a reset leaves the client's
+// socket in TCP_CLOSE.
+TEST_F(ServerSegments, ASilentDropOfAQuietConnectionClosesAtOnce) {
+  raw_connection a(srv_->bound().mqtt);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a.send(connect_with(token_for("carol"), "phone-a")));
+  ASSERT_NE(connack_of(a.receive()), nullptr);
+  ASSERT_EQ(sessions(), 1);
+  const auto r = admin("POST", "/admin/drop", R"({"user":"carol"})");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(sessions(), 0) << "the drop waited for the client to close";
+  ASSERT_TRUE(a.wait_eof());
+  EXPECT_EQ(a.tcp_state(), k_close_wait) << "the client was reset, not sent a FIN";
+}
+
+// A kick's DISCONNECT is the server's last packet, unacknowledged when the close
+// starts: the server lingers until the client's FIN, so the client reads the
+// DISCONNECT whatever it sends meanwhile. A server that closed every connection at
+// once no longer holds the session after the kick.
+TEST_F(ServerSegments, AKickLingersUntilTheClientCloses) {
+  raw_connection a(srv_->bound().mqtt);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a.send(connect_with(token_for("dave"), "phone-a")));
+  ASSERT_NE(connack_of(a.receive()), nullptr);
+  const auto r = admin("POST", "/admin/kick", R"({"user":"dave"})");
+  ASSERT_EQ(r.http_status, 200) << r.body;
+  EXPECT_EQ(sessions(), 1) << "the server did not wait for the client after its last packet";
+  const auto p = a.receive();
+  ASSERT_TRUE(p && std::holds_alternative<mqtt::disconnect>(*p));
+  ASSERT_TRUE(a.wait_eof());
+  a.close_our_side();
+  EXPECT_TRUE(sessions_reach(0)) << "the client's FIN did not end the session";
 }
 
 }  // namespace
