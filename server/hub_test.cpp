@@ -857,6 +857,27 @@ TEST_F(HubTest, DropWithoutDisconnectOnlyCloses) {
   EXPECT_TRUE(sends(out, id, "close"));
 }
 
+// Actions hold their packet out of line: a drop-all of N sessions makes N actions
+// that send nothing, and with the packet in place each was 1.2 KB (a CONNECT's size).
+static_assert(sizeof(action) <= 64, "an action holds its packet out of line");
+
+// A copied action has a packet of its own (the sim and delayed actions copy them).
+TEST(PacketSlot, ACopyOwnsItsOwnPacket) {
+  action a{.session = 7, .send = mqtt::pingresp{}};
+  action b = a;
+  ASSERT_TRUE(b.send);
+  EXPECT_NE(&*a.send, &*b.send);
+  *b.send = mqtt::disconnect{};
+  EXPECT_TRUE(std::holds_alternative<mqtt::pingresp>(*a.send));
+  EXPECT_TRUE(std::holds_alternative<mqtt::disconnect>(*b.send));
+  action c;
+  EXPECT_FALSE(c.send);
+  c = b;
+  EXPECT_TRUE(std::holds_alternative<mqtt::disconnect>(*c.send));
+  action d = std::move(c);
+  EXPECT_TRUE(d.send);
+}
+
 TEST_F(HubTest, DropWithAResetClosesAtOnceWithTheResetFlag) {
   const auto id = login(k_app, "alice", "phone-a");
   const auto out = h().drop({.user = "alice"}, hub::drop_how::reset, k_unspecified_error, k_t0 + 1);

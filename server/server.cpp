@@ -946,6 +946,9 @@ void server::impl::open_listener(listener& l) {
   ::fcntl(acc->native_handle(), F_SETFD, FD_CLOEXEC);
   acc->set_option(asio::socket_base::reuse_address(true));
   if (shared) acc->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+  // Linux's accepted sockets inherit TCP_NODELAY from their listener: set once here,
+  // not by a setsockopt per connection.
+  acc->set_option(tcp::no_delay(true));
   acc->bind(l.endpoint);
   acc->listen(asio::socket_base::max_listen_connections);
   acc->non_blocking(true);  // for the batch accepts after each wake-up
@@ -998,8 +1001,6 @@ void server::impl::accept_loop(listener& l) {
 }
 
 void server::impl::on_accept(listener& l, loop_socket socket, const tcp::endpoint& peer) {
-  boost::system::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
   switch (l.kind) {
     case listener_kind::mqtt:
       std::make_shared<mqtt_session<loop_socket>>(*this, std::move(socket), transport::tcp)

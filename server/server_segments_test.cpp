@@ -57,6 +57,7 @@ class raw_connection {
   raw_connection& operator=(const raw_connection&) = delete;
 
   [[nodiscard]] bool ok() const { return fd_ >= 0; }
+  [[nodiscard]] int fd() const { return fd_; }
 
   bool send(const mqtt::packet& p) {
     const auto bytes = mqtt::encode(p);
@@ -255,6 +256,39 @@ TEST_F(ServerSegments, AKickLingersUntilTheClientCloses) {
   ASSERT_TRUE(a.wait_eof());
   a.close_our_side();
   EXPECT_TRUE(sessions_reach(0)) << "the client's FIN did not end the session";
+}
+
+// The server's end of `client`: this process's socket whose peer is the client's
+// local address (the server runs in-process), or -1.
+int server_end_of(const raw_connection& client) {
+  sockaddr_in mine{};
+  socklen_t len = sizeof mine;
+  if (::getsockname(client.fd(), reinterpret_cast<sockaddr*>(&mine), &len) != 0) return -1;
+  for (int fd = 3; fd < 4096; ++fd) {
+    sockaddr_in peer{};
+    socklen_t plen = sizeof peer;
+    if (fd == client.fd() || ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) {
+      continue;
+    }
+    if (peer.sin_port == mine.sin_port && peer.sin_addr.s_addr == mine.sin_addr.s_addr) return fd;
+  }
+  return -1;
+}
+
+// The server writes each packet at once (TCP_NODELAY), so a PINGRESP or a delivery
+// never waits for the ACK of the one before (Nagle). Set on the listener, which
+// accepted sockets inherit; a server that set it nowhere fails.
+TEST_F(ServerSegments, AcceptedConnectionsSendWithoutNagle) {
+  raw_connection a(srv_->bound().mqtt);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a.send(connect_with(token_for("erin"), "phone-a")));
+  ASSERT_NE(connack_of(a.receive()), nullptr);  // accepted and registered by now
+  const int fd = server_end_of(a);
+  ASSERT_GE(fd, 0) << "the server's socket was not found in this process";
+  int on = 0;
+  socklen_t len = sizeof on;
+  ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+  EXPECT_EQ(on, 1);
 }
 
 }  // namespace
