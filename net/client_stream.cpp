@@ -111,6 +111,9 @@ class stream_impl final : public client_stream,
     if (auto ec = open_socket(sock, ep, target_.source)) return down(stream_stage::open, ec);
     error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
+    // TCP reads without waiting once up (do_read). Set before the connect, the flag
+    // also serves Asio's own non-blocking connect: one ioctl per connection, not two.
+    if constexpr (k_tcp) sock.non_blocking(true, ignored);
     sock.async_connect(ep, [self = this->shared_from_this()](error_code e) {
       if (e) return self->down(stream_stage::connect, e);
       self->handshake();
@@ -135,7 +138,6 @@ class stream_impl final : public client_stream,
   void handshake() {
     if (closed_) return;
     if constexpr (k_tcp) {
-      stream_.non_blocking(true);
       up();
     } else if constexpr (k_tls) {
       tls_handshake(stream_, &stream_impl::up);
