@@ -45,10 +45,7 @@ class packet_slot {
       : p_(std::make_unique<mqtt::packet>(std::forward<P>(p))) {}
   packet_slot(const packet_slot& o) : p_(o.p_ ? std::make_unique<mqtt::packet>(*o.p_) : nullptr) {}
   packet_slot(packet_slot&&) noexcept = default;
-  packet_slot& operator=(const packet_slot& o) {
-    if (this != &o) p_ = o.p_ ? std::make_unique<mqtt::packet>(*o.p_) : nullptr;
-    return *this;
-  }
+  packet_slot& operator=(const packet_slot& o) { return *this = packet_slot(o); }
   packet_slot& operator=(packet_slot&&) noexcept = default;
   ~packet_slot() = default;
 
@@ -64,10 +61,10 @@ class packet_slot {
 /// One thing the I/O layer must do for a session.
 struct action {
   session_id session = 0;
-  packet_slot send;  // encode and queue this packet
-  bool close = false;                // then close the connection (after the send drains)
-  bool reset = false;                // close at once with a TCP RST (nothing more is sent)
-  std::int64_t delay_ms = 0;         // do it this long from now (server time), not at once
+  packet_slot send;           // encode and queue this packet
+  bool close = false;         // then close the connection (after the send drains)
+  bool reset = false;         // close at once with a TCP RST (nothing more is sent)
+  std::int64_t delay_ms = 0;  // do it this long from now (server time), not at once
 };
 using actions = std::vector<action>;
 
